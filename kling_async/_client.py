@@ -1,0 +1,400 @@
+"""``KlingClient``: the public facade.
+
+Low-level calls map one-to-one onto Kling endpoints: :meth:`KlingClient.create`
+sends exactly one create call (no scheduling), :meth:`KlingClient.get_task` one
+query, :meth:`KlingClient.list_tasks` pages through a family's tasks.
+
+Every create carries an ``external_task_id`` (generated when not given). A create
+whose outcome is unknown raises :class:`~kling_async.errors.CreateOutcomeUnknownError`
+naming that id, never a blind re-POST (design invariant 3).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import aiohttp
+from aiolimiter import AsyncLimiter
+from pydantic import BaseModel, ValidationError
+
+from kling_async._auth import APIKeyAuth, JWTAuth, auth_from
+from kling_async._config import ACCOUNT_COSTS_PER_SECOND, REGIONS, Limits, RetryPolicy, Timeouts
+from kling_async._retry import Decision, classify
+from kling_async._transport import Envelope, Transport
+from kling_async.endpoints import SYNC_PATHS, Family, family
+from kling_async.errors import (
+    CreateOutcomeUnknownError,
+    InvalidRequestError,
+    KlingError,
+    ResponseError,
+    TaskNotFoundError,
+)
+from kling_async.models import (
+    AccountCosts,
+    IdentifyFace,
+    IdentifyFaceResult,
+    ImageRecognize,
+    KlingRequest,
+    MultiElementsInitSelection,
+    MultiElementsSelection,
+    MultiElementsSession,
+    SyncResult,
+    Task,
+    TextToSpeech,
+)
+
+__all__ = ["KlingClient", "new_external_task_id"]
+
+ENV_BASE_URL = "KLING_BASE_URL"
+MAX_PAGE_SIZE = 500
+MAX_PAGE_NUM = 1000
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def new_external_task_id() -> str:
+    """A fresh, unique ``external_task_id`` (``ka-`` + 32 hex digits)."""
+    return f"ka-{uuid.uuid4().hex}"
+
+
+class KlingClient:
+    """Async client for the Kling API.
+
+    Args:
+        access_key, secret_key: AK/SK credentials (JWT mode). Default to
+            ``KLING_ACCESS_KEY`` / ``KLING_SECRET_KEY``.
+        api_key: a console API key sent as the bearer (``KLING_API_KEY``).
+        region: ``"singapore"`` (default, outside China) or ``"beijing"``.
+        base_url: explicit base URL (e.g. a simulator); wins over ``region`` and
+            over ``KLING_BASE_URL``.
+        session: an ``aiohttp.ClientSession`` to use; not closed by the client.
+        timeouts, retry, limits: network settings (:mod:`kling_async._config`).
+
+    Raises:
+        MissingCredentialsError: no credentials given or found in the environment.
+        ValueError: unknown ``region``.
+
+    Example:
+        >>> async def main() -> None:                        # doctest: +SKIP
+        ...     async with KlingClient() as client:
+        ...         task = await client.create(TextToVideo(prompt="a red fox"))
+        ...         print(task.task_id)
+    """
+
+    def __init__(
+        self,
+        *,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        api_key: str | None = None,
+        region: str = "singapore",
+        base_url: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        limits: Limits | None = None,
+    ) -> None:
+        self._auth: JWTAuth | APIKeyAuth = auth_from(
+            access_key=access_key, secret_key=secret_key, api_key=api_key
+        )
+        if base_url is None:
+            base_url = os.environ.get(ENV_BASE_URL) or None
+        if base_url is None:
+            if region not in REGIONS:
+                raise ValueError(
+                    f"unknown region {region!r}; expected one of: {', '.join(REGIONS)}"
+                )
+            base_url = REGIONS[region]
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
+        self._transport = Transport(
+            base_url,
+            self._auth,
+            timeouts=timeouts,
+            retry=retry,
+            limits=limits,
+            session=session,
+        )
+        self._costs_limiter = AsyncLimiter(1, 1 / ACCOUNT_COSTS_PER_SECOND)
+        self._closed = False
+
+    # -- lifecycle --------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL in use."""
+        return self._transport.base_url
+
+    @property
+    def transport(self) -> Transport:
+        """The underlying transport (request counts, settings)."""
+        return self._transport
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP session (if the client created it)."""
+        self._closed = True
+        await self._transport.close()
+
+    def __repr__(self) -> str:
+        mode = "jwt" if isinstance(self._auth, JWTAuth) else "api_key"
+        return f"KlingClient(base_url={self.base_url!r}, auth={mode})"
+
+    # -- tasks ------------------------------------------------------------------
+
+    async def create(
+        self,
+        request: KlingRequest,
+        *,
+        external_task_id: str | None = None,
+        callback_url: str | None = None,
+    ) -> Task:
+        """Send one create call for ``request`` and return the new task.
+
+        No scheduling happens here: over the concurrency limit this raises
+        :class:`~kling_async.errors.ConcurrencyLimitError`.
+
+        Args:
+            request: a validated request model (``TextToVideo(...)`` ...).
+            external_task_id: your id for the task; wins over the model's field.
+                One is generated when neither is given.
+            callback_url: where Kling should POST status changes.
+
+        Raises:
+            CreateOutcomeUnknownError: the task may exist; query its external id.
+            APIError subclasses: Kling refused the create (nothing was created).
+            TransportError: the request never reached Kling (retries ran out).
+        """
+        fam = family(request.family)
+        payload = request.payload()
+        ext = _merge_external_id(payload.get("external_task_id"), external_task_id)
+        payload["external_task_id"] = ext
+        if callback_url is not None:
+            payload["callback_url"] = callback_url
+        try:
+            envelope = await self._transport.request(
+                "POST", fam.path, json_body=payload, idempotent=False
+            )
+            return _parse(Task, envelope.data, what=f"{fam.name} create")
+        except KlingError as error:
+            if classify(error, idempotent=False) is Decision.UNKNOWN_OUTCOME or isinstance(
+                error, ResponseError
+            ):
+                raise CreateOutcomeUnknownError(fam.name, ext, error) from error
+            raise
+
+    async def get_task(
+        self,
+        family_name: str | Family,
+        *,
+        task_id: str | None = None,
+        external_task_id: str | None = None,
+    ) -> Task:
+        """Query one task by ``task_id`` or by ``external_task_id`` (exactly one).
+
+        Raises:
+            TaskNotFoundError: no such task in this account.
+            ValueError: both or neither id given, or the family has no query.
+        """
+        fam = family(family_name)
+        if (task_id is None) == (external_task_id is None):
+            raise ValueError("give exactly one of task_id= or external_task_id=")
+        if not fam.queryable:
+            raise ValueError(f"{fam.name} has no query endpoint (its result comes inline)")
+        try:
+            if task_id is not None:
+                envelope = await self._transport.request(
+                    "GET", fam.task_path(task_id), idempotent=True
+                )
+            else:
+                assert external_task_id is not None
+                envelope = await self._transport.request(
+                    "GET",
+                    fam.path,
+                    params={"external_task_id": external_task_id},
+                    idempotent=True,
+                )
+        except InvalidRequestError as error:
+            if error.code == 1203:
+                raise TaskNotFoundError(
+                    error.message,
+                    http_status=error.http_status,
+                    code=error.code,
+                    request_id=error.request_id,
+                ) from None
+            raise
+        data = envelope.data
+        if isinstance(data, list):
+            # Some deployments answer an external-id query with a list.
+            if not data:
+                raise TaskNotFoundError(
+                    f"no {fam.name} task with external_task_id={external_task_id!r}",
+                    http_status=envelope.http_status,
+                    code=1203,
+                    request_id=envelope.request_id,
+                )
+            data = data[0]
+        return _parse(Task, data, what=f"{fam.name} query")
+
+    async def list_tasks(
+        self,
+        family_name: str | Family,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        start_page: int = 1,
+        max_pages: int | None = None,
+    ) -> AsyncIterator[list[Task]]:
+        """Iterate over pages of a family's tasks, newest first.
+
+        Stops after a short page, at page 1000 (Kling's bound), or after
+        ``max_pages`` pages.
+
+        Example:
+            >>> async for page in client.list_tasks("text2video"):  # doctest: +SKIP
+            ...     for task in page: print(task.task_id, task.task_status)
+        """
+        fam = family(family_name)
+        if not fam.list_supported:
+            raise ValueError(f"{fam.name} has no list endpoint")
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
+        if not 1 <= start_page <= MAX_PAGE_NUM:
+            raise ValueError(f"start_page must be 1..{MAX_PAGE_NUM}, got {start_page}")
+        page, pages = start_page, 0
+        while page <= MAX_PAGE_NUM and (max_pages is None or pages < max_pages):
+            tasks = await self.list_page(fam, page=page, page_size=page_size)
+            yield tasks
+            pages += 1
+            if len(tasks) < page_size:
+                return
+            page += 1
+
+    async def list_page(
+        self, family_name: str | Family, *, page: int = 1, page_size: int = MAX_PAGE_SIZE
+    ) -> list[Task]:
+        """Fetch one page of a family's task list (newest first)."""
+        fam = family(family_name)
+        envelope = await self._transport.request(
+            "GET", fam.path, params={"pageNum": page, "pageSize": page_size}, idempotent=True
+        )
+        data = envelope.data if envelope.data is not None else []
+        if not isinstance(data, list):
+            raise ResponseError(f"{fam.name} list: expected a list of tasks, got {type(data)}")
+        return [_parse(Task, item, what=f"{fam.name} list item") for item in data]
+
+    # -- synchronous endpoints --------------------------------------------------
+
+    async def text_to_speech(self, request: TextToSpeech) -> Task:
+        """Synthesize speech; the answer is the finished task (no query endpoint)."""
+        return _parse(Task, await self._sync("tts", request, path="/v1/audio/tts"), what="tts")
+
+    async def identify_face(self, request: IdentifyFace) -> IdentifyFaceResult:
+        """Detect faces in a video for lip-sync; returns ``session_id`` and faces."""
+        return _parse(IdentifyFaceResult, await self._sync("identify_face", request), what="faces")
+
+    async def image_recognize(self, request: ImageRecognize) -> SyncResult:
+        """Segment an image; ``task_result.images`` lists the masks."""
+        return _parse(SyncResult, await self._sync("image_recognize", request), what="recognize")
+
+    async def multi_elements_init_selection(
+        self, request: MultiElementsInitSelection
+    ) -> SyncResult:
+        """Start a multi-elements selection session for a video."""
+        data = await self._sync("multi_elements_init_selection", request)
+        return _parse(SyncResult, data, what="init-selection")
+
+    async def multi_elements_add_selection(self, request: MultiElementsSelection) -> SyncResult:
+        """Mark points on a frame of the session's video."""
+        data = await self._sync("multi_elements_add_selection", request)
+        return _parse(SyncResult, data, what="add-selection")
+
+    async def multi_elements_delete_selection(self, request: MultiElementsSelection) -> SyncResult:
+        """Remove points previously added (they must match exactly)."""
+        data = await self._sync("multi_elements_delete_selection", request)
+        return _parse(SyncResult, data, what="delete-selection")
+
+    async def multi_elements_clear_selection(self, request: MultiElementsSession) -> SyncResult:
+        """Clear every selection of the session."""
+        data = await self._sync("multi_elements_clear_selection", request)
+        return _parse(SyncResult, data, what="clear-selection")
+
+    async def multi_elements_preview_selection(self, request: MultiElementsSession) -> SyncResult:
+        """Render a preview of the current selection."""
+        data = await self._sync("multi_elements_preview_selection", request)
+        return _parse(SyncResult, data, what="preview-selection")
+
+    async def account_costs(
+        self,
+        *,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        resource_pack_name: str | None = None,
+    ) -> AccountCosts:
+        """The account's resource packs; limited to 1 request per second.
+
+        Args:
+            start_time, end_time: Unix milliseconds; default the last 30 days.
+            resource_pack_name: only this pack.
+        """
+        now = int(time.time() * 1000)
+        end = now if end_time is None else end_time
+        start = end - 30 * 86_400_000 if start_time is None else start_time
+        if start > end:
+            raise ValueError("start_time must not be after end_time")
+        params: dict[str, str | int] = {"start_time": start, "end_time": end}
+        if resource_pack_name:
+            params["resource_pack_name"] = resource_pack_name
+        async with self._costs_limiter:
+            envelope = await self._transport.request(
+                "GET", SYNC_PATHS["account_costs"], params=params, idempotent=True
+            )
+        return _parse(AccountCosts, envelope.data, what="account costs")
+
+    async def _sync(self, name: str, request: BaseModel, *, path: str | None = None) -> Any:
+        payload = request.model_dump(mode="json", exclude_none=True, by_alias=True)
+        # These calls deduct units but create nothing to find again; a fault after
+        # sending is surfaced as is (TransportError) rather than resent blindly.
+        envelope: Envelope = await self._transport.request(
+            "POST", path or SYNC_PATHS[name], json_body=payload, idempotent=False
+        )
+        return envelope.data
+
+
+def _merge_external_id(from_model: Any, explicit: str | None) -> str:
+    if explicit is not None and from_model is not None and explicit != from_model:
+        raise ValueError(
+            "external_task_id given twice with different values "
+            f"({explicit!r} argument vs {from_model!r} on the request)"
+        )
+    value = explicit if explicit is not None else from_model
+    if value is None:
+        return new_external_task_id()
+    if not isinstance(value, str) or not value:
+        raise ValueError("external_task_id must be a non-empty string")
+    return value
+
+
+def _parse(model: type[_M], data: Any, *, what: str) -> _M:
+    if not isinstance(data, Mapping):
+        raise ResponseError(f"{what}: expected an object in 'data', got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "data"
+        raise ResponseError(f"{what}: unexpected answer at {where}: {first['msg']}") from None

@@ -1,0 +1,270 @@
+"""HTTP transport: one aiohttp session, the Kling envelope, typed errors, retries.
+
+Data flow of one call::
+
+    request(method, path, idempotent=...)
+      loop over attempts:
+        bearer = auth.bearer()                     (cached JWT or API key)
+        send with aiohttp                          (connect/read timeouts)
+        decode envelope {code, message, request_id, data}
+          code == 0  -> return Envelope
+          code != 0  -> typed APIError (errors.error_for_code)
+        on failure: _retry.classify(error, idempotent)
+          RETRY           -> sleep retry_delay(...) then loop (bounded)
+          REAUTH          -> auth.invalidate(token), loop once at once
+          UNKNOWN_OUTCOME -> raise; the client turns it into CreateOutcomeUnknownError
+          FAIL            -> raise
+
+Nothing here logs headers, tokens or bodies that could carry credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from kling_async._auth import APIKeyAuth, JWTAuth
+from kling_async._config import Limits, RetryPolicy, Timeouts
+from kling_async._retry import Decision, classify, parse_retry_after, retry_delay
+from kling_async.errors import (
+    KlingError,
+    ResponseError,
+    TransportError,
+    error_for_code,
+)
+
+__all__ = ["Envelope", "Transport"]
+
+logger = logging.getLogger("kling_async.transport")
+
+_BODY_SNIPPET = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A successful (``code == 0``) Kling answer."""
+
+    data: Any
+    request_id: str | None
+    http_status: int
+
+
+class Transport:
+    """Sends requests to Kling and decodes its answers.
+
+    Args:
+        base_url: e.g. ``https://api-singapore.klingai.com`` (no trailing slash).
+        auth: supplies the bearer token.
+        timeouts, retry, limits: see :mod:`kling_async._config`.
+        session: an existing ``aiohttp.ClientSession`` to use; it is then not closed
+            by :meth:`close`. When omitted, one is created on first use and owned.
+        rng: random source for backoff jitter (seedable in tests).
+        sleep: the coroutine used to wait between retries (fake time in tests).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: JWTAuth | APIKeyAuth,
+        *,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        limits: Limits | None = None,
+        session: aiohttp.ClientSession | None = None,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._auth = auth
+        self.timeouts = timeouts or Timeouts()
+        self.retry = retry or RetryPolicy()
+        self.limits = limits or Limits()
+        self._session = session
+        self._owns_session = session is None
+        self._rng = rng or random.Random()
+        self._sleep = sleep
+        self.request_count = 0
+        """HTTP requests actually sent (attempts, not calls)."""
+
+    def _client_timeout(self) -> aiohttp.ClientTimeout:
+        # total/connect stay unset: they would include time spent waiting for a
+        # pooled connection. sock_connect/sock_read bound the real network waits.
+        return aiohttp.ClientTimeout(
+            total=None,
+            connect=None,
+            sock_connect=self.timeouts.connect,
+            sock_read=self.timeouts.read,
+        )
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            if not self._owns_session:
+                raise RuntimeError("the injected aiohttp session is closed")
+            connector = aiohttp.TCPConnector(limit=self.limits.max_connections, limit_per_host=0)
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=self._client_timeout()
+            )
+        return self._session
+
+    async def close(self) -> None:
+        """Close the session if this transport created it."""
+        if self._owns_session and self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None if self._owns_session else self._session
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        idempotent: bool,
+        auth: bool = True,
+    ) -> Envelope:
+        """Send one logical call, retrying per policy; return the success envelope.
+
+        ``idempotent`` must be False for calls that start billable work (creates):
+        those are resent only when the request provably never left.
+
+        Raises:
+            APIError subclasses: Kling answered with a non-zero code.
+            TransportError: the network failed (after retries for idempotent calls,
+                or when a create provably never left and retries ran out).
+            ResponseError: the answer was not a valid envelope.
+        """
+        attempt = 0
+        reauthed = False
+        while True:
+            token = self._auth.bearer() if auth else None
+            try:
+                return await self._send_once(method, path, params, json_body, token)
+            except KlingError as error:
+                decision = classify(error, idempotent=idempotent)
+                if decision is Decision.REAUTH and token is not None and not reauthed:
+                    reauthed = True
+                    if self._auth.invalidate(token):
+                        logger.info("token refused (%s); minting a new one", _code_of(error))
+                        continue
+                    raise
+                if decision is not Decision.RETRY or attempt + 1 >= self.retry.max_attempts:
+                    raise
+                delay = retry_delay(
+                    attempt,
+                    self.retry,
+                    retry_after=getattr(error, "retry_after", None),
+                    rng=self._rng,
+                )
+                logger.info(
+                    "%s %s failed (%s); retry %d/%d in %.2fs",
+                    method,
+                    path,
+                    type(error).__name__,
+                    attempt + 1,
+                    self.retry.max_attempts - 1,
+                    delay,
+                )
+                attempt += 1
+                await self._sleep(delay)
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int] | None,
+        json_body: Mapping[str, Any] | None,
+        token: str | None,
+    ) -> Envelope:
+        session = self._get_session()
+        headers = {"Content-Type": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        url = self.base_url + path
+        data = None if json_body is None else json.dumps(json_body, separators=(",", ":"))
+        self.request_count += 1
+        try:
+            async with session.request(
+                method,
+                url,
+                params=None if params is None else {k: str(v) for k, v in params.items()},
+                data=data,
+                headers=headers,
+                timeout=self._client_timeout(),
+            ) as response:
+                body = await response.read()
+                return decode_envelope(response.status, body, response.headers.get("Retry-After"))
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # Connect/DNS/TLS-handshake failures: no byte of the request was sent.
+            raise TransportError(
+                f"could not connect to {self.base_url}: {type(exc).__name__}", request_sent=False
+            ) from None
+        except TimeoutError:
+            raise TransportError(
+                f"{method} {path} timed out waiting for the server", request_sent=True
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise TransportError(
+                f"{method} {path} failed: {type(exc).__name__}", request_sent=True
+            ) from None
+
+
+def decode_envelope(status: int, body: bytes, retry_after_header: str | None = None) -> Envelope:
+    """Turn an HTTP status and raw body into an :class:`Envelope` or a typed error.
+
+    Raises:
+        APIError subclass: ``code`` is non-zero.
+        ResponseError: the body is not JSON, not an object, lacks an integer
+            ``code``, or says success with an HTTP error status.
+    """
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ResponseError(
+            f"HTTP {status}: body is not JSON: {_snippet(body)!r}", http_status=status
+        ) from None
+    if not isinstance(payload, dict):
+        raise ResponseError(
+            f"HTTP {status}: expected a JSON object, got {type(payload).__name__}",
+            http_status=status,
+        )
+    code = payload.get("code")
+    if isinstance(code, str) and code.strip().lstrip("-").isdigit():
+        code = int(code)
+    if not isinstance(code, int) or isinstance(code, bool):
+        raise ResponseError(
+            f"HTTP {status}: envelope has no integer 'code': {_snippet(body)!r}",
+            http_status=status,
+        )
+    request_id = payload.get("request_id")
+    request_id = None if request_id is None else str(request_id)
+    if code != 0:
+        message = payload.get("message")
+        return_msg = message if isinstance(message, str) and message else "no message"
+        raise error_for_code(
+            code,
+            return_msg,
+            http_status=status,
+            request_id=request_id,
+            retry_after=parse_retry_after(retry_after_header),
+        )
+    if status >= 400:
+        raise ResponseError(
+            f"HTTP {status} with code 0 (request_id={request_id})", http_status=status
+        )
+    return Envelope(data=payload.get("data"), request_id=request_id, http_status=status)
+
+
+def _snippet(body: bytes) -> str:
+    return body[:_BODY_SNIPPET].decode("utf-8", errors="replace")
+
+
+def _code_of(error: KlingError) -> str:
+    code = getattr(error, "code", None)
+    return f"code {code}" if code is not None else type(error).__name__

@@ -1,0 +1,149 @@
+"""The ``kling-async`` command.
+
+Subcommands so far: ``simulate`` (run the fake Kling server until interrupted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _add_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "simulate",
+        help="run the Kling simulator (a fake Kling API) until interrupted",
+        description="Serve a fake Kling API on 127.0.0.1 for tests and demos.",
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8787, help="0 picks a free port")
+    p.add_argument("--video", type=int, default=5, help="video pack concurrency")
+    p.add_argument("--image", type=int, default=9, help="image pack concurrency (n-weighted)")
+    p.add_argument("--try-on", type=int, default=1, help="virtual try-on pack concurrency")
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=0.05,
+        help="multiplies task durations (0.05: a 300 s video takes 15 s)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--access-key", help="accepted access key (random when omitted)")
+    p.add_argument("--secret-key", help="accepted secret key (random when omitted)")
+    p.add_argument("--api-key", help="also accept this API key as the bearer")
+    p.add_argument("--webhook-secret", help="sign callbacks with this whsec_... secret")
+    p.add_argument("--failure-rate", type=float, default=0.0, help="fraction of tasks that fail")
+    p.add_argument(
+        "--server-error-rate",
+        type=float,
+        default=0.0,
+        help="fraction of requests answered 5000/5001/5002",
+    )
+    p.add_argument(
+        "--rate-limit-rate",
+        type=float,
+        default=0.0,
+        help="chance a request starts a burst of 1302 answers",
+    )
+    p.add_argument("--latency", type=float, default=0.0, help="max extra seconds per request")
+    p.add_argument(
+        "--drop-after-create-rate",
+        type=float,
+        default=0.0,
+        help="fraction of creates that create the task, then drop the connection",
+    )
+    p.add_argument("--callback-drop-rate", type=float, default=0.0)
+    p.add_argument("--json", action="store_true", help="print the start-up info as JSON")
+
+
+async def _simulate(args: argparse.Namespace) -> int:
+    from kling_async.simulator import Faults, Simulator
+
+    try:
+        faults = Faults(
+            failure_rate=args.failure_rate,
+            server_error_rate=args.server_error_rate,
+            rate_limit_rate=args.rate_limit_rate,
+            latency=args.latency,
+            drop_after_create_rate=args.drop_after_create_rate,
+            callback_drop_rate=args.callback_drop_rate,
+        )
+        sim = Simulator(
+            capacity={"video": args.video, "image": args.image, "try_on": args.try_on},
+            time_scale=args.time_scale,
+            seed=args.seed,
+            faults=faults,
+            access_key=args.access_key,
+            secret_key=args.secret_key,
+            api_key=args.api_key,
+            webhook_secret=args.webhook_secret,
+            host=args.host,
+            port=args.port,
+        )
+    except ValueError as exc:
+        print(f"kling-async simulate: {exc}", file=sys.stderr)
+        return 2
+    try:
+        await sim.start()
+    except OSError as exc:
+        print(
+            f"kling-async simulate: cannot listen on {args.host}:{args.port}: {exc}",
+            file=sys.stderr,
+        )
+        return 1
+    info = {
+        "base_url": sim.base_url,
+        "access_key": sim.access_key,
+        "secret_key": sim.secret_key,
+        "capacity": {"video": args.video, "image": args.image, "try_on": args.try_on},
+        "time_scale": args.time_scale,
+    }
+    if args.json:
+        print(json.dumps(info), flush=True)
+    else:
+        # The simulator's own made-up credentials are printed on purpose: they are
+        # what a user needs to point a client (or curl) at it.
+        print(f"Kling simulator listening on {sim.base_url}", flush=True)
+        print(f"  export KLING_BASE_URL={sim.base_url}")
+        print(f"  export KLING_ACCESS_KEY={sim.access_key}")
+        print(f"  export KLING_SECRET_KEY={sim.secret_key}")
+        print(f"  capacity {info['capacity']}, time scale {args.time_scale}")
+        print("  ground truth: GET /__stats   (Ctrl-C to stop)", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await sim.stop()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``kling-async``."""
+    parser = argparse.ArgumentParser(
+        prog="kling-async", description="Kling AI client tools: simulator, tasks, batches."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_simulate(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``kling-async`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    if args.command == "simulate":
+        return asyncio.run(_simulate(args))
+    return 2  # pragma: no cover - argparse enforces the choices
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

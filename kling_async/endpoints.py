@@ -1,0 +1,230 @@
+"""The family table: every Kling task family and how to talk to it.
+
+For each family: its create path (queries use ``{path}/{task_id}``, external ids
+``{path}?external_task_id=``, lists ``{path}?pageNum=&pageSize=``), whether it has
+a list endpoint, the resource pack whose concurrency it consumes, how many slots a
+request holds, and typical durations used to time the first poll.
+
+Packs whose membership is UNCERTAIN in the API reference (audio generation, voice
+cloning, elements, AI multi-shot) take the *safe* reading: they are counted against
+a pack, so the client can under-use but never exceed a limit. Audio generation,
+voices and elements live in Kling's *video* documentation tree, so they count
+against the video pack; AI multi-shot is priced like an image job and counts 1
+image slot. Synchronous calls (TTS, identify-face, ...) hold no slot.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+__all__ = ["FAMILIES", "Family", "Pack", "family"]
+
+
+class Pack(enum.StrEnum):
+    """Kling resource-pack types; concurrency is counted separately for each."""
+
+    VIDEO = "video"
+    IMAGE = "image"
+    TRY_ON = "try_on"
+
+
+def _one(_: Mapping[str, Any]) -> int:
+    return 1
+
+
+def _n_images(params: Mapping[str, Any]) -> int:
+    n = params.get("n", 1)
+    return n if isinstance(n, int) and n > 0 else 1
+
+
+def _omni_image_cost(params: Mapping[str, Any]) -> int:
+    if params.get("result_type") == "series":
+        amount = params.get("series_amount", 4)
+        # series_amount = "auto" holds as many slots as images produced (up to 9):
+        # reserve the maximum, the safe reading.
+        return amount if isinstance(amount, int) and amount > 0 else 9
+    return _n_images(params)
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One task family of the Kling API.
+
+    Attributes:
+        name: the kling_async name (``"text2video"``, ``"image_generation"``...).
+        path: create path; also the base of single, external-id and list queries.
+        pack: the resource pack it consumes, or None for calls that hold no slot.
+        cost: slots held by one request, from its payload (image tasks: ``n``).
+        list_supported: whether ``GET {path}?pageNum=&pageSize=`` exists.
+        queryable: whether tasks can be queried after creation.
+        typical_seconds: usual time from create to end (for poll timing).
+        min_seconds: the shortest plausible run (the first poll waits this long).
+    """
+
+    name: str
+    path: str
+    pack: Pack | None
+    cost: Callable[[Mapping[str, Any]], int]
+    list_supported: bool = True
+    queryable: bool = True
+    typical_seconds: float = 300.0
+    min_seconds: float = 30.0
+
+    def slot_cost(self, params: Mapping[str, Any]) -> int:
+        """Slots a request with ``params`` holds in :attr:`pack` (0 when no pack)."""
+        return self.cost(params) if self.pack is not None else 0
+
+    def task_path(self, task_id: str) -> str:
+        """Path of the single-task query."""
+        return f"{self.path}/{task_id}"
+
+
+_V, _I, _T = Pack.VIDEO, Pack.IMAGE, Pack.TRY_ON
+
+_TABLE: tuple[Family, ...] = (
+    # --- video pack, 1 slot ------------------------------------------------------
+    Family("text2video", "/v1/videos/text2video", _V, _one, typical_seconds=320, min_seconds=60),
+    Family("image2video", "/v1/videos/image2video", _V, _one, typical_seconds=165, min_seconds=40),
+    Family(
+        "multi_image2video",
+        "/v1/videos/multi-image2video",
+        _V,
+        _one,
+        typical_seconds=300,
+        min_seconds=60,
+    ),
+    Family("omni_video", "/v1/videos/omni-video", _V, _one, typical_seconds=300, min_seconds=60),
+    Family(
+        "motion_control", "/v1/videos/motion-control", _V, _one, typical_seconds=300, min_seconds=60
+    ),
+    Family(
+        "multi_elements", "/v1/videos/multi-elements", _V, _one, typical_seconds=300, min_seconds=60
+    ),
+    Family(
+        "video_extend", "/v1/videos/video-extend", _V, _one, typical_seconds=320, min_seconds=60
+    ),
+    Family(
+        "advanced_lip_sync",
+        "/v1/videos/advanced-lip-sync",
+        _V,
+        _one,
+        typical_seconds=455,
+        min_seconds=90,
+    ),
+    Family(
+        "avatar", "/v1/videos/avatar/image2video", _V, _one, typical_seconds=300, min_seconds=60
+    ),
+    Family("effects", "/v1/videos/effects", _V, _one, typical_seconds=320, min_seconds=60),
+    # --- audio, voices, elements: pack UNCERTAIN, counted as video (safe) ----------
+    Family(
+        "text_to_audio", "/v1/audio/text-to-audio", _V, _one, typical_seconds=60, min_seconds=10
+    ),
+    Family(
+        "video_to_audio", "/v1/audio/video-to-audio", _V, _one, typical_seconds=90, min_seconds=15
+    ),
+    Family(
+        "custom_voices", "/v1/general/custom-voices", _V, _one, typical_seconds=30, min_seconds=5
+    ),
+    Family(
+        "advanced_custom_elements",
+        "/v1/general/advanced-custom-elements",
+        _V,
+        _one,
+        typical_seconds=10,
+        min_seconds=3,
+    ),
+    # --- image pack, n slots ---------------------------------------------------------
+    Family(
+        "image_generation",
+        "/v1/images/generations",
+        _I,
+        _n_images,
+        typical_seconds=32,
+        min_seconds=8,
+    ),
+    Family(
+        "omni_image",
+        "/v1/images/omni-image",
+        _I,
+        _omni_image_cost,
+        typical_seconds=40,
+        min_seconds=8,
+    ),
+    Family(
+        "multi_image2image",
+        "/v1/images/multi-image2image",
+        _I,
+        _n_images,
+        typical_seconds=40,
+        min_seconds=8,
+    ),
+    Family(
+        "image_expand",
+        "/v1/images/editing/expand",
+        _I,
+        _n_images,
+        typical_seconds=40,
+        min_seconds=8,
+    ),
+    Family(
+        "ai_multi_shot", "/v1/general/ai-multi-shot", _I, _one, typical_seconds=40, min_seconds=8
+    ),
+    # --- try-on pack, 1 slot -----------------------------------------------------------
+    Family(
+        "virtual_try_on",
+        "/v1/images/kolors-virtual-try-on",
+        _T,
+        _one,
+        typical_seconds=20,
+        min_seconds=5,
+    ),
+    # --- inline result: no slot, no query ---------------------------------------------
+    Family(
+        "tts",
+        "/v1/audio/tts",
+        None,
+        _one,
+        list_supported=False,
+        queryable=False,
+        typical_seconds=2,
+        min_seconds=0,
+    ),
+)
+
+FAMILIES: Final[Mapping[str, Family]] = {f.name: f for f in _TABLE}
+"""Every task family by name."""
+
+SYNC_PATHS: Final[Mapping[str, str]] = {
+    "identify_face": "/v1/videos/identify-face",
+    "image_recognize": "/v1/videos/image-recognize",
+    "multi_elements_init_selection": "/v1/videos/multi-elements/init-selection",
+    "multi_elements_add_selection": "/v1/videos/multi-elements/add-selection",
+    "multi_elements_delete_selection": "/v1/videos/multi-elements/delete-selection",
+    "multi_elements_clear_selection": "/v1/videos/multi-elements/clear-selection",
+    "multi_elements_preview_selection": "/v1/videos/multi-elements/preview-selection",
+    "account_costs": "/account/costs",
+    "presets_voices": "/v1/general/presets-voices",
+    "presets_elements": "/v1/general/advanced-presets-elements",
+    "delete_voices": "/v1/general/delete-voices",
+    "delete_elements": "/v1/general/delete-advanced-elements",
+}
+"""Synchronous endpoints (answer inline, hold no slot, have no task query)."""
+
+
+def family(name: str | Family) -> Family:
+    """Look a family up by name.
+
+    Raises:
+        ValueError: the name is unknown; the message lists the valid names.
+    """
+    if isinstance(name, Family):
+        return name
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown task family {name!r}; expected one of: {', '.join(sorted(FAMILIES))}"
+        ) from None

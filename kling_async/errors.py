@@ -1,0 +1,258 @@
+"""Exceptions raised by kling_async.
+
+Every exception derives from :class:`KlingError`. Transport faults (the request did
+not get a usable answer) are kept apart from API answers (Kling answered with a
+non-zero ``code``)::
+
+    KlingError
+    ├── TransportError              network fault, timeout, connection reset
+    ├── ResponseError               answer that is not a valid Kling envelope
+    ├── APIError                    Kling answered with code != 0
+    │   ├── AuthenticationError         1000-1004
+    │   ├── AccountError                1100-1103
+    │   │   ├── InsufficientBalanceError    1102
+    │   │   └── PermissionDeniedError       1103
+    │   ├── InvalidRequestError         1200-1203
+    │   │   └── TaskNotFoundError           1203 on a task query
+    │   ├── PolicyError                 1300, 1301, 1304
+    │   ├── RateLimitError              1302
+    │   │   └── ConcurrencyLimitError       1303
+    │   └── ServerError                 5000-5002
+    ├── CreateOutcomeUnknownError   a create may or may not have created the task
+    ├── CapacityError               a request can never fit its pack's capacity
+    ├── TaskFailedError             the task ended with ``task_status = failed``
+    ├── TaskCancelledError          the caller cancelled a submission
+    ├── TaskExpiredError            a submission passed its ``start_deadline``
+    └── TaskTimeoutError            a wait ran out (tracking goes on)
+
+Each class says whether retrying the same call can help (:attr:`KlingError.retryable`).
+Messages never contain credentials or tokens.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from kling_async.models._task import Task
+
+__all__ = [
+    "APIError",
+    "AccountError",
+    "AuthenticationError",
+    "CapacityError",
+    "ConcurrencyLimitError",
+    "CreateOutcomeUnknownError",
+    "InsufficientBalanceError",
+    "InvalidRequestError",
+    "KlingError",
+    "PermissionDeniedError",
+    "PolicyError",
+    "RateLimitError",
+    "ResponseError",
+    "ServerError",
+    "TaskCancelledError",
+    "TaskExpiredError",
+    "TaskFailedError",
+    "TaskNotFoundError",
+    "TaskTimeoutError",
+    "TransportError",
+    "error_for_code",
+]
+
+
+class KlingError(Exception):
+    """Base class of every kling_async exception."""
+
+    retryable: ClassVar[bool] = False
+    """True when the same call may succeed if tried again later."""
+
+
+class TransportError(KlingError):
+    """The request failed on the network: DNS, connect, reset, or timeout.
+
+    ``request_sent`` is False only when the request provably never left this
+    process (DNS or connect failure); then even a create call may be resent.
+    """
+
+    retryable: ClassVar[bool] = True
+
+    def __init__(self, message: str, *, request_sent: bool) -> None:
+        super().__init__(message)
+        self.request_sent = request_sent
+
+
+class ResponseError(KlingError):
+    """The server answered with something that is not a valid Kling envelope.
+
+    Raised for non-JSON bodies, JSON without an integer ``code``, or data of the
+    wrong shape, so callers never see a bare ``KeyError`` or ``JSONDecodeError``.
+    Retryable only when the HTTP status says the server or a proxy failed (>= 500).
+    """
+
+    def __init__(self, message: str, *, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+
+    @property
+    def is_server_fault(self) -> bool:
+        """True when the HTTP status was 5xx (a gateway page, for example)."""
+        return self.http_status is not None and self.http_status >= 500
+
+
+class APIError(KlingError):
+    """Kling answered with a non-zero ``code`` in its envelope."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int,
+        code: int,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"[{code}] {message} (http {http_status}, request_id={request_id})")
+        self.http_status = http_status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.retry_after = retry_after
+        """Seconds from a ``Retry-After`` header, when the server sent one."""
+
+
+class AuthenticationError(APIError):
+    """1000-1004: missing, invalid, not-yet-valid or expired credentials."""
+
+
+class AccountError(APIError):
+    """1100-1103: the account cannot run this request (abnormal, in arrears...)."""
+
+
+class InsufficientBalanceError(AccountError):
+    """1102: the resource pack is used up or expired."""
+
+
+class PermissionDeniedError(AccountError):
+    """1103: the account has no permission for this API or model."""
+
+
+class InvalidRequestError(APIError):
+    """1200-1203: the parameters, method or resource were rejected."""
+
+
+class TaskNotFoundError(InvalidRequestError):
+    """A task query named a task that does not exist (code 1203)."""
+
+
+class PolicyError(APIError):
+    """1300, 1301, 1304: a platform, content-safety or IP-whitelist policy fired."""
+
+
+class RateLimitError(APIError):
+    """1302: requests are arriving too fast; back off and retry."""
+
+    retryable: ClassVar[bool] = True
+
+
+class ConcurrencyLimitError(RateLimitError):
+    """1303: the pack's concurrency limit is reached; no task was created."""
+
+    retryable: ClassVar[bool] = True
+
+
+class ServerError(APIError):
+    """5000-5002: Kling's side failed or timed out; retry with a bound."""
+
+    retryable: ClassVar[bool] = True
+
+
+class CreateOutcomeUnknownError(KlingError):
+    """A create call failed after the request may have reached Kling.
+
+    The task may or may not exist. Resolve it by querying ``external_task_id``
+    (``client.get_task(family, external_task_id=...)``) before creating again:
+    re-sending blindly could create and bill the task twice.
+    """
+
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, family: str, external_task_id: str, cause: BaseException) -> None:
+        super().__init__(
+            f"create of {family} with external_task_id={external_task_id!r} has an unknown "
+            f"outcome ({type(cause).__name__}: {cause}); query the external_task_id before "
+            "creating again"
+        )
+        self.family = family
+        self.external_task_id = external_task_id
+
+
+class CapacityError(KlingError, ValueError):
+    """The request needs more slots than its pack can ever hold."""
+
+
+class TaskFailedError(KlingError):
+    """The task ended with ``task_status = failed``; ``task_status_msg`` says why."""
+
+    def __init__(self, task: Task) -> None:
+        super().__init__(f"task {task.task_id} failed: {task.task_status_msg or 'no reason given'}")
+        self.task = task
+        self.task_status_msg = task.task_status_msg
+
+
+class TaskCancelledError(KlingError):
+    """The submission was cancelled by the caller before it finished."""
+
+
+class TaskExpiredError(KlingError):
+    """The submission was not created before its ``start_deadline``; nothing was spent."""
+
+
+class TaskTimeoutError(KlingError, TimeoutError):
+    """A wait ran out; the task is still tracked and its handle can be awaited again."""
+
+
+_RANGES: tuple[tuple[range, type[APIError]], ...] = (
+    (range(1000, 1100), AuthenticationError),
+    (range(1102, 1103), InsufficientBalanceError),
+    (range(1103, 1104), PermissionDeniedError),
+    (range(1100, 1200), AccountError),
+    (range(1200, 1300), InvalidRequestError),
+    (range(1302, 1303), RateLimitError),
+    (range(1303, 1304), ConcurrencyLimitError),
+    (range(1300, 1400), PolicyError),
+    (range(5000, 6000), ServerError),
+)
+
+
+def error_for_code(
+    code: int,
+    message: str,
+    *,
+    http_status: int,
+    request_id: str | None = None,
+    retry_after: float | None = None,
+) -> APIError:
+    """Build the typed exception for a Kling error ``code``.
+
+    Codes outside the documented ranges become a plain :class:`APIError`, or a
+    :class:`ServerError` when the HTTP status is 5xx.
+
+    >>> type(error_for_code(1303, "busy", http_status=429)).__name__
+    'ConcurrencyLimitError'
+    """
+    cls: type[APIError] = APIError
+    for codes, candidate in _RANGES:
+        if code in codes:
+            cls = candidate
+            break
+    else:
+        if http_status >= 500:
+            cls = ServerError
+    return cls(
+        message,
+        http_status=http_status,
+        code=code,
+        request_id=request_id,
+        retry_after=retry_after,
+    )

@@ -1,0 +1,169 @@
+"""A faithful fake Kling server for tests, benchmarks, demos and your own tests.
+
+Example::
+
+    async with Simulator(capacity={"video": 2, "image": 4, "try_on": 1},
+                         time_scale=0.01, seed=0) as sim:
+        async with sim.client() as client:
+            task = await client.create(TextToVideo(prompt="a fox"))
+        print(sim.stats.max_in_use)
+
+From the shell: ``kling-async simulate --port 8787`` or
+``python -m kling_async.simulator``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+from aiohttp import web
+
+from kling_async.simulator._server import DEFAULT_CAPACITY, Faults, SimulatorCore
+from kling_async.simulator._spec import SIM_FAMILIES
+from kling_async.simulator._state import SimStats, SimTask
+
+if TYPE_CHECKING:
+    from kling_async._client import KlingClient
+
+__all__ = ["DEFAULT_CAPACITY", "Faults", "SimStats", "SimTask", "Simulator"]
+
+
+class Simulator:
+    """Runs a fake Kling API on 127.0.0.1 (a free port unless ``port`` is given).
+
+    Args:
+        capacity: concurrency per pack (``video``, ``image``, ``try_on``); packs
+            not given use :data:`DEFAULT_CAPACITY`.
+        time_scale: multiplies every task duration (0.01 → a 300 s video takes 3 s).
+        seed: seeds durations, failures and faults, for repeatable runs.
+        faults: injected faults (:class:`Faults`), off by default.
+        access_key, secret_key: credentials the server accepts (random when omitted).
+        api_key: also accept this console-style API key as the bearer.
+        webhook_secret: sign callbacks with Standard Webhooks (``whsec_...``).
+        durations: typical seconds per family name, before ``time_scale``.
+        duration_spread: each task's duration varies ±this fraction (default 0.3).
+        host, port: where to listen.
+    """
+
+    def __init__(
+        self,
+        *,
+        capacity: dict[str, int] | None = None,
+        time_scale: float = 1.0,
+        seed: int = 0,
+        faults: Faults | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        api_key: str | None = None,
+        webhook_secret: str | None = None,
+        durations: dict[str, float] | None = None,
+        duration_spread: float = 0.3,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.access_key = access_key or f"sim-ak-{secrets.token_hex(8)}"
+        self.secret_key = secret_key or f"sim-sk-{secrets.token_hex(16)}"
+        self.api_key = api_key
+        self.webhook_secret = webhook_secret
+        self.core = SimulatorCore(
+            capacity=dict(capacity or {}),
+            time_scale=time_scale,
+            seed=seed,
+            faults=faults or Faults(),
+            access_key=self.access_key,
+            secret_key=self.secret_key,
+            api_key=api_key,
+            webhook_secret=webhook_secret,
+            durations=dict(durations or {}),
+            duration_spread=duration_spread,
+        )
+        self._host = host
+        self._port = port
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    async def start(self) -> None:
+        """Bind and start serving; sets :attr:`base_url`."""
+        if self._runner is not None:
+            raise RuntimeError("simulator already started")
+        runner = web.AppRunner(self.core.build_app(), access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self._host, self._port, reuse_address=True)
+        await site.start()
+        self._runner = runner
+        server = site._server
+        assert server is not None
+        sockets = getattr(server, "sockets", None) or []
+        port = sockets[0].getsockname()[1] if sockets else self._port
+        self.base_url = f"http://{self._host}:{port}"
+        self.core.base_url = self.base_url
+
+    async def stop(self) -> None:
+        """Stop serving and close callback connections."""
+        await self.core.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def stats(self) -> SimStats:
+        """Ground truth: max slots in use per pack, creates per external id, 1302/1303..."""
+        return self.core.stats
+
+    def snapshot(self) -> dict[str, Any]:
+        """Stats as JSON-ready data, plus slots in use now (same as ``GET /__stats``)."""
+        return self.core.snapshot()
+
+    def in_use(self, pack: str) -> int:
+        """Slots of ``pack`` held right now."""
+        state = self.core.packs[pack]
+        state.settle(self.core.now())
+        return state.in_use
+
+    def set_faults(self, **changes: Any) -> Faults:
+        """Change fault settings while running (e.g. ``set_faults(server_error_rate=0.2)``)."""
+        return self.core.set_faults(**changes)
+
+    def set_capacity(self, pack: str, capacity: int) -> None:
+        """Change one pack's concurrency limit while running."""
+        self.core.packs[pack].capacity = capacity
+
+    def inject_task(self, path: str, body: dict[str, Any]) -> SimTask:
+        """Create a task directly, as another client of the same account would.
+
+        Raises ``ValueError`` when the pack is full (that client would get 1303).
+        """
+        from kling_async.simulator._server import _Answer
+
+        try:
+            return self.core.create_task(SIM_FAMILIES[path], dict(body))
+        except _Answer as answer:
+            raise ValueError(f"[{answer.code}] {answer.message}") from None
+
+    def client(self, **kwargs: Any) -> KlingClient:
+        """A :class:`~kling_async.KlingClient` pointed at this simulator."""
+        from kling_async._client import KlingClient
+
+        return KlingClient(
+            access_key=self.access_key,
+            secret_key=self.secret_key,
+            base_url=self.base_url,
+            **kwargs,
+        )
+
+    def __repr__(self) -> str:
+        return f"Simulator(base_url={self.base_url!r}, access_key=<hidden>, secret_key=<hidden>)"

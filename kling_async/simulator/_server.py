@@ -1,0 +1,614 @@
+"""The simulator's HTTP server: a fake Kling over real loopback HTTP.
+
+Request pipeline (one aiohttp middleware, then the handler)::
+
+    count request -> added latency -> JWT / API-key check (1000-1004, HTTP 401)
+      -> faults: 1302 burst, 5000/5001/5002 -> route:
+         POST create: validate (1201) -> duplicate external id (1201)
+                      -> pack capacity (1303, HTTP 429) -> create task
+                      -> maybe drop the connection without answering (fault)
+         GET {path}/{id} | ?external_task_id= | ?pageNum&pageSize  (queries)
+         synchronous calls, /account/costs, result files, /__stats
+
+Every answer uses Kling's envelope ``{code, message, request_id, data}``.
+Callbacks are POSTed on each status change when ``callback_url`` was given,
+signed with Standard Webhooks headers when a webhook secret is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import aiohttp
+import jwt
+from aiohttp import web
+
+from kling_async.simulator._spec import SIM_FAMILIES, SimFamily, validate_body
+from kling_async.simulator._state import PackState, SimStats, SimTask
+
+__all__ = ["DEFAULT_CAPACITY", "Faults", "SimulatorCore"]
+
+logger = logging.getLogger("kling_async.simulator")
+
+DEFAULT_CAPACITY = {"video": 5, "image": 9, "try_on": 1}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Injected faults; all off by default, drawn from the simulator's seeded RNG.
+
+    Attributes:
+        server_error_rate: fraction of API requests answered 5000/5001/5002.
+        rate_limit_rate: chance that a request starts a burst of 1302 answers.
+        rate_limit_burst: how many consecutive requests one burst refuses.
+        latency: extra delay per request, uniform in ``[0, latency]`` real seconds.
+        drop_after_create_rate: fraction of creates that create the task and then
+            drop the connection without answering (outcome unknown to the client).
+        failure_rate: fraction of tasks that end ``failed``.
+        callback_drop_rate: fraction of callbacks never sent.
+        callback_duplicate_rate: fraction of callbacks sent twice.
+        retry_after: when set, 1302/1303/5001 answers carry this ``Retry-After``.
+    """
+
+    server_error_rate: float = 0.0
+    rate_limit_rate: float = 0.0
+    rate_limit_burst: int = 3
+    latency: float = 0.0
+    drop_after_create_rate: float = 0.0
+    failure_rate: float = 0.0
+    callback_drop_rate: float = 0.0
+    callback_duplicate_rate: float = 0.0
+    retry_after: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in (
+            "server_error_rate",
+            "rate_limit_rate",
+            "drop_after_create_rate",
+            "failure_rate",
+            "callback_drop_rate",
+            "callback_duplicate_rate",
+        ):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"Faults.{name} must be in [0, 1], got {value}")
+        if self.latency < 0 or self.rate_limit_burst < 1:
+            raise ValueError("Faults.latency must be >= 0 and rate_limit_burst >= 1")
+
+
+class _Answer(Exception):
+    """Short-circuit a handler with an envelope answer."""
+
+    def __init__(self, http: int, code: int, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.http, self.code, self.message, self.retry_after = http, code, message, retry_after
+
+
+class SimulatorCore:
+    """State and request handling; :class:`kling_async.simulator.Simulator` runs it."""
+
+    def __init__(
+        self,
+        *,
+        capacity: dict[str, int],
+        time_scale: float,
+        seed: int,
+        faults: Faults,
+        access_key: str,
+        secret_key: str,
+        api_key: str | None,
+        webhook_secret: str | None,
+        durations: dict[str, float],
+        duration_spread: float,
+    ) -> None:
+        unknown = set(capacity) - set(DEFAULT_CAPACITY)
+        if unknown:
+            raise ValueError(f"unknown pack(s) in capacity: {sorted(unknown)}")
+        if time_scale <= 0:
+            raise ValueError("time_scale must be > 0")
+        if not 0 <= duration_spread < 1:
+            raise ValueError("duration_spread must be in [0, 1)")
+        self.packs = {
+            name: PackState(capacity.get(name, default))
+            for name, default in DEFAULT_CAPACITY.items()
+        }
+        self.time_scale = time_scale
+        self.rng = random.Random(seed)
+        self.faults = faults
+        self.access_key = access_key
+        self._secret_key = secret_key
+        self._api_key = api_key
+        self._webhook_secret = webhook_secret
+        self.durations = durations
+        self.duration_spread = duration_spread
+        self.stats = SimStats(max_in_use={name: 0 for name in DEFAULT_CAPACITY})
+        self.tasks: dict[str, SimTask] = {}
+        self.by_family: dict[str, list[SimTask]] = {}
+        self.external: dict[str, SimTask] = {}
+        self.base_url = ""
+        self._burst_left = 0
+        self._seq = 0
+        self._t0 = time.monotonic()
+        self._callback_session: aiohttp.ClientSession | None = None
+        self._background: set[asyncio.Task[None]] = set()
+
+    # -- time -------------------------------------------------------------------
+
+    def now(self) -> float:
+        """Simulator time in real seconds since start (monotonic)."""
+        return time.monotonic() - self._t0
+
+    # -- middleware ---------------------------------------------------------------
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Count, delay, authenticate and inject faults before the handler runs."""
+        route = request.match_info.route.resource
+        key = f"{request.method} {route.canonical if route is not None else request.path}"
+        self.stats.requests_by_endpoint[key] += 1
+        if request.path.startswith(("/__files/", "/__stats")):
+            return await handler(request)
+        try:
+            if self.faults.latency:
+                await asyncio.sleep(self.rng.uniform(0, self.faults.latency))
+            self._check_auth(request.headers.get("Authorization"))
+            self._inject_faults()
+            return await handler(request)
+        except _Answer as answer:
+            return self._envelope(
+                None, answer.http, answer.code, answer.message, answer.retry_after
+            )
+        except web.HTTPNotFound:
+            return self._envelope(None, 404, 1203, "requested resource does not exist")
+        except web.HTTPMethodNotAllowed:
+            return self._envelope(None, 404, 1202, "invalid request method")
+
+    def _check_auth(self, header: str | None) -> None:
+        if not header:
+            raise _Answer(401, 1001, "Authorization is empty")
+        if not header.startswith("Bearer ") or len(header) <= 7:
+            raise _Answer(401, 1002, "Authorization is invalid")
+        token = header[7:]
+        if self._api_key is not None and token == self._api_key:
+            return
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret_key,
+                algorithms=["HS256"],
+                options={"verify_exp": False, "verify_nbf": False, "require": ["iss", "exp"]},
+            )
+        except jwt.InvalidSignatureError:
+            raise _Answer(401, 1000, "authentication failed") from None
+        except jwt.PyJWTError:
+            raise _Answer(401, 1002, "Authorization is invalid") from None
+        if claims.get("iss") != self.access_key:
+            raise _Answer(401, 1000, "authentication failed")
+        wall = time.time()
+        nbf = claims.get("nbf")
+        if isinstance(nbf, int | float) and nbf > wall:
+            raise _Answer(401, 1003, "Authorization is not yet valid")
+        exp = claims.get("exp")
+        if not isinstance(exp, int | float) or exp <= wall:
+            raise _Answer(401, 1004, "Authorization has expired")
+
+    def _inject_faults(self) -> None:
+        faults = self.faults
+        if self._burst_left > 0:
+            self._burst_left -= 1
+            self.stats.count_1302 += 1
+            raise _Answer(429, 1302, "request too fast", faults.retry_after)
+        if faults.rate_limit_rate and self.rng.random() < faults.rate_limit_rate:
+            self._burst_left = faults.rate_limit_burst - 1
+            self.stats.count_1302 += 1
+            raise _Answer(429, 1302, "request too fast", faults.retry_after)
+        if faults.server_error_rate and self.rng.random() < faults.server_error_rate:
+            code = self.rng.choice((5000, 5001, 5002))
+            self.stats.count_5xxx += 1
+            http = {5000: 500, 5001: 503, 5002: 504}[code]
+            raise _Answer(
+                http, code, "simulated server fault", faults.retry_after if code == 5001 else None
+            )
+
+    def _envelope(
+        self,
+        data: Any,
+        http: int = 200,
+        code: int = 0,
+        message: str = "SUCCEED",
+        retry_after: float | None = None,
+    ) -> web.Response:
+        body = {"code": code, "message": message, "request_id": str(uuid.uuid4()), "data": data}
+        headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else None
+        return web.json_response(body, status=http, headers=headers)
+
+    # -- creates ----------------------------------------------------------------
+
+    def create_handler(self, fam: SimFamily) -> Handler:
+        """Build the POST handler that creates a task of ``fam``."""
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            body = await _json_body(request)
+            problem = validate_body(fam, body)
+            if problem:
+                raise _Answer(400, 1201, f"invalid parameter: {problem}")
+            task = self.create_task(fam, body)
+            if self.faults.drop_after_create_rate and (
+                self.rng.random() < self.faults.drop_after_create_rate
+            ):
+                self.stats.dropped_connections += 1
+                if request.transport is not None:
+                    request.transport.abort()
+                raise asyncio.CancelledError
+            return self._envelope(task.to_json(self.now()))
+
+        return handle
+
+    def create_task(self, fam: SimFamily, body: dict[str, Any]) -> SimTask:
+        """Create a task as Kling would (raises ``_Answer`` for 1201 / 1303)."""
+        ext = body.get("external_task_id")
+        if ext is not None and ext in self.external:
+            raise _Answer(400, 1201, "invalid parameter: external_task_id already exists")
+        now = self.now()
+        cost = fam.cost(body)
+        typical = self.durations.get(fam.name, fam.typical_seconds) * self.time_scale
+        spread = self.duration_spread
+        duration = typical * self.rng.uniform(1 - spread, 1 + spread) if spread else typical
+        ends_at = now + duration
+        if fam.pack is not None:
+            pack = self.packs[fam.pack]
+            if not pack.try_acquire(cost, ends_at, now):
+                self.stats.count_1303 += 1
+                raise _Answer(
+                    429, 1303, "parallel task over resource pack limit", self.faults.retry_after
+                )
+            self.stats.max_in_use[fam.pack] = pack.max_in_use
+        self._seq += 1
+        task_id = str(860000000000000000 + self._seq)
+        fails = bool(self.faults.failure_rate) and self.rng.random() < self.faults.failure_rate
+        task = SimTask(
+            task_id=task_id,
+            family=fam.name,
+            path=fam.path,
+            pack=fam.pack,
+            cost=cost,
+            external_task_id=ext,
+            callback_url=body.get("callback_url"),
+            created_at=now,
+            processing_at=now + duration * 0.1,
+            ends_at=ends_at,
+            fails=fails,
+            failure_msg="simulated failure: content risk control" if fails else "",
+            created_ms=int(time.time() * 1000),
+            duration_ms=int(duration * 1000),
+            params=body,
+            result_kind=fam.result,
+            base_url=self.base_url,
+            seq=self._seq,
+        )
+        self.tasks[task_id] = task
+        self.by_family.setdefault(fam.name, []).append(task)
+        if ext is not None:
+            self.external[ext] = task
+            self.stats.creates_by_external_id[ext] += 1
+        self.stats.total_creates += 1
+        self.stats.task_times[task_id] = (fam.name, fam.pack, cost, now, ends_at)
+        if task.callback_url:
+            self._schedule_callbacks(task)
+        return task
+
+    # -- queries ------------------------------------------------------------------
+
+    def query_handler(self, fam: SimFamily) -> Handler:
+        """GET ``{path}`` (list or external id) handler for ``fam``."""
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            now = self.now()
+            ext = request.query.get("external_task_id")
+            if ext is not None:
+                task = self.external.get(ext)
+                if task is None or task.family != fam.name:
+                    raise _Answer(404, 1203, "task not found")
+                return self._envelope(task.to_json(now))
+            page = _int_param(request, "pageNum", 1, 1, 1000)
+            size = _int_param(request, "pageSize", 30, 1, 500)
+            tasks = self.by_family.get(fam.name, [])
+            end = len(tasks) - (page - 1) * size
+            chosen = tasks[max(0, end - size) : max(0, end)][::-1]
+            return self._envelope([t.to_json(now) for t in chosen])
+
+        return handle
+
+    def single_handler(self, fam: SimFamily) -> Handler:
+        """GET ``{path}/{task_id}`` handler for ``fam``."""
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            task = self.tasks.get(request.match_info["task_id"])
+            if task is None or task.family != fam.name:
+                raise _Answer(404, 1203, "task not found")
+            return self._envelope(task.to_json(self.now()))
+
+        return handle
+
+    # -- callbacks ----------------------------------------------------------------
+
+    def _schedule_callbacks(self, task: SimTask) -> None:
+        loop = asyncio.get_running_loop()
+        now = self.now()
+        for at in (now, task.processing_at, task.ends_at):
+            loop.call_at(loop.time() + max(0.0, at - now), self._spawn_callback, task, at)
+
+    def _spawn_callback(self, task: SimTask, at: float) -> None:
+        if self.faults.callback_drop_rate and self.rng.random() < self.faults.callback_drop_rate:
+            self.stats.callbacks_dropped += 1
+            return
+        body = json.dumps(task.to_json(at))
+        copies = (
+            2
+            if (
+                self.faults.callback_duplicate_rate
+                and self.rng.random() < self.faults.callback_duplicate_rate
+            )
+            else 1
+        )
+        for _ in range(copies):
+            job = asyncio.ensure_future(self._post_callback(task.callback_url or "", body))
+            self._background.add(job)
+            job.add_done_callback(self._background.discard)
+
+    async def _post_callback(self, url: str, body: str) -> None:
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        if self._webhook_secret:
+            from datetime import UTC, datetime
+
+            from standardwebhooks.webhooks import Webhook
+
+            msg_id = f"msg_{uuid.uuid4().hex}"
+            stamp = datetime.now(UTC)
+            headers["webhook-id"] = msg_id
+            headers["webhook-timestamp"] = str(int(stamp.timestamp()))
+            headers["webhook-signature"] = Webhook(self._webhook_secret).sign(msg_id, stamp, body)
+        if self._callback_session is None or self._callback_session.closed:
+            self._callback_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        try:
+            async with self._callback_session.post(url, data=body, headers=headers) as resp:
+                await resp.read()
+                self.stats.callbacks_sent += 1
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self.stats.callbacks_failed += 1
+            logger.info("callback to %s failed: %s", url, type(exc).__name__)
+
+    async def close(self) -> None:
+        """Stop callback deliveries and close the callback session."""
+        for job in list(self._background):
+            job.cancel()
+        for job in list(self._background):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await job
+        if self._callback_session is not None:
+            await self._callback_session.close()
+
+    # -- files and sync endpoints -----------------------------------------------
+
+    async def file_handler(self, request: web.Request) -> web.StreamResponse:
+        """Serve a small, real result file with the right type and length."""
+        task = self.tasks.get(request.match_info["task_id"])
+        name = request.match_info["name"]
+        if task is None or task.status(self.now()) != "succeed":
+            return web.Response(status=404, text="not found")
+        ext = name.rsplit(".", 1)[-1]
+        content_type, magic = _FILE_KINDS.get(ext, ("application/octet-stream", b""))
+        return web.Response(body=result_bytes(task.task_id, name, magic), content_type=content_type)
+
+    async def stats_handler(self, request: web.Request) -> web.StreamResponse:
+        """``GET /__stats``: the ground truth as JSON."""
+        return web.json_response(self.snapshot())
+
+    def snapshot(self) -> dict[str, Any]:
+        """Stats plus current slots in use per pack."""
+        now = self.now()
+        for pack in self.packs.values():
+            pack.settle(now)
+        data = self.stats.to_dict()
+        data["in_use"] = {name: p.in_use for name, p in self.packs.items()}
+        data["capacity"] = {name: p.capacity for name, p in self.packs.items()}
+        return data
+
+    def sync_handler(self, kind: str) -> Handler:
+        """Handlers of the synchronous endpoints (answer inline, no slot)."""
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            body = await _json_body(request) if request.method == "POST" else {}
+            return self._envelope(self._sync_answer(kind, body, request))
+
+        return handle
+
+    def _sync_answer(self, kind: str, body: dict[str, Any], request: web.Request) -> Any:
+        session = f"sess-{uuid.uuid4().hex[:12]}"
+        if kind in ("identify_face", "init_selection"):
+            if bool(body.get("video_id")) == bool(body.get("video_url")):
+                raise _Answer(400, 1201, "invalid parameter: exactly one of video_id/video_url")
+            if kind == "init_selection":
+                return {
+                    "status": 0,
+                    "session_id": session,
+                    "final_unit_deduction": "0",
+                    "fps": 30,
+                    "original_duration": 5000,
+                    "width": 1280,
+                    "height": 720,
+                    "total_frame": 150,
+                    "normalized_video": body.get("video_url", ""),
+                }
+            return {
+                "session_id": session,
+                "final_unit_deduction": "0.05",
+                "face_data": [
+                    {
+                        "face_id": "0",
+                        "face_image": f"{self.base_url}/__files/f/0.png",
+                        "start_time": 0,
+                        "end_time": 5000,
+                    }
+                ],
+            }
+        if kind in ("add_selection", "delete_selection", "clear_selection", "preview_selection"):
+            if not body.get("session_id"):
+                raise _Answer(400, 1201, "invalid parameter: session_id is required")
+            if kind in ("add_selection", "delete_selection"):
+                points = body.get("points")
+                if not isinstance(body.get("frame_index"), int) or not isinstance(points, list):
+                    raise _Answer(400, 1201, "invalid parameter: frame_index and points required")
+            return {
+                "status": 0,
+                "session_id": body["session_id"],
+                "final_unit_deduction": "0",
+                "res": {"frame_index": body.get("frame_index", 0), "rle_mask_list": []},
+            }
+        if kind == "image_recognize":
+            if not body.get("image"):
+                raise _Answer(400, 1201, "invalid parameter: image is required")
+            return {
+                "final_unit_deduction": "0.1",
+                "task_result": {
+                    "images": [
+                        {"type": t, "is_contain": True, "url": f"{self.base_url}/__files/r/{t}.png"}
+                        for t in ("object_seg", "head_seg", "face_seg", "cloth_seg")
+                    ]
+                },
+            }
+        if kind == "tts":
+            text = body.get("text")
+            if not isinstance(text, str) or not 0 < len(text) <= 1000:
+                raise _Answer(400, 1201, "invalid parameter: text must be 1-1000 characters")
+            if not body.get("voice_id"):
+                raise _Answer(400, 1201, "invalid parameter: voice_id is required")
+            if body.get("voice_language") not in ("zh", "en"):
+                raise _Answer(400, 1201, "invalid parameter: voice_language must be zh or en")
+            self._seq += 1
+            now_ms = int(time.time() * 1000)
+            tid = str(870000000000000000 + self._seq)
+            return {
+                "task_id": tid,
+                "task_status": "succeed",
+                "task_status_msg": "",
+                "final_unit_deduction": "0.05",
+                "created_at": now_ms,
+                "updated_at": now_ms,
+                "task_result": {
+                    "audios": [
+                        {
+                            "id": f"{tid}-a0",
+                            "duration": "3.2",
+                            "url": f"{self.base_url}/__files/t/0.mp3",
+                        }
+                    ]
+                },
+            }
+        if kind == "account_costs":
+            for name in ("start_time", "end_time"):
+                value = request.query.get(name, "")
+                if not value.isdigit():
+                    raise _Answer(400, 1201, f"invalid parameter: {name} is required (ms)")
+            now_ms = int(time.time() * 1000)
+            return {
+                "code": 0,
+                "msg": "success",
+                "resource_pack_subscribe_infos": [
+                    {
+                        "resource_pack_name": "Simulated video pack",
+                        "resource_pack_id": "sim-video",
+                        "resource_pack_type": "decreasing_total",
+                        "total_quantity": 1000.0,
+                        "remaining_quantity": 1000.0 - len(self.tasks),
+                        "purchase_time": now_ms,
+                        "effective_time": now_ms,
+                        "invalid_time": now_ms + 86_400_000 * 365,
+                        "status": "online",
+                    }
+                ],
+            }
+        raise _Answer(404, 1203, "requested resource does not exist")
+
+    # -- application ------------------------------------------------------------
+
+    def build_app(self) -> web.Application:
+        """The aiohttp application serving every route."""
+        app = web.Application(middlewares=[self.middleware], client_max_size=64 * 1024 * 1024)
+        router = app.router
+        for fam in SIM_FAMILIES.values():
+            router.add_post(fam.path, self.create_handler(fam))
+            router.add_get(fam.path, self.query_handler(fam))
+            router.add_get(fam.path + "/{task_id}", self.single_handler(fam))
+        sync_routes = {
+            "/v1/videos/identify-face": "identify_face",
+            "/v1/videos/image-recognize": "image_recognize",
+            "/v1/audio/tts": "tts",
+            "/v1/videos/multi-elements/init-selection": "init_selection",
+            "/v1/videos/multi-elements/add-selection": "add_selection",
+            "/v1/videos/multi-elements/delete-selection": "delete_selection",
+            "/v1/videos/multi-elements/clear-selection": "clear_selection",
+            "/v1/videos/multi-elements/preview-selection": "preview_selection",
+        }
+        for path, kind in sync_routes.items():
+            router.add_post(path, self.sync_handler(kind))
+        router.add_get("/account/costs", self.sync_handler("account_costs"))
+        router.add_get("/__files/{task_id}/{name}", self.file_handler)
+        router.add_get("/__stats", self.stats_handler)
+        return app
+
+    def set_faults(self, **changes: Any) -> Faults:
+        """Change fault settings at run time; returns the new :class:`Faults`."""
+        self.faults = replace(self.faults, **changes)
+        return self.faults
+
+
+_FILE_KINDS = {
+    "mp4": ("video/mp4", b"\x00\x00\x00\x18ftypmp42"),
+    "png": ("image/png", b"\x89PNG\r\n\x1a\n"),
+    "mp3": ("audio/mpeg", b"ID3\x03\x00"),
+    "wav": ("audio/wav", b"RIFF\x00\x00\x00\x00WAVE"),
+}
+
+
+def result_bytes(task_id: str, name: str, magic: bytes) -> bytes:
+    """Deterministic content of a result file (a few KiB; same bytes every time)."""
+    seed = hashlib.sha256(f"{task_id}/{name}".encode()).digest()
+    size = 2048 + seed[0] * 16
+    return magic + (seed * (size // len(seed) + 1))[: size - len(magic)]
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    try:
+        body = json.loads(raw or b"{}")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise _Answer(400, 1200, "request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise _Answer(400, 1200, "request body must be a JSON object")
+    return body
+
+
+def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise _Answer(400, 1201, f"invalid parameter: {name} must be an integer") from None
+    if not low <= value <= high:
+        raise _Answer(400, 1201, f"invalid parameter: {name} must be in [{low}, {high}]")
+    return value

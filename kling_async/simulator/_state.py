@@ -1,0 +1,233 @@
+"""Simulator state: tasks, per-pack slot accounting and ground-truth statistics.
+
+A task's lifecycle is computed from time rather than driven by timers:
+``submitted`` until ``processing_at``, ``processing`` until ``ends_at``, then
+``succeed`` or ``failed``. Slots are held from creation until ``ends_at``
+(failures included). Each pack keeps a heap of running tasks by end time, so
+"slots in use now" costs O(log n) per finished task however many tasks exist.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["PackState", "SimStats", "SimTask"]
+
+
+@dataclass(slots=True)
+class SimTask:
+    """One task held by the simulator."""
+
+    task_id: str
+    family: str
+    path: str
+    pack: str | None
+    cost: int
+    external_task_id: str | None
+    callback_url: str | None
+    created_at: float  # monotonic seconds
+    processing_at: float
+    ends_at: float
+    fails: bool
+    failure_msg: str
+    created_ms: int  # wall-clock ms, as Kling reports
+    duration_ms: int  # wall-clock ms from creation to end (scaled)
+    params: dict[str, Any]
+    result_kind: str
+    base_url: str
+    seq: int = 0
+
+    def status(self, now: float) -> str:
+        """Kling's ``task_status`` at monotonic time ``now``."""
+        if now >= self.ends_at:
+            return "failed" if self.fails else "succeed"
+        if now >= self.processing_at:
+            return "processing"
+        return "submitted"
+
+    def updated_ms(self, now: float) -> int:
+        """``updated_at`` (ms): the moment of the latest status change."""
+        if now >= self.ends_at:
+            return self.created_ms + self.duration_ms
+        if now >= self.processing_at:
+            return self.created_ms + int((self.processing_at - self.created_at) * 1000)
+        return self.created_ms
+
+    def to_json(self, now: float) -> dict[str, Any]:
+        """The task object as Kling's query, list and callback answers show it."""
+        status = self.status(now)
+        body: dict[str, Any] = {
+            "task_id": self.task_id,
+            "task_status": status,
+            "task_status_msg": self.failure_msg if status == "failed" else "",
+            "task_info": {"external_task_id": self.external_task_id}
+            if self.external_task_id
+            else {},
+            "created_at": self.created_ms,
+            "updated_at": self.updated_ms(now),
+        }
+        if "watermark_info" in self.params:
+            body["watermark_info"] = self.params["watermark_info"]
+        if status == "succeed":
+            body["task_result"] = self._result()
+            body["final_unit_deduction"] = self._units()
+        elif status == "failed":
+            body["task_result"] = {}
+            body["final_unit_deduction"] = "0"
+        else:
+            body["task_result"] = {}
+        return body
+
+    def _units(self) -> str:
+        if self.pack == "image":
+            return str(self.cost)
+        return "1" if self.params.get("mode") != "pro" else "2"
+
+    def _file(self, name: str) -> str:
+        return f"{self.base_url}/__files/{self.task_id}/{name}"
+
+    def _result(self) -> dict[str, Any]:
+        seconds = f"{float(self.params.get('duration', 5) or 5) + 0.1:.1f}"
+        kind = self.result_kind
+        if kind == "image":
+            return {
+                "images": [
+                    {"index": i, "url": self._file(f"{i}.png")} for i in range(max(1, self.cost))
+                ]
+            }
+        if kind == "audio":
+            return {
+                "audios": [
+                    {
+                        "id": f"{self.task_id}-a0",
+                        "url_mp3": self._file("0.mp3"),
+                        "url_wav": self._file("0.wav"),
+                        "duration_mp3": "5.0",
+                        "duration_wav": "5.0",
+                    }
+                ]
+            }
+        if kind == "voice":
+            return {
+                "voices": [
+                    {
+                        "voice_id": f"v{self.task_id}",
+                        "voice_name": self.params.get("voice_name", "voice"),
+                        "trial_url": self._file("0.mp3"),
+                        "owned_by": "10001",
+                    }
+                ]
+            }
+        if kind == "element":
+            return {
+                "elements": [
+                    {
+                        "element_id": str(800000000000000000 + int(self.task_id[-9:])),
+                        "element_name": self.params.get("element_name", "element"),
+                        "status": "succeed",
+                        "owned_by": "10001",
+                    }
+                ]
+            }
+        videos = [{"id": f"{self.task_id}-v0", "url": self._file("0.mp4"), "duration": seconds}]
+        if self.params.get("watermark_info", {}).get("enabled"):
+            videos[0]["watermark_url"] = self._file("0-wm.mp4")
+        result: dict[str, Any] = {"videos": videos}
+        if kind == "video+audio":
+            result["audios"] = [
+                {
+                    "id": f"{self.task_id}-a0",
+                    "url_mp3": self._file("0.mp3"),
+                    "url_wav": self._file("0.wav"),
+                    "duration_mp3": seconds,
+                    "duration_wav": seconds,
+                }
+            ]
+        return result
+
+
+class PackState:
+    """Slots in use for one pack, released lazily as tasks reach ``ends_at``."""
+
+    __slots__ = ("_counter", "_running", "capacity", "in_use", "max_in_use")
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.in_use = 0
+        self.max_in_use = 0
+        self._running: list[tuple[float, int, int]] = []
+        self._counter = itertools.count()
+
+    def settle(self, now: float) -> None:
+        """Release the slots of every task that has ended by ``now``."""
+        while self._running and self._running[0][0] <= now:
+            _, _, cost = heapq.heappop(self._running)
+            self.in_use -= cost
+
+    def try_acquire(self, cost: int, ends_at: float, now: float) -> bool:
+        """Take ``cost`` slots until ``ends_at`` if they fit; False (1303) otherwise."""
+        self.settle(now)
+        if self.in_use + cost > self.capacity:
+            return False
+        self.in_use += cost
+        self.max_in_use = max(self.max_in_use, self.in_use)
+        heapq.heappush(self._running, (ends_at, next(self._counter), cost))
+        return True
+
+    def __repr__(self) -> str:
+        return f"<PackState {self.in_use}/{self.capacity} max={self.max_in_use}>"
+
+
+@dataclass
+class SimStats:
+    """What the simulator saw: the ground truth tests and benchmarks assert on."""
+
+    max_in_use: dict[str, int] = field(default_factory=dict)
+    creates_by_external_id: Counter[str] = field(default_factory=Counter)
+    total_creates: int = 0
+    count_1302: int = 0
+    count_1303: int = 0
+    count_5xxx: int = 0
+    dropped_connections: int = 0
+    callbacks_sent: int = 0
+    callbacks_dropped: int = 0
+    callbacks_failed: int = 0
+    requests_by_endpoint: Counter[str] = field(default_factory=Counter)
+    task_times: dict[str, tuple[str, str | None, int, float, float]] = field(default_factory=dict)
+    """task_id -> (family, pack, cost, start, end) in simulator seconds."""
+
+    @property
+    def total_requests(self) -> int:
+        """All HTTP requests answered (any endpoint)."""
+        return sum(self.requests_by_endpoint.values())
+
+    @property
+    def duplicate_creates(self) -> dict[str, int]:
+        """External ids created more than once (must stay empty)."""
+        return {k: v for k, v in self.creates_by_external_id.items() if v > 1}
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready snapshot (served at ``GET /__stats``)."""
+        return {
+            "max_in_use": dict(self.max_in_use),
+            "total_creates": self.total_creates,
+            "creates_by_external_id": dict(self.creates_by_external_id),
+            "duplicate_creates": self.duplicate_creates,
+            "count_1302": self.count_1302,
+            "count_1303": self.count_1303,
+            "count_5xxx": self.count_5xxx,
+            "dropped_connections": self.dropped_connections,
+            "callbacks_sent": self.callbacks_sent,
+            "callbacks_dropped": self.callbacks_dropped,
+            "callbacks_failed": self.callbacks_failed,
+            "total_requests": self.total_requests,
+            "requests_by_endpoint": dict(self.requests_by_endpoint),
+            "tasks": {
+                task_id: {"family": f, "pack": p, "cost": c, "start": s, "end": e}
+                for task_id, (f, p, c, s, e) in self.task_times.items()
+            },
+        }
