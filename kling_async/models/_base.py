@@ -141,7 +141,12 @@ YesNo = Literal["yes", "no"]
 
 
 class KlingModel(BaseModel):
-    """Base of nested request objects: extra fields are kept and sent."""
+    """Base of request objects: extra fields are kept and sent.
+
+    Blank values (``""`` and ``[]``) mean "not given", as in Kling's own examples
+    (``"callback_url": ""``); they are dropped, so a required field left blank is
+    reported as missing.
+    """
 
     model_config = ConfigDict(
         extra="allow",
@@ -149,6 +154,13 @@ class KlingModel(BaseModel):
         protected_namespaces=(),
         populate_by_name=True,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (isinstance(v, str | list) and not v)}
+        return data
 
 
 class WatermarkInfo(KlingModel):
