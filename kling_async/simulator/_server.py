@@ -53,7 +53,7 @@ class Faults:
         server_error_rate: fraction of API requests answered 5000/5001/5002.
         rate_limit_rate: chance that a request starts a burst of 1302 answers.
         rate_limit_burst: how many consecutive requests one burst refuses.
-        latency: extra delay per request, uniform in ``[0, latency]`` real seconds.
+        latency: extra delay per request, uniform in ``[latency/2, latency]`` real seconds.
         drop_after_create_rate: fraction of creates that create the task and then
             drop the connection without answering (outcome unknown to the client).
         failure_rate: fraction of tasks that end ``failed``.
@@ -162,7 +162,7 @@ class SimulatorCore:
             return await handler(request)
         try:
             if self.faults.latency:
-                await asyncio.sleep(self.rng.uniform(0, self.faults.latency))
+                await asyncio.sleep(self.rng.uniform(self.faults.latency / 2, self.faults.latency))
             self._check_auth(request.headers.get("Authorization"))
             self._inject_faults()
             return await handler(request)
