@@ -58,7 +58,15 @@ def _add_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=0.0,
         help="fraction of creates that create the task, then drop the connection",
     )
+    p.add_argument(
+        "--rate-limit-burst", type=int, default=3, help="consecutive 1302 answers per burst"
+    )
+    p.add_argument("--retry-after", type=float, help="send this Retry-After on 1302/1303/5001")
     p.add_argument("--callback-drop-rate", type=float, default=0.0)
+    p.add_argument("--callback-duplicate-rate", type=float, default=0.0)
+    p.add_argument(
+        "--duration-spread", type=float, default=0.3, help="task durations vary by ±this fraction"
+    )
     p.add_argument("--json", action="store_true", help="print the start-up info as JSON")
 
 
@@ -73,6 +81,9 @@ async def _simulate(args: argparse.Namespace) -> int:
             latency=args.latency,
             drop_after_create_rate=args.drop_after_create_rate,
             callback_drop_rate=args.callback_drop_rate,
+            callback_duplicate_rate=args.callback_duplicate_rate,
+            rate_limit_burst=args.rate_limit_burst,
+            retry_after=args.retry_after,
         )
         sim = Simulator(
             capacity={"video": args.video, "image": args.image, "try_on": args.try_on},
@@ -83,6 +94,7 @@ async def _simulate(args: argparse.Namespace) -> int:
             secret_key=args.secret_key,
             api_key=args.api_key,
             webhook_secret=args.webhook_secret,
+            duration_spread=args.duration_spread,
             host=args.host,
             port=args.port,
         )
