@@ -11,10 +11,12 @@ naming that id, never a blind re-POST (design invariant 3).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -23,7 +25,17 @@ from aiolimiter import AsyncLimiter
 from pydantic import BaseModel, ValidationError
 
 from kling_async._auth import APIKeyAuth, JWTAuth, auth_from
-from kling_async._config import ACCOUNT_COSTS_PER_SECOND, REGIONS, Limits, RetryPolicy, Timeouts
+from kling_async._config import (
+    ACCOUNT_COSTS_PER_SECOND,
+    REGIONS,
+    BackoffPolicy,
+    LearnPolicy,
+    Limits,
+    PollPolicy,
+    RetryPolicy,
+    Timeouts,
+)
+from kling_async._handle import TaskHandle
 from kling_async._retry import Decision, classify
 from kling_async._transport import Envelope, Transport
 from kling_async.endpoints import SYNC_PATHS, Family, family
@@ -36,19 +48,41 @@ from kling_async.errors import (
 )
 from kling_async.models import (
     AccountCosts,
+    AdvancedCustomElement,
+    AdvancedLipSync,
+    AIMultiShot,
+    Avatar,
+    CustomVoice,
     IdentifyFace,
     IdentifyFaceResult,
+    ImageExpand,
+    ImageGeneration,
     ImageRecognize,
+    ImageToVideo,
     KlingRequest,
+    MotionControl,
+    MultiElements,
     MultiElementsInitSelection,
     MultiElementsSelection,
     MultiElementsSession,
+    MultiImageToImage,
+    MultiImageToVideo,
+    OmniImage,
+    OmniVideo,
     SyncResult,
     Task,
+    TextToAudio,
     TextToSpeech,
+    TextToVideo,
+    VideoEffects,
+    VideoExtend,
+    VideoToAudio,
+    VirtualTryOn,
 )
+from kling_async.scheduling._scheduler import Scheduler
+from kling_async.scheduling._slots import SlotPool
 
-__all__ = ["KlingClient", "new_external_task_id"]
+__all__ = ["KlingClient", "as_completed", "new_external_task_id"]
 
 ENV_BASE_URL = "KLING_BASE_URL"
 MAX_PAGE_SIZE = 500
@@ -60,6 +94,61 @@ _M = TypeVar("_M", bound=BaseModel)
 def new_external_task_id() -> str:
     """A fresh, unique ``external_task_id`` (``ka-`` + 32 hex digits)."""
     return f"ka-{uuid.uuid4().hex}"
+
+
+FamilyMethod = Callable[..., Awaitable[Task]]
+
+_SUBMIT_OPTIONS = ("priority", "external_task_id", "start_deadline", "callback_url")
+
+
+def _family_method(model: type[KlingRequest]) -> FamilyMethod:
+    async def method(
+        self: KlingClient, request: KlingRequest | None = None, /, **fields: Any
+    ) -> Task:
+        options = {k: fields.pop(k) for k in _SUBMIT_OPTIONS if k in fields}
+        if request is None:
+            request = model(**fields)
+        elif fields:
+            raise TypeError("pass either a request model or its fields, not both")
+        elif not isinstance(request, model):
+            raise TypeError(f"expected a {model.__name__}, got {type(request).__name__}")
+        return await self.submit(request, **options)
+
+    method.__name__ = method.__qualname__ = _snake(model.__name__)
+    method.__doc__ = (
+        f"Create a {model.family} task and wait for it to finish.\n\n"
+        f"Pass a :class:`{model.__name__}` or its fields as keywords, plus any of "
+        "``priority``, ``external_task_id``, ``start_deadline``, ``callback_url``.\n"
+        "Returns the finished Task; raises TaskFailedError if it failed."
+    )
+    return method
+
+
+def _snake(name: str) -> str:
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and not name[i - 1].isupper():
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+async def as_completed(handles: Iterable[TaskHandle]) -> AsyncIterator[TaskHandle]:
+    """Yield each handle when its outcome is decided, first finished first.
+
+    Example:
+        >>> async for handle in as_completed(handles):      # doctest: +SKIP
+        ...     print(handle.external_task_id, handle.state)
+    """
+    pending: dict[asyncio.Future[Task], TaskHandle] = {}
+    for handle in handles:
+        pending[handle._future] = handle
+    while pending:
+        # asyncio.wait never cancels the futures it watches: leaving the loop early
+        # (or being cancelled) leaves every submission running.
+        done, _ = await asyncio.wait(list(pending), return_when=asyncio.FIRST_COMPLETED)
+        for future in done:
+            yield pending.pop(future)
 
 
 class KlingClient:
@@ -74,6 +163,12 @@ class KlingClient:
             over ``KLING_BASE_URL``.
         session: an ``aiohttp.ClientSession`` to use; not closed by the client.
         timeouts, retry, limits: network settings (:mod:`kling_async._config`).
+        capacity: concurrency slots per pack, e.g. ``{"video": 5, "image": 9,
+            "try_on": 1}``; packs not given are learned from 1303 answers.
+        slots: a shared :class:`~kling_async.scheduling.SlotPool` (default: in-process).
+        poll, backoff, learn: scheduling policies (``PollPolicy.scaled(0.01)`` for
+            a simulator running at time scale 0.01).
+        callback_url: default ``callback_url`` for every create.
 
     Raises:
         MissingCredentialsError: no credentials given or found in the environment.
@@ -98,6 +193,13 @@ class KlingClient:
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         limits: Limits | None = None,
+        capacity: Mapping[str, int] | None = None,
+        slots: SlotPool | None = None,
+        poll: PollPolicy | None = None,
+        backoff: BackoffPolicy | None = None,
+        learn: LearnPolicy | None = None,
+        max_backfill_wait: float | None = None,
+        callback_url: str | None = None,
     ) -> None:
         self._auth: JWTAuth | APIKeyAuth = auth_from(
             access_key=access_key, secret_key=secret_key, api_key=api_key
@@ -122,6 +224,16 @@ class KlingClient:
         )
         self._costs_limiter = AsyncLimiter(1, 1 / ACCOUNT_COSTS_PER_SECOND)
         self._closed = False
+        self.callback_url = callback_url
+        self._scheduler = Scheduler(
+            self,
+            capacity=capacity,
+            pool=slots,
+            poll=poll,
+            backoff=backoff,
+            learn=learn,
+            max_backfill_wait=max_backfill_wait,
+        )
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -147,8 +259,9 @@ class KlingClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP session (if the client created it)."""
+        """Stop the scheduler (queued submissions are cancelled) and close the session."""
         self._closed = True
+        await self._scheduler.aclose()
         await self._transport.close()
 
     def __repr__(self) -> str:
@@ -296,6 +409,114 @@ class KlingClient:
         if not isinstance(data, list):
             raise ResponseError(f"{fam.name} list: expected a list of tasks, got {type(data)}")
         return [_parse(Task, item, what=f"{fam.name} list item") for item in data]
+
+    # -- scheduled submissions ------------------------------------------------------
+
+    def submit(
+        self,
+        request: KlingRequest,
+        *,
+        priority: int = 0,
+        external_task_id: str | None = None,
+        start_deadline: datetime | float | None = None,
+        callback_url: str | None = None,
+    ) -> TaskHandle:
+        """Queue ``request`` for creation and return its handle at once.
+
+        The scheduler creates it when its pack has free slots (never more than the
+        capacity), backs off on 1302/1303, never creates it twice, and follows it
+        until Kling says it ended. ``await handle`` gives the finished Task.
+
+        Args:
+            request: a validated request model.
+            priority: higher goes first within the pack (then first come, first served).
+            external_task_id: your id (wins over the model's); generated when absent.
+            start_deadline: if not created by this time (aware datetime or Unix
+                seconds), the submission expires unspent (state ``expired``).
+            callback_url: overrides the client's default for this task.
+
+        Raises:
+            CapacityError: the request needs more slots than its pack can ever hold.
+            ValueError: the family answers inline (use its method), or conflicting ids.
+        """
+        if self._closed:
+            raise RuntimeError("this KlingClient is closed")
+        ext = _merge_external_id(request.external_task_id, external_task_id)
+        deadline = (
+            start_deadline.timestamp() if isinstance(start_deadline, datetime) else (start_deadline)
+        )
+        return self._scheduler.submit(
+            request,
+            external_task_id=ext,
+            priority=priority,
+            start_deadline=deadline,
+            callback_url=callback_url if callback_url is not None else self.callback_url,
+        )
+
+    async def run(self, request: KlingRequest, **options: Any) -> Task:
+        """Submit ``request`` and wait for the finished task (see :meth:`submit`).
+
+        Raises:
+            TaskFailedError: the task ended ``failed``.
+            APIError: the create was refused (other than 1302/1303, which are retried).
+        """
+        return await self.submit(request, **options)
+
+    async def attach(
+        self,
+        family_name: str | Family,
+        *,
+        task_id: str | None = None,
+        external_task_id: str | None = None,
+        cost: int | None = None,
+    ) -> TaskHandle:
+        """Follow a task created earlier (e.g. before a restart).
+
+        Its slots count against its pack until Kling reports it ended. ``cost``
+        gives an image task's ``n`` (default: 1 slot).
+        """
+        if (task_id is None) == (external_task_id is None):
+            raise ValueError("give exactly one of task_id= or external_task_id=")
+        return await self._scheduler.attach(
+            family(family_name).name,
+            task_id=task_id,
+            external_task_id=external_task_id,
+            cost=cost,
+        )
+
+    async def drain(self) -> None:
+        """Wait until nothing is queued, being created or in flight."""
+        await self._scheduler.drain()
+
+    def stats(self) -> dict[str, Any]:
+        """Scheduler state: per pack capacity (given or learned), slots in use,
+        queued, created, 1302/1303 seen; tracker request counts."""
+        return self._scheduler.stats()
+
+    def as_completed(self, handles: Iterable[TaskHandle]) -> AsyncIterator[TaskHandle]:
+        """Yield ``handles`` as they finish (see :func:`kling_async.as_completed`)."""
+        return as_completed(handles)
+
+    text_to_video = _family_method(TextToVideo)
+    image_to_video = _family_method(ImageToVideo)
+    multi_image_to_video = _family_method(MultiImageToVideo)
+    omni_video = _family_method(OmniVideo)
+    motion_control = _family_method(MotionControl)
+    multi_elements = _family_method(MultiElements)
+    video_extend = _family_method(VideoExtend)
+    advanced_lip_sync = _family_method(AdvancedLipSync)
+    avatar = _family_method(Avatar)
+    video_effects = _family_method(VideoEffects)
+    text_to_audio = _family_method(TextToAudio)
+    video_to_audio = _family_method(VideoToAudio)
+    custom_voice = _family_method(CustomVoice)
+    advanced_custom_element = _family_method(AdvancedCustomElement)
+    image_generation = _family_method(ImageGeneration)
+    omni_image = _family_method(OmniImage)
+    multi_image_to_image = _family_method(MultiImageToImage)
+    image_expand = _family_method(ImageExpand)
+    ai_multi_shot = _family_method(AIMultiShot)
+    virtual_try_on = _family_method(VirtualTryOn)
 
     # -- synchronous endpoints --------------------------------------------------
 

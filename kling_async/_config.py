@@ -108,3 +108,100 @@ class RetryPolicy:
     def disabled(cls) -> RetryPolicy:
         """A policy that never retries (useful in tests)."""
         return cls(max_attempts=1)
+
+
+@dataclass(frozen=True, slots=True)
+class BackoffPolicy:
+    """How a pack pauses after 1303 (concurrency) or 1302 (rate) refusals.
+
+    The pause after the ``k``-th refusal in a row (0-based) is
+    ``initial + uniform(0, min(max_delay, initial * 2**k) - initial)``: exponential
+    with full jitter above a floor, so the first pause is never below ``initial``
+    (Kling asks for >= 1 s). A ``Retry-After`` header wins, capped at
+    ``max_retry_after``. A successful create resets ``k``.
+    """
+
+    initial: float = 1.0
+    max_delay: float = 30.0
+    max_retry_after: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.initial <= 0 or self.max_delay < self.initial or self.max_retry_after < 0:
+            raise ValueError("BackoffPolicy needs 0 < initial <= max_delay, max_retry_after >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class PollPolicy:
+    """When the tracker asks Kling about tasks in flight.
+
+    A family's next poll is the earliest moment the expected number of tasks that
+    finished since the last poll reaches ``expected_completions`` (durations are
+    learned per family, mode and duration from Kling's own timestamps), kept within
+    ``[min_interval, max_interval]``. Lower ``expected_completions`` means faster
+    detection and more requests. ``time_scale`` multiplies the family table's
+    typical durations and both intervals (use the simulator's time scale in tests).
+
+    Attributes:
+        min_interval: shortest gap between two polls of one family (seconds).
+        max_interval: longest gap while tasks are in flight (seconds).
+        expected_completions: expected finished tasks that justify one poll.
+        list_threshold: tracked tasks from which the list endpoint is used.
+        max_list_pages: list pages read per poll before falling back to single queries.
+        queries_per_second: cap on all task queries of the client (aiolimiter).
+        overdue_fraction: poll interval for a task running longer than any seen,
+            as a fraction of the family's typical duration.
+        callback_slowdown: with a callback route, intervals are multiplied by this.
+    """
+
+    min_interval: float = 1.0
+    max_interval: float = 30.0
+    expected_completions: float = 0.5
+    list_threshold: int = 2
+    max_list_pages: int = 4
+    queries_per_second: float = 10.0
+    overdue_fraction: float = 0.1
+    callback_slowdown: float = 4.0
+    time_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_interval <= self.max_interval:
+            raise ValueError("PollPolicy needs 0 < min_interval <= max_interval")
+        if self.expected_completions <= 0 or self.queries_per_second <= 0:
+            raise ValueError("expected_completions and queries_per_second must be > 0")
+        if self.list_threshold < 1 or self.max_list_pages < 1 or self.time_scale <= 0:
+            raise ValueError("list_threshold, max_list_pages and time_scale must be positive")
+
+    @classmethod
+    def scaled(cls, time_scale: float, **changes: float) -> PollPolicy:
+        """Defaults with durations and intervals multiplied by ``time_scale``."""
+        base = cls()
+        values: dict[str, float] = {
+            "min_interval": base.min_interval * time_scale,
+            "max_interval": base.max_interval * time_scale,
+            "time_scale": time_scale,
+            "queries_per_second": base.queries_per_second / min(1.0, time_scale),
+        }
+        values.update(changes)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class LearnPolicy:
+    """How a pack's capacity is learned when not configured.
+
+    Start at ``initial``; after ``grow_after`` successful creates made while the
+    pack was full, grow by one. A 1303 cuts the capacity to the slots held at that
+    moment (at least 1). After a cut, probing upward waits for ``probe_after``
+    successful creates, doubled after each probe that ends in 1303 (up to
+    ``max_probe_after``), and at least ``probe_interval`` seconds.
+    """
+
+    initial: int = 2
+    grow_after: int = 1
+    probe_after: int = 50
+    max_probe_after: int = 1000
+    probe_interval: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.initial < 1 or self.grow_after < 1 or self.probe_after < 1:
+            raise ValueError("LearnPolicy counts must be >= 1")

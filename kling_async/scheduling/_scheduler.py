@@ -1,0 +1,505 @@
+"""The scheduler: per-pack dispatchers, exactly-once creates, handle resolution.
+
+See ``docs/scheduler.md`` for the data flow. The dispatchers, creates and pollers
+run in one anyio task group owned by the scheduler (started on first use, torn
+down by :meth:`Scheduler.aclose`). Nothing a child task raises escapes: every
+failure ends up on the handle it concerns, so no submission is ever lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+import time
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from kling_async._aio import wait_event
+from kling_async._config import BackoffPolicy, LearnPolicy, PollPolicy
+from kling_async._handle import HandleState, TaskHandle
+from kling_async.endpoints import Pack
+from kling_async.endpoints import family as family_of
+from kling_async.errors import (
+    APIError,
+    CapacityError,
+    ConcurrencyLimitError,
+    CreateOutcomeUnknownError,
+    InvalidRequestError,
+    KlingError,
+    RateLimitError,
+    TaskCancelledError,
+    TaskExpiredError,
+    TaskFailedError,
+    TaskNotFoundError,
+    TransportError,
+)
+from kling_async.models import KlingRequest, Task, TaskStatus
+from kling_async.scheduling._pack import PackCore, pause_delay
+from kling_async.scheduling._slots import LocalSlotPool, SlotPool
+from kling_async.tracking._backend import Backend
+from kling_async.tracking._tracker import Tracker
+
+__all__ = ["Scheduler"]
+
+logger = logging.getLogger("kling_async.scheduler")
+
+PACKS = tuple(p.value for p in Pack)
+
+
+class _Requeued(Exception):
+    """Internal: the create was definitely refused; the entry went back to its queue."""
+
+
+def _is_duplicate_external_id(error: APIError) -> bool:
+    return isinstance(error, InvalidRequestError) and "external_task_id" in error.message.lower()
+
+
+class Scheduler:
+    """Admits submissions into per-pack slots and follows them to the end.
+
+    Args:
+        backend: the Kling connection (create, get_task, list_page).
+        capacity: slots per pack; packs not given are learned.
+        pool: the slot pool (default: in-process).
+        backoff, learn, poll: policies (see :mod:`kling_async._config`).
+        max_backfill_wait: seconds a blocked image head lets smaller tasks pass it
+            (default: 2 typical image durations, scaled by ``poll.time_scale``).
+        clock: monotonic seconds; rng: jitter source.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        capacity: Mapping[str, int] | None = None,
+        pool: SlotPool | None = None,
+        backoff: BackoffPolicy | None = None,
+        learn: LearnPolicy | None = None,
+        poll: PollPolicy | None = None,
+        max_backfill_wait: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        capacity = dict(capacity or {})
+        unknown = set(capacity) - set(PACKS)
+        if unknown:
+            raise ValueError(
+                f"unknown pack(s) in capacity: {sorted(unknown)}; packs are {', '.join(PACKS)}"
+            )
+        for pack, value in capacity.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"capacity[{pack!r}] must be an integer >= 1, got {value!r}")
+        self.backend = backend
+        self.backoff = backoff or BackoffPolicy()
+        self.learn = learn or LearnPolicy()
+        self.poll = poll or PollPolicy()
+        self.clock = clock
+        self.rng = rng or random.Random()
+        wait = max_backfill_wait if max_backfill_wait is not None else 80 * self.poll.time_scale
+        self.cores = {
+            pack: PackCore(
+                pack,
+                capacity=capacity.get(pack),
+                backoff=self.backoff,
+                learn=self.learn,
+                max_backfill_wait=wait,
+                rng=self.rng,
+            )
+            for pack in PACKS
+        }
+        self.pool = pool or LocalSlotPool()
+        self.tracker = Tracker(
+            backend, self.poll, on_task=self._on_task, spawn=self._spawn, clock=clock
+        )
+        self._seq = itertools.count()
+        self._wake = {pack: asyncio.Event() for pack in PACKS}
+        self._changed = asyncio.Event()
+        self._submitting: set[TaskHandle] = set()
+        self._live: dict[str, TaskHandle] = {}
+        self._pending: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        self._tg: TaskGroup | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        self._closed = False
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def _ensure_started(self) -> None:
+        if self._closed:
+            raise RuntimeError("the client is closed")
+        if self._runner is None:
+            self._runner = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        async with anyio.create_task_group() as tg:
+            for pack, core in self.cores.items():
+                await self.pool.set_capacity(pack, core.capacity)
+                tg.start_soon(self._dispatch, pack)
+            self._tg = tg
+            for fn in self._pending:
+                tg.start_soon(self._guard, fn)
+            self._pending.clear()
+            await self._stop.wait()
+            tg.cancel_scope.cancel()
+
+    def _spawn(self, fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        if self._tg is None:
+            self._pending.append(fn)
+        else:
+            self._tg.start_soon(self._guard, fn)
+
+    async def _guard(self, fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        try:
+            await fn()
+        except Exception:  # a bug must not tear down every other task
+            logger.exception("internal error in a scheduler task")
+
+    async def aclose(self) -> None:
+        """Stop dispatching and polling; pending handles are cancelled."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        if self._runner is not None:
+            await self._runner
+        for core in self.cores.values():
+            for item in core.expire(float("inf")):
+                assert isinstance(item, TaskHandle)
+                item._finish(HandleState.CANCELLED, error=TaskCancelledError("client closed"))
+
+    # -- submission ---------------------------------------------------------------------
+
+    def submit(
+        self,
+        request: KlingRequest,
+        *,
+        external_task_id: str,
+        priority: int = 0,
+        start_deadline: float | None = None,
+        callback_url: str | None = None,
+    ) -> TaskHandle:
+        """Queue ``request``; see :meth:`kling_async.KlingClient.submit`."""
+        fam = family_of(request.family)
+        if fam.pack is None:
+            raise ValueError(f"{fam.name} answers inline; call the client's method directly")
+        pack = fam.pack.value
+        cost = request.slot_cost()
+        core = self.cores[pack]
+        if core.configured is not None and cost > core.configured:
+            raise CapacityError(
+                f"{fam.name} needs {cost} {pack} slots but the {pack} pack's capacity is "
+                f"{core.configured}; lower n or raise capacity[{pack!r}]"
+            )
+        live = self._live.get(external_task_id)
+        if live is not None:
+            raise ValueError(
+                f"external_task_id {external_task_id!r} is already used by {live!r}; "
+                "each submission needs its own id"
+            )
+        deadline = None
+        if start_deadline is not None:
+            deadline = self.clock() + (start_deadline - time.time())
+        self._ensure_started()
+        handle = TaskHandle(
+            family=fam.name,
+            request=request,
+            external_task_id=external_task_id,
+            pack=pack,
+            cost=cost,
+            priority=priority,
+            seq=next(self._seq),
+            deadline=deadline,
+            scheduler=self,
+            callback_url=callback_url,
+        )
+        core.push(handle)
+        self._hold(handle)
+        self._wake[pack].set()
+        return handle
+
+    def _hold(self, handle: TaskHandle) -> None:
+        """Register a live submission until its slots are free and its outcome known."""
+        self._live[handle.external_task_id] = handle
+
+    def _forget(self, handle: TaskHandle) -> None:
+        if self._live.get(handle.external_task_id) is handle:
+            del self._live[handle.external_task_id]
+
+    async def attach(
+        self, family: str, *, task_id: str | None, external_task_id: str | None, cost: int | None
+    ) -> TaskHandle:
+        """Follow a task created earlier; its slots count until it ends."""
+        fam = family_of(family)
+        task = await self.backend.get_task(
+            fam.name, task_id=task_id, external_task_id=external_task_id
+        )
+        self._ensure_started()
+        pack = fam.pack.value if fam.pack is not None else None
+        handle = TaskHandle(
+            family=fam.name,
+            request=None,
+            external_task_id=task.external_task_id or external_task_id or f"task-{task.task_id}",
+            pack=pack,
+            cost=cost if cost is not None else fam.slot_cost({}),
+            priority=0,
+            seq=next(self._seq),
+            deadline=None,
+            scheduler=self,
+        )
+        handle.task_id, handle.task = task.task_id, task
+        if task.is_terminal:
+            self._resolve(handle, task)
+            return handle
+        if handle.external_task_id in self._live:
+            raise ValueError(f"{handle.external_task_id!r} is already tracked by this client")
+        self._hold(handle)
+        now = self.clock()
+        age = 0.0
+        if task.created_at is not None:
+            age = max(0.0, time.time() - task.created_at / 1000)
+        handle.created_at, handle.last_seen = now - age, now
+        if pack is not None:
+            await self.pool.adopt(pack, handle.cost, handle.external_task_id)
+            self.cores[pack].on_acquired(handle.cost)
+        handle._set_state(
+            HandleState.PROCESSING
+            if task.task_status is TaskStatus.PROCESSING
+            else HandleState.SUBMITTED
+        )
+        self.tracker.track(handle)
+        return handle
+
+    def cancel(self, handle: TaskHandle) -> None:
+        """Cancel ``handle``: dequeue it, or stop awaiting a created task (slots kept)."""
+        if handle.in_queue and handle.pack is not None:
+            self.cores[handle.pack].remove(handle)
+            self._forget(handle)
+        handle._finish(HandleState.CANCELLED, error=TaskCancelledError(f"{handle!r} cancelled"))
+        self._changed.set()
+
+    @property
+    def active(self) -> int:
+        """Submissions queued, being created, or in flight (cancelled ones included)."""
+        queued = sum(core.queued for core in self.cores.values())
+        return queued + len(self._submitting) + self.tracker.in_flight
+
+    async def drain(self) -> None:
+        """Wait until nothing is queued, being created or in flight."""
+        while self.active:
+            self._changed.clear()
+            await self._changed.wait()
+
+    # -- dispatch -------------------------------------------------------------------------
+
+    async def _dispatch(self, pack: str) -> None:
+        core = self.cores[pack]
+        wake = self._wake[pack]
+        while True:
+            wake.clear()
+            now = self.clock()
+            for item in core.expire(now):
+                assert isinstance(item, TaskHandle)
+                item._finish(
+                    HandleState.EXPIRED,
+                    error=TaskExpiredError(f"{item!r} was not created before its start_deadline"),
+                )
+                self._forget(item)
+                self._changed.set()
+            handle = await self._pick(core, now)
+            if handle is None:
+                wakeup = core.next_wakeup(now)
+                timeout = None if wakeup is None else max(0.0, wakeup - now)
+                await wait_event(wake, timeout)
+                continue
+            if not await self.pool.try_acquire(pack, handle.cost, handle.external_task_id):
+                core.push(handle)  # keeps its place; a release will wake us
+                await wait_event(wake, self.poll.min_interval)
+                continue
+            core.on_acquired(handle.cost)
+            handle._set_state(HandleState.SUBMITTING)
+            self._submitting.add(handle)
+            logger.debug("admit %r (%s %d/%d)", handle, pack, core.in_use, core.capacity)
+            self._spawn(lambda h=handle: self._create(h))  # type: ignore[misc]
+
+    async def _pick(self, core: PackCore, now: float) -> TaskHandle | None:
+        if not core.queued:
+            return None
+        limit = core.capacity
+        head = core.head()
+        if core.is_learned and head is not None and core.in_use == 0 and head.cost > limit:
+            limit = head.cost  # probe: a lone task may exceed what was learned so far
+        if await self.pool.capacity(core.name) != limit:
+            await self.pool.set_capacity(core.name, limit)
+        free = limit - await self.pool.in_use(core.name)
+        item = core.pick(now, free)
+        assert item is None or isinstance(item, TaskHandle)
+        return item
+
+    # -- create, exactly once ----------------------------------------------------------
+
+    async def _create(self, handle: TaskHandle) -> None:
+        assert handle.pack is not None and handle.request is not None
+        core = self.cores[handle.pack]
+        try:
+            task = await self._create_exactly_once(handle, core)
+        except _Requeued:
+            return
+        except BaseException as error:
+            self._submitting.discard(handle)
+            await self._release(handle)
+            self._forget(handle)
+            if isinstance(error, Exception):
+                logger.info("create of %r failed: %s", handle, error)
+                handle._finish(HandleState.FAILED, error=error)
+                self._changed.set()
+                return
+            raise
+        self._submitting.discard(handle)
+        now = self.clock()
+        handle.task_id, handle.task = task.task_id, task
+        handle.created_at = handle.last_seen = now
+        core.on_created(now)
+        if handle.state is HandleState.SUBMITTING:
+            handle._set_state(HandleState.SUBMITTED)
+        logger.debug("created %r", handle)
+        if task.is_terminal:
+            await self._on_task(handle, task)
+        else:
+            self.tracker.track(handle)
+
+    async def _create_exactly_once(self, handle: TaskHandle, core: PackCore) -> Task:
+        assert handle.request is not None
+        while True:
+            try:
+                return await self.backend.create(
+                    handle.request,
+                    external_task_id=handle.external_task_id,
+                    callback_url=handle.callback_url,
+                )
+            except ConcurrencyLimitError as error:
+                await self._refused(handle, core, concurrency=True, retry_after=error.retry_after)
+            except RateLimitError as error:
+                await self._refused(handle, core, concurrency=False, retry_after=error.retry_after)
+            except TransportError as error:
+                if error.request_sent:  # pragma: no cover - the client reports unknown outcome
+                    raise
+                await self._refused(handle, core, concurrency=False, retry_after=None)
+            except CreateOutcomeUnknownError:
+                found = await self._resolve_unknown(handle)
+                if found is not None:
+                    return found
+                logger.info("%r was not created; creating it again (same id)", handle)
+            except APIError as error:
+                if not _is_duplicate_external_id(error):
+                    raise
+                found = await self._resolve_unknown(handle, confirm_missing=False)
+                if found is None:
+                    raise
+                return found
+
+    async def _refused(
+        self, handle: TaskHandle, core: PackCore, *, concurrency: bool, retry_after: float | None
+    ) -> None:
+        """A definite refusal: give the slots back, pause the pack, requeue at the head."""
+        self._submitting.discard(handle)
+        await self._release(handle)
+        now = self.clock()
+        if concurrency:
+            pause = core.on_concurrency_refused(now, retry_after)
+            await self.pool.set_capacity(core.name, core.capacity)
+        else:
+            pause = core.on_rate_limited(now, retry_after)
+        logger.info(
+            "%s refused %r (%s); pack paused %.2fs, capacity %d",
+            "1303" if concurrency else "1302/unreachable",
+            handle,
+            core.name,
+            pause,
+            core.capacity,
+        )
+        if handle.done():  # cancelled meanwhile: nothing was created, nothing to do
+            self._forget(handle)
+            self._changed.set()
+            raise _Requeued
+        handle._set_state(HandleState.QUEUED)
+        core.push(handle)
+        self._wake[core.name].set()
+        raise _Requeued
+
+    async def _resolve_unknown(
+        self, handle: TaskHandle, *, confirm_missing: bool = True
+    ) -> Task | None:
+        """Find out whether a create with an unknown outcome made the task.
+
+        Queries by ``external_task_id`` until Kling answers; "not found" is
+        confirmed once after a pause before it is believed. Slots stay held.
+        """
+        attempt = 0
+        misses = 0
+        while True:
+            try:
+                return await self.backend.get_task(
+                    handle.family, external_task_id=handle.external_task_id
+                )
+            except TaskNotFoundError:
+                misses += 1
+                if not confirm_missing or misses >= 2:
+                    return None
+            except KlingError as error:
+                logger.warning("resolving %r failed (%s); retrying", handle, type(error).__name__)
+            await asyncio.sleep(pause_delay(attempt, self.backoff, None, self.rng))
+            attempt += 1
+
+    # -- tracking outcomes --------------------------------------------------------------------
+
+    async def _on_task(self, handle: TaskHandle, task: Task) -> None:
+        handle.task = task
+        if task.is_terminal:
+            self.tracker.untrack(handle)
+            self.tracker.observe_end(handle, task)
+            await self._release(handle)
+            self._forget(handle)
+            self._resolve(handle, task)
+            self._changed.set()
+        elif task.task_status is TaskStatus.PROCESSING and handle.state is HandleState.SUBMITTED:
+            handle._set_state(HandleState.PROCESSING)
+
+    def _resolve(self, handle: TaskHandle, task: Task) -> None:
+        if task.succeeded:
+            handle._finish(HandleState.SUCCEEDED, task=task)
+        else:
+            handle._finish(HandleState.FAILED, task=task, error=TaskFailedError(task))
+
+    async def _release(self, handle: TaskHandle) -> None:
+        if handle.pack is None:
+            return
+        released = await self.pool.release(handle.pack, handle.external_task_id)
+        if released:
+            self.cores[handle.pack].on_released(released)
+            self._wake[handle.pack].set()
+
+    # -- observability ----------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Per pack: capacity (and whether learned), slots in use, queued, created,
+        1302/1303 seen, pause left; plus the tracker's request counts."""
+        now = self.clock()
+        packs = {
+            name: {
+                "capacity": core.capacity,
+                "learned": core.is_learned,
+                "in_use": core.in_use,
+                "queued": core.queued,
+                "created": core.created,
+                "count_1302": core.count_1302,
+                "count_1303": core.count_1303,
+                "paused_for": max(0.0, core.paused_until - now),
+            }
+            for name, core in self.cores.items()
+        }
+        return {"packs": packs, "submitting": len(self._submitting), **self.tracker.stats()}

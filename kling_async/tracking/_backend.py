@@ -1,0 +1,44 @@
+"""What the scheduler and tracker need from a Kling connection.
+
+:class:`~kling_async.KlingClient` implements it over HTTP; benchmarks and unit
+tests pass an in-memory fake.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from kling_async.endpoints import Family
+from kling_async.models import KlingRequest, Task
+
+__all__ = ["Backend"]
+
+
+class Backend(Protocol):
+    """The three calls scheduling needs."""
+
+    async def create(
+        self,
+        request: KlingRequest,
+        *,
+        external_task_id: str | None = None,
+        callback_url: str | None = None,
+    ) -> Task:
+        """One create call (see :meth:`kling_async.KlingClient.create`)."""
+        ...
+
+    async def get_task(
+        self,
+        family_name: str | Family,
+        *,
+        task_id: str | None = None,
+        external_task_id: str | None = None,
+    ) -> Task:
+        """One task query (see :meth:`kling_async.KlingClient.get_task`)."""
+        ...
+
+    async def list_page(
+        self, family_name: str | Family, *, page: int = 1, page_size: int = 500
+    ) -> list[Task]:
+        """One page of a family's tasks, newest first."""
+        ...

@@ -1,0 +1,242 @@
+"""The tracker: one poll loop per family for every task in flight.
+
+Per family, the loop sleeps until the expected number of tasks that finished
+since they were last seen reaches ``PollPolicy.expected_completions`` (from the
+learned duration distributions), within ``[min_interval, max_interval]``. One poll
+reads the list endpoint (newest first, 500 a page) when at least
+``list_threshold`` tasks are tracked, so one request serves all of them; tasks the
+pages did not reach, or a lone task, get single queries. Every query passes an
+``aiolimiter`` cap. The loop ends when the family has nothing in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+
+from kling_async._aio import wait_event
+from kling_async._config import PollPolicy
+from kling_async._handle import TaskHandle
+from kling_async.endpoints import family as family_of
+from kling_async.errors import KlingError, TaskNotFoundError
+from kling_async.models import Task
+from kling_async.tracking._backend import Backend
+from kling_async.tracking._estimator import DurationEstimator, duration_key
+
+__all__ = ["Tracker"]
+
+logger = logging.getLogger("kling_async.tracker")
+
+PAGE_SIZE = 500
+_OVERDUE_CDF = 0.999
+_SEARCH_STEPS = 24
+
+
+class Tracker:
+    """Polls Kling for tracked tasks and reports what it sees.
+
+    Args:
+        backend: issues the queries (a KlingClient, or a fake in benchmarks).
+        poll: the polling policy.
+        on_task: called with (handle, task) for every task state seen.
+        spawn: starts a coroutine in the owner's task group.
+        clock: monotonic seconds.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        poll: PollPolicy,
+        *,
+        on_task: Callable[[TaskHandle, Task], Awaitable[None]],
+        spawn: Callable[[Callable[[], Coroutine[Any, Any, None]]], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.backend = backend
+        self.poll = poll
+        self.on_task = on_task
+        self.spawn = spawn
+        self.clock = clock
+        self.estimator = DurationEstimator(time_scale=poll.time_scale)
+        self.limiter = AsyncLimiter(poll.queries_per_second, 1.0)
+        self.slowdown = 1.0
+        self._tracked: dict[str, dict[TaskHandle, tuple[Hashable, ...]]] = {}
+        self._running: set[str] = set()
+        self._wake: dict[str, asyncio.Event] = {}
+        self._last_poll: dict[str, float] = {}
+        self._not_before: dict[str, float] = {}
+        self.list_requests = 0
+        self.single_requests = 0
+        self.failed_polls = 0
+
+    # -- membership ---------------------------------------------------------------
+
+    def track(self, handle: TaskHandle) -> None:
+        """Start following ``handle`` (it must have a ``task_id``)."""
+        payload = handle.request.payload() if handle.request is not None else None
+        family_tasks = self._tracked.setdefault(handle.family, {})
+        family_tasks[handle] = duration_key(handle.family, payload)
+        self._wake.setdefault(handle.family, asyncio.Event()).set()
+        if handle.family not in self._running:
+            self._running.add(handle.family)
+            self.spawn(lambda: self._run(handle.family))
+
+    def untrack(self, handle: TaskHandle) -> None:
+        """Stop following ``handle``."""
+        self._tracked.get(handle.family, {}).pop(handle, None)
+
+    def is_tracked(self, handle: TaskHandle) -> bool:
+        """True while ``handle`` is followed."""
+        return handle in self._tracked.get(handle.family, {})
+
+    def observe_end(self, handle: TaskHandle, task: Task) -> None:
+        """Learn the duration of a finished task from Kling's timestamps."""
+        key = self._tracked.get(handle.family, {}).get(handle)
+        if key is None:
+            payload = handle.request.payload() if handle.request is not None else None
+            key = duration_key(handle.family, payload)
+        if task.created_at is not None and task.updated_at is not None:
+            seconds = (task.updated_at - task.created_at) / 1000
+        else:
+            seconds = self.clock() - handle.created_at
+        self.estimator.observe(key, seconds)
+
+    def nudge(self, family: str) -> None:
+        """Make ``family``'s loop re-plan at once (e.g. after a callback hint)."""
+        event = self._wake.get(family)
+        if event is not None:
+            event.set()
+
+    @property
+    def in_flight(self) -> int:
+        """Tasks being followed, all families."""
+        return sum(len(tasks) for tasks in self._tracked.values())
+
+    def stats(self) -> dict[str, Any]:
+        """Requests made and tasks followed per family."""
+        return {
+            "tracked": {f: len(t) for f, t in self._tracked.items() if t},
+            "list_requests": self.list_requests,
+            "single_requests": self.single_requests,
+            "failed_polls": self.failed_polls,
+        }
+
+    # -- planning -------------------------------------------------------------------
+
+    def expected_completions(self, family: str, t: float) -> float:
+        """Expected number of ``family``'s tracked tasks finished between last seen and ``t``."""
+        total = 0.0
+        poll = self.poll
+        for handle, key in self._tracked.get(family, {}).items():
+            seen = handle.last_seen
+            base = self.estimator.cdf(key, seen - handle.created_at)
+            if base >= _OVERDUE_CDF:
+                step = max(poll.min_interval, poll.overdue_fraction * self.estimator.typical(key))
+                total += min(1.0, (t - seen) / step)
+            else:
+                done = self.estimator.cdf(key, t - handle.created_at)
+                total += (done - base) / (1.0 - base)
+        return total
+
+    def next_poll_time(self, family: str, now: float) -> float:
+        """When ``family`` should be polled next (may be ``now``)."""
+        tasks = self._tracked.get(family)
+        if not tasks:
+            return float("inf")
+        poll = self.poll
+        min_gap = poll.min_interval * self.slowdown
+        max_gap = poll.max_interval * self.slowdown
+        last = self._last_poll.get(family)
+        low = now if last is None else max(now, last + min_gap)
+        low = max(low, self._not_before.get(family, now))
+        oldest_seen = min(h.last_seen for h in tasks)
+        high = max(low, oldest_seen + max_gap)
+        target = poll.expected_completions
+        if self.expected_completions(family, low) >= target:
+            return low
+        if self.expected_completions(family, high) < target:
+            return high
+        for _ in range(_SEARCH_STEPS):
+            mid = (low + high) / 2
+            if self.expected_completions(family, mid) >= target:
+                high = mid
+            else:
+                low = mid
+        return high
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def _run(self, family: str) -> None:
+        wake = self._wake.setdefault(family, asyncio.Event())
+        failures = 0
+        try:
+            while self._tracked.get(family):
+                now = self.clock()
+                when = self.next_poll_time(family, now)
+                if when > now:
+                    wake.clear()
+                    await wait_event(wake, when - now)
+                    continue
+                self._last_poll[family] = now
+                try:
+                    await self._poll(family, now)
+                    failures = 0
+                except KlingError as error:
+                    failures += 1
+                    self.failed_polls += 1
+                    delay = min(
+                        self.poll.max_interval, self.poll.min_interval * 2 ** min(failures, 20)
+                    )
+                    self._not_before[family] = self.clock() + delay
+                    logger.warning(
+                        "polling %s failed (%s); next try in %.2fs",
+                        family,
+                        type(error).__name__,
+                        delay,
+                    )
+        finally:
+            self._running.discard(family)
+
+    async def _poll(self, family: str, started: float) -> None:
+        tasks = self._tracked.get(family, {})
+        handles = [h for h in tasks if h.task_id is not None]
+        if not handles:
+            return
+        fam = family_of(family)
+        seen: dict[str, Task] = {}
+        if len(handles) >= self.poll.list_threshold and fam.list_supported:
+            seen = await self._read_list(family, {h.task_id for h in handles if h.task_id})
+        for handle in handles:
+            if handle.task_id in seen or not self.is_tracked(handle):
+                continue
+            async with self.limiter:
+                self.single_requests += 1
+                try:
+                    seen[handle.task_id or ""] = await self.backend.get_task(
+                        family, task_id=handle.task_id
+                    )
+                except TaskNotFoundError:
+                    logger.warning("task %s of %s not found on query", handle.task_id, family)
+        for handle in handles:
+            task = seen.get(handle.task_id or "")
+            if task is not None and self.is_tracked(handle):
+                handle.last_seen = started
+                await self.on_task(handle, task)
+
+    async def _read_list(self, family: str, wanted: set[str]) -> dict[str, Task]:
+        found: dict[str, Task] = {}
+        for page in range(1, self.poll.max_list_pages + 1):
+            async with self.limiter:
+                self.list_requests += 1
+                tasks = await self.backend.list_page(family, page=page, page_size=PAGE_SIZE)
+            for task in tasks:
+                if task.task_id in wanted:
+                    found[task.task_id] = task
+            if len(found) == len(wanted) or len(tasks) < PAGE_SIZE:
+                break
+        return found
