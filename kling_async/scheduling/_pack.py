@@ -169,6 +169,14 @@ class PackCore:
                 expired.append(item)
         return expired
 
+    def clear(self) -> list[Queued]:
+        """Remove and return every queued item (priority, then FIFO order)."""
+        items = []
+        while (head := self.head()) is not None:
+            items.append(self._take(head))
+        self._deadlines.clear()
+        return items
+
     def pick(self, now: float, free: int) -> Queued | None:
         """Choose the item to dispatch with ``free`` slots, and dequeue it.
 

@@ -168,8 +168,9 @@ class Scheduler:
         if self._runner is not None:
             await self._runner
         for core in self.cores.values():
-            for item in core.expire(float("inf")):
+            for item in core.clear():
                 assert isinstance(item, TaskHandle)
+                self._forget(item)
                 item._finish(HandleState.CANCELLED, error=TaskCancelledError("client closed"))
 
     # -- submission ---------------------------------------------------------------------
