@@ -16,8 +16,18 @@ Quick start::
 from __future__ import annotations
 
 from kling_async._auth import MissingCredentialsError
-from kling_async._client import KlingClient, new_external_task_id
-from kling_async._config import DEFAULT, REGIONS, Limits, RetryPolicy, Timeouts
+from kling_async._client import KlingClient, as_completed, new_external_task_id
+from kling_async._config import (
+    DEFAULT,
+    REGIONS,
+    BackoffPolicy,
+    LearnPolicy,
+    Limits,
+    PollPolicy,
+    RetryPolicy,
+    Timeouts,
+)
+from kling_async._handle import HandleState, TaskHandle
 from kling_async.endpoints import FAMILIES, Family, Pack
 from kling_async.errors import (
     AccountError,
@@ -80,6 +90,7 @@ from kling_async.models import (
     encode_bytes,
     encode_file,
 )
+from kling_async.scheduling import LocalSlotPool, SlotPool
 
 __version__ = "0.1.0"
 
@@ -95,6 +106,7 @@ __all__ = [
     "AdvancedLipSync",
     "AuthenticationError",
     "Avatar",
+    "BackoffPolicy",
     "CameraConfig",
     "CameraControl",
     "CapacityError",
@@ -102,6 +114,7 @@ __all__ = [
     "CreateOutcomeUnknownError",
     "CustomVoice",
     "Family",
+    "HandleState",
     "IdentifyFace",
     "IdentifyFaceResult",
     "ImageExpand",
@@ -113,7 +126,9 @@ __all__ = [
     "KlingClient",
     "KlingError",
     "KlingRequest",
+    "LearnPolicy",
     "Limits",
+    "LocalSlotPool",
     "MissingCredentialsError",
     "MotionControl",
     "MultiElements",
@@ -127,15 +142,18 @@ __all__ = [
     "Pack",
     "PermissionDeniedError",
     "PolicyError",
+    "PollPolicy",
     "RateLimitError",
     "ResponseError",
     "RetryPolicy",
     "ServerError",
+    "SlotPool",
     "SyncResult",
     "Task",
     "TaskCancelledError",
     "TaskExpiredError",
     "TaskFailedError",
+    "TaskHandle",
     "TaskNotFoundError",
     "TaskResult",
     "TaskStatus",
@@ -150,6 +168,7 @@ __all__ = [
     "VideoToAudio",
     "VirtualTryOn",
     "__version__",
+    "as_completed",
     "encode_bytes",
     "encode_file",
     "new_external_task_id",
@@ -158,6 +177,7 @@ __all__ = [
 # Tracebacks and reprs say ``kling_async.X`` rather than the private module.
 for _name in __all__:
     _obj = globals()[_name]
-    if isinstance(_obj, type) and _obj.__module__.startswith("kling_async._"):
+    _module = getattr(_obj, "__module__", None) or ""
+    if callable(_obj) and any(part.startswith("_") for part in _module.split(".")):
         _obj.__module__ = "kling_async"
-del _name, _obj
+del _name, _obj, _module

@@ -402,13 +402,25 @@ class KlingClient:
     ) -> list[Task]:
         """Fetch one page of a family's task list (newest first)."""
         fam = family(family_name)
+        raw = await self.list_page_raw(fam, page=page, page_size=page_size)
+        return [_parse(Task, item, what=f"{fam.name} list item") for item in raw]
+
+    async def list_page_raw(
+        self, family_name: str | Family, *, page: int = 1, page_size: int = MAX_PAGE_SIZE
+    ) -> list[Mapping[str, Any]]:
+        """One page of a family's task list as raw JSON objects (parse what you need).
+
+        Raises:
+            ResponseError: ``data`` is not a list of objects.
+        """
+        fam = family(family_name)
         envelope = await self._transport.request(
             "GET", fam.path, params={"pageNum": page, "pageSize": page_size}, idempotent=True
         )
         data = envelope.data if envelope.data is not None else []
-        if not isinstance(data, list):
-            raise ResponseError(f"{fam.name} list: expected a list of tasks, got {type(data)}")
-        return [_parse(Task, item, what=f"{fam.name} list item") for item in data]
+        if not isinstance(data, list) or not all(isinstance(item, Mapping) for item in data):
+            raise ResponseError(f"{fam.name} list: expected a list of task objects")
+        return data
 
     # -- scheduled submissions ------------------------------------------------------
 

@@ -135,16 +135,20 @@ class PollPolicy:
     """When the tracker asks Kling about tasks in flight.
 
     A family's next poll is the earliest moment the expected number of tasks that
-    finished since the last poll reaches ``expected_completions`` (durations are
-    learned per family, mode and duration from Kling's own timestamps), kept within
-    ``[min_interval, max_interval]``. Lower ``expected_completions`` means faster
-    detection and more requests. ``time_scale`` multiplies the family table's
+    finished since they were last seen reaches ``max(expected_completions,
+    per_task_completions * k)`` for ``k`` tasks in flight (durations are learned
+    per family, mode and duration from Kling's own timestamps), kept within
+    ``[min_interval, max_interval]``. One poll costs about ``1/threshold`` requests
+    per task and detects an end after about ``threshold * duration / (2k)``: the
+    ``k``-proportional part keeps both small for large accounts. Lower values mean
+    faster detection and more requests. ``time_scale`` multiplies the family table's
     typical durations and both intervals (use the simulator's time scale in tests).
 
     Attributes:
         min_interval: shortest gap between two polls of one family (seconds).
         max_interval: longest gap while tasks are in flight (seconds).
-        expected_completions: expected finished tasks that justify one poll.
+        expected_completions: expected finished tasks that justify one poll (minimum).
+        per_task_completions: added threshold per task in flight.
         list_threshold: tracked tasks from which the list endpoint is used.
         max_list_pages: list pages read per poll before falling back to single queries.
         queries_per_second: cap on all task queries of the client (aiolimiter).
@@ -154,8 +158,9 @@ class PollPolicy:
     """
 
     min_interval: float = 1.0
-    max_interval: float = 30.0
-    expected_completions: float = 0.5
+    max_interval: float = 60.0
+    expected_completions: float = 0.4
+    per_task_completions: float = 0.07
     list_threshold: int = 2
     max_list_pages: int = 4
     queries_per_second: float = 10.0
@@ -166,7 +171,11 @@ class PollPolicy:
     def __post_init__(self) -> None:
         if not 0 < self.min_interval <= self.max_interval:
             raise ValueError("PollPolicy needs 0 < min_interval <= max_interval")
-        if self.expected_completions <= 0 or self.queries_per_second <= 0:
+        if (
+            self.expected_completions <= 0
+            or self.per_task_completions < 0
+            or self.queries_per_second <= 0
+        ):
             raise ValueError("expected_completions and queries_per_second must be > 0")
         if self.list_threshold < 1 or self.max_list_pages < 1 or self.time_scale <= 0:
             raise ValueError("list_threshold, max_list_pages and time_scale must be positive")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Callable, Generator, Hashable
 from typing import TYPE_CHECKING, Any
 
 from kling_async.errors import TaskCancelledError, TaskTimeoutError
@@ -84,6 +84,7 @@ class TaskHandle:
         "cost",
         "created_at",
         "deadline",
+        "duration_key",
         "error",
         "external_task_id",
         "family",
@@ -128,6 +129,8 @@ class TaskHandle:
         self.callback_url = callback_url
         self.created_at = 0.0
         self.last_seen = 0.0
+        self.duration_key: tuple[Hashable, ...] | None = None
+        """What durations are learned under (family, mode, duration); set by the tracker."""
         self._scheduler = scheduler
         self._future: asyncio.Future[Task] = asyncio.get_running_loop().create_future()
         self._listeners: list[Listener] | None = None

@@ -114,11 +114,23 @@ async def test_list_tasks_pages_until_a_short_page(client: KlingClient) -> None:
 
 
 async def test_list_answer_of_wrong_shape_is_response_error(client: KlingClient) -> None:
-    """A list endpoint answering an object is reported clearly."""
+    """A list endpoint answering an object (or a list of non-objects) is reported clearly."""
     with aioresponses() as mock:
         mock.get(f"{BASE}/v1/videos/text2video?pageNum=1&pageSize=500", payload=ok({"x": 1}))
+        mock.get(f"{BASE}/v1/videos/text2video?pageNum=2&pageSize=500", payload=ok([1, 2]))
         with pytest.raises(ResponseError, match="list"):
             await client.list_page("text2video")
+        with pytest.raises(ResponseError, match="list"):
+            await client.list_page_raw("text2video", page=2)
+
+
+async def test_raw_list_page_returns_objects_unparsed(client: KlingClient) -> None:
+    """list_page_raw hands back the JSON objects so callers parse only what they need."""
+    items = [dict(TASK, task_id=str(i), extra={"big": "x" * 10}) for i in range(3)]
+    with aioresponses() as mock:
+        mock.get(f"{BASE}/v1/videos/text2video?pageNum=1&pageSize=3", payload=ok(items))
+        raw = await client.list_page_raw("text2video", page_size=3)
+    assert raw == items
 
 
 async def test_sync_endpoints_post_to_their_paths(client: KlingClient) -> None:

@@ -270,3 +270,11 @@ def test_clear_returns_everything_in_order() -> None:
         c.push(x)
     assert c.clear() == [hi, a, b]
     assert c.queued == 0 and c.head() is None and c.next_wakeup(0.0) is None
+
+
+def test_accepted_probe_raises_the_learned_capacity() -> None:
+    """A lone large task accepted beyond the estimate proves that much capacity."""
+    c = core(capacity=None, initial=2)
+    c.on_acquired(6)
+    c.on_created(0.0)
+    assert c.capacity == 6

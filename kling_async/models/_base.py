@@ -247,7 +247,14 @@ class KlingRequest(KlingModel):
         """Concurrency slots this request holds in its pack while it runs."""
         from kling_async.endpoints import FAMILIES
 
-        return FAMILIES[self.family].slot_cost(self.payload())
+        # Only these fields decide the cost; reading them beats dumping the model.
+        declared = type(self).model_fields
+        fields = {
+            name: value
+            for name in ("n", "result_type", "series_amount")
+            if name in declared and (value := getattr(self, name)) is not None
+        }
+        return FAMILIES[self.family].slot_cost(fields)
 
 
 class KlingSyncRequest(KlingModel):

@@ -400,18 +400,22 @@ class MultiElements(KlingRequest):
         return self
 
 
-class MultiElementsInitSelection(KlingSyncRequest):
-    """Start a multi-elements selection session from ``video_id`` xor ``video_url``."""
-
-    endpoint = "multi_elements_init_selection"
+class _VideoSource(KlingSyncRequest):
+    """A Kling video (``video_id``) or a video URL, exactly one."""
 
     video_id: NonEmpty | None = None
     video_url: HttpURL | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> MultiElementsInitSelection:
+    def _check_source(self) -> _VideoSource:
         exactly_one(self, ("video_id", "video_url"))
         return self
+
+
+class MultiElementsInitSelection(_VideoSource):
+    """Start a multi-elements selection session from ``video_id`` xor ``video_url``."""
+
+    endpoint = "multi_elements_init_selection"
 
 
 class SelectionPoint(KlingModel):
@@ -451,18 +455,10 @@ class VideoExtend(KlingRequest):
     watermark_info: WatermarkInfo | None = None
 
 
-class IdentifyFace(KlingSyncRequest):
+class IdentifyFace(_VideoSource):
     """Detect faces for lip-sync (synchronous; ``video_id`` xor ``video_url``)."""
 
     endpoint = "identify_face"
-
-    video_id: NonEmpty | None = None
-    video_url: HttpURL | None = None
-
-    @model_validator(mode="after")
-    def _check(self) -> IdentifyFace:
-        exactly_one(self, ("video_id", "video_url"))
-        return self
 
 
 class FaceChoice(KlingModel):

@@ -94,6 +94,7 @@ class PackCore:
         self.created = 0
         self.count_1302 = 0
         self.count_1303 = 0
+        self.count_unreachable = 0
 
     # -- capacity -----------------------------------------------------------------
 
@@ -227,6 +228,9 @@ class PackCore:
         if self.configured is not None:
             return
         self._successes_since_cut += 1
+        if self.in_use > self.learned:
+            self.learned = self.in_use  # a probe past the estimate was accepted
+            return
         if self.in_use < self.learned:
             return  # not limited by our own estimate: no evidence more would fit
         if self._last_cut is None:
@@ -260,6 +264,7 @@ class PackCore:
 
     def on_unreachable(self, now: float) -> float:
         """A create provably never left (network down): pause like a refusal."""
+        self.count_unreachable += 1
         return self._pause(now, None)
 
     def _pause(self, now: float, retry_after: float | None) -> float:

@@ -14,6 +14,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Coroutine, Mapping
+from functools import partial
 from typing import Any
 
 import anyio
@@ -122,6 +123,7 @@ class Scheduler:
         self._submitting: set[TaskHandle] = set()
         self._live: dict[str, TaskHandle] = {}
         self._pending: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        self._creates: set[asyncio.Task[None]] = set()
         self._tg: TaskGroup | None = None
         self._runner: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
@@ -144,8 +146,15 @@ class Scheduler:
             for fn in self._pending:
                 tg.start_soon(self._guard, fn)
             self._pending.clear()
-            await self._stop.wait()
-            tg.cancel_scope.cancel()
+            try:
+                await self._stop.wait()
+            finally:
+                # Create calls run as plain asyncio tasks (anyio's start_soon costs tens
+                # of microseconds each); they end with the group all the same.
+                for job in self._creates:
+                    job.cancel()
+                await asyncio.gather(*self._creates, return_exceptions=True)
+                tg.cancel_scope.cancel()
 
     def _spawn(self, fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
         if self._tg is None:
@@ -325,7 +334,9 @@ class Scheduler:
             handle._set_state(HandleState.SUBMITTING)
             self._submitting.add(handle)
             logger.debug("admit %r (%s %d/%d)", handle, pack, core.in_use, core.capacity)
-            self._spawn(lambda h=handle: self._create(h))  # type: ignore[misc]
+            job = asyncio.get_running_loop().create_task(self._guard(partial(self._create, handle)))
+            self._creates.add(job)
+            job.add_done_callback(self._creates.discard)
 
     async def _pick(self, core: PackCore, now: float) -> TaskHandle | None:
         if not core.queued:
@@ -383,13 +394,13 @@ class Scheduler:
                     callback_url=handle.callback_url,
                 )
             except ConcurrencyLimitError as error:
-                await self._refused(handle, core, concurrency=True, retry_after=error.retry_after)
+                await self._refused(handle, core, "1303", error.retry_after)
             except RateLimitError as error:
-                await self._refused(handle, core, concurrency=False, retry_after=error.retry_after)
+                await self._refused(handle, core, "1302", error.retry_after)
             except TransportError as error:
                 if error.request_sent:  # pragma: no cover - the client reports unknown outcome
                     raise
-                await self._refused(handle, core, concurrency=False, retry_after=None)
+                await self._refused(handle, core, "unreachable", None)
             except CreateOutcomeUnknownError:
                 found = await self._resolve_unknown(handle)
                 if found is not None:
@@ -404,20 +415,23 @@ class Scheduler:
                 return found
 
     async def _refused(
-        self, handle: TaskHandle, core: PackCore, *, concurrency: bool, retry_after: float | None
+        self, handle: TaskHandle, core: PackCore, kind: str, retry_after: float | None
     ) -> None:
-        """A definite refusal: give the slots back, pause the pack, requeue at the head."""
+        """A definite refusal (``kind`` 1303, 1302 or unreachable): give the slots
+        back, pause the pack, requeue the entry at the head of its queue."""
         self._submitting.discard(handle)
         await self._release(handle)
         now = self.clock()
-        if concurrency:
+        if kind == "1303":
             pause = core.on_concurrency_refused(now, retry_after)
             await self.pool.set_capacity(core.name, core.capacity)
-        else:
+        elif kind == "1302":
             pause = core.on_rate_limited(now, retry_after)
+        else:
+            pause = core.on_unreachable(now)
         logger.info(
-            "%s refused %r (%s); pack paused %.2fs, capacity %d",
-            "1303" if concurrency else "1302/unreachable",
+            "%s: %r back in the %s queue; pack paused %.2fs, capacity %d",
+            kind,
             handle,
             core.name,
             pause,
@@ -499,6 +513,7 @@ class Scheduler:
                 "created": core.created,
                 "count_1302": core.count_1302,
                 "count_1303": core.count_1303,
+                "count_unreachable": core.count_unreachable,
                 "paused_for": max(0.0, core.paused_until - now),
             }
             for name, core in self.cores.items()

@@ -6,7 +6,8 @@ tests pass an in-memory fake.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from kling_async.endpoints import Family
 from kling_async.models import KlingRequest, Task
@@ -37,8 +38,8 @@ class Backend(Protocol):
         """One task query (see :meth:`kling_async.KlingClient.get_task`)."""
         ...
 
-    async def list_page(
+    async def list_page_raw(
         self, family_name: str | Family, *, page: int = 1, page_size: int = 500
-    ) -> list[Task]:
-        """One page of a family's tasks, newest first."""
+    ) -> list[Mapping[str, Any]]:
+        """One page of a family's tasks as raw JSON objects, newest first."""
         ...

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from typing import Any
 
 from aiolimiter import AsyncLimiter
+from pydantic import ValidationError
 
 from kling_async._aio import wait_event
 from kling_async._config import PollPolicy
@@ -33,6 +34,7 @@ __all__ = ["Tracker"]
 logger = logging.getLogger("kling_async.tracker")
 
 PAGE_SIZE = 500
+MIN_PAGE_SIZE = 50
 _OVERDUE_CDF = 0.999
 _SEARCH_STEPS = 24
 
@@ -78,9 +80,8 @@ class Tracker:
 
     def track(self, handle: TaskHandle) -> None:
         """Start following ``handle`` (it must have a ``task_id``)."""
-        payload = handle.request.payload() if handle.request is not None else None
         family_tasks = self._tracked.setdefault(handle.family, {})
-        family_tasks[handle] = duration_key(handle.family, payload)
+        family_tasks[handle] = self._key(handle)
         self._wake.setdefault(handle.family, asyncio.Event()).set()
         if handle.family not in self._running:
             self._running.add(handle.family)
@@ -94,12 +95,16 @@ class Tracker:
         """True while ``handle`` is followed."""
         return handle in self._tracked.get(handle.family, {})
 
+    @staticmethod
+    def _key(handle: TaskHandle) -> tuple[Hashable, ...]:
+        if handle.duration_key is None:
+            payload = handle.request.payload() if handle.request is not None else None
+            handle.duration_key = duration_key(handle.family, payload)
+        return handle.duration_key
+
     def observe_end(self, handle: TaskHandle, task: Task) -> None:
         """Learn the duration of a finished task from Kling's timestamps."""
-        key = self._tracked.get(handle.family, {}).get(handle)
-        if key is None:
-            payload = handle.request.payload() if handle.request is not None else None
-            key = duration_key(handle.family, payload)
+        key = self._key(handle)
         if task.created_at is not None and task.updated_at is not None:
             seconds = (task.updated_at - task.created_at) / 1000
         else:
@@ -156,7 +161,7 @@ class Tracker:
         low = max(low, self._not_before.get(family, now))
         oldest_seen = min(h.last_seen for h in tasks)
         high = max(low, oldest_seen + max_gap)
-        target = poll.expected_completions
+        target = max(poll.expected_completions, poll.per_task_completions * len(tasks))
         if self.expected_completions(family, low) >= target:
             return low
         if self.expected_completions(family, high) < target:
@@ -229,14 +234,22 @@ class Tracker:
                 await self.on_task(handle, task)
 
     async def _read_list(self, family: str, wanted: set[str]) -> dict[str, Task]:
+        # Tasks in flight are among the family's newest, so a page a few times the
+        # number tracked usually holds them all; later pages are read if not. Only
+        # the tracked items are parsed.
+        size = min(PAGE_SIZE, max(MIN_PAGE_SIZE, 4 * len(wanted)))
         found: dict[str, Task] = {}
         for page in range(1, self.poll.max_list_pages + 1):
             async with self.limiter:
                 self.list_requests += 1
-                tasks = await self.backend.list_page(family, page=page, page_size=PAGE_SIZE)
-            for task in tasks:
-                if task.task_id in wanted:
-                    found[task.task_id] = task
-            if len(found) == len(wanted) or len(tasks) < PAGE_SIZE:
+                raw = await self.backend.list_page_raw(family, page=page, page_size=size)
+            for item in raw:
+                task_id = str(item.get("task_id"))
+                if task_id in wanted:
+                    try:
+                        found[task_id] = Task.model_validate(item)
+                    except ValidationError:
+                        logger.warning("unreadable list item for task %s", task_id)
+            if len(found) == len(wanted) or len(raw) < size:
                 break
         return found
