@@ -249,7 +249,7 @@ class KlingRequest(KlingModel):
 
         # Only these fields decide the cost; reading them beats dumping the model.
         declared = type(self).model_fields
-        fields = {
+        fields: dict[str, Any] = {
             name: value
             for name in ("n", "result_type", "series_amount")
             if name in declared and (value := getattr(self, name)) is not None
