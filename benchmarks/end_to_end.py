@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import random
+import socket
 import statistics
 import sys
 import time
@@ -33,6 +35,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from aiohttp import web
 
 from kling_async import (
     ImageGeneration,
@@ -45,6 +49,7 @@ from kling_async import (
 )
 from kling_async._config import BackoffPolicy, PollPolicy
 from kling_async.endpoints import FAMILIES
+from kling_async.integrations.aiohttp import KLING, setup_kling
 from kling_async.simulator import Simulator
 
 SETTINGS = {
@@ -137,25 +142,56 @@ def measure(
     )
 
 
-def _sim(account: str, scale: float, seed: int) -> Simulator:
-    return Simulator(capacity=ACCOUNTS[account], time_scale=scale, seed=seed, duration_spread=0.3)
+def _sim(account: str, scale: float, seed: int, webhook_secret: str | None = None) -> Simulator:
+    return Simulator(
+        capacity=ACCOUNTS[account],
+        time_scale=scale,
+        seed=seed,
+        duration_spread=0.3,
+        webhook_secret=webhook_secret,
+    )
 
 
 async def run_ours(
-    account: str, requests: Sequence[KlingRequest], scale: float, setting: str, seed: int
+    account: str,
+    requests: Sequence[KlingRequest],
+    scale: float,
+    setting: str,
+    seed: int,
+    *,
+    callbacks: bool = False,
 ) -> tuple[Result, list[tuple[float, dict[str, int]]]]:
-    """kling_async's scheduler with polling only."""
+    """kling_async's scheduler; with ``callbacks`` the simulator POSTs signed callbacks
+    to a real aiohttp receiver on loopback and polling is only the safety net."""
     resolved: dict[str, float] = {}
-    async with _sim(account, scale, seed) as sim:
-        client = sim.client(
-            capacity=ACCOUNTS[account],
-            poll=PollPolicy.scaled(scale, **SETTINGS[setting]),
-            backoff=BackoffPolicy(initial=0.05, max_delay=0.5),
-            retry=RetryPolicy(initial_delay=0.005, max_delay=0.05),
-        )
+    secret = "whsec_" + base64.b64encode(b"benchmark-webhook-secret-0123456789").decode()
+    async with _sim(account, scale, seed, webhook_secret=secret if callbacks else None) as sim:
+        kwargs: dict[str, Any] = {
+            "base_url": sim.base_url,
+            "access_key": sim.access_key,
+            "secret_key": sim.secret_key,
+            "capacity": ACCOUNTS[account],
+            "poll": PollPolicy.scaled(scale, **SETTINGS[setting]),
+            "backoff": BackoffPolicy(initial=0.05, max_delay=0.5),
+            "retry": RetryPolicy(initial_delay=0.005, max_delay=0.05),
+        }
+        runner: web.AppRunner | None = None
+        if callbacks:
+            port = _free_port()
+            app = web.Application()
+            kwargs.update(
+                callback_url=f"http://127.0.0.1:{port}/kling/callbacks", webhook_secrets=[secret]
+            )
+            setup_kling(app, **kwargs)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            client = app[KLING]
+        else:
+            client = KlingClient(**kwargs)
         timeline: list[tuple[float, dict[str, int]]] = []
         started = time.monotonic()
-        async with client:
+        try:
             handles = [client.submit(r) for r in requests]
 
             def record(handle: Any) -> None:
@@ -175,10 +211,22 @@ async def run_ours(
             sampler = asyncio.create_task(sample())
             await asyncio.gather(*handles)
             sampler.cancel()
+        finally:
+            if runner is not None:
+                await runner.cleanup()
+            else:
+                await client.aclose()
         finished = max(resolved.values())
+        label = "callbacks" if callbacks else setting
         return measure(
-            sim, account, "kling_async", setting, started, finished, resolved, scale
+            sim, account, "kling_async", label, started, finished, resolved, scale
         ), timeline
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 async def run_naive(
@@ -269,6 +317,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
         help=f"poll settings to compare, among {', '.join(SETTINGS)}",
     )
     parser.add_argument("--no-naive", action="store_true")
+    parser.add_argument("--no-callbacks", action="store_true", help="skip the callbacks mode")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default="benchmarks/results/end_to_end.json")
     args = parser.parse_args(argv)
@@ -286,6 +335,12 @@ async def main(argv: Sequence[str] | None = None) -> int:
                 out.with_name(f"timeline_{account}.png"), timeline, ACCOUNTS[account]
             ):
                 print(f"  timeline: {out.with_name(f'timeline_{account}.png')}", file=sys.stderr)
+        if not args.no_callbacks:
+            result, _ = await run_ours(
+                account, requests, args.scale, "default", args.seed, callbacks=True
+            )
+            results.append(result)
+            print(f"  done: {account} kling_async callbacks", file=sys.stderr)
         if not args.no_naive:
             results.append(await run_naive(account, requests, args.scale, args.seed))
             print(f"  done: {account} naive", file=sys.stderr)

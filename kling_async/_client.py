@@ -15,7 +15,7 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -25,6 +25,7 @@ from aiolimiter import AsyncLimiter
 from pydantic import BaseModel, ValidationError
 
 from kling_async._auth import APIKeyAuth, JWTAuth, auth_from
+from kling_async._callbacks import CallbackReceiver
 from kling_async._config import (
     ACCOUNT_COSTS_PER_SECOND,
     REGIONS,
@@ -168,7 +169,16 @@ class KlingClient:
         slots: a shared :class:`~kling_async.scheduling.SlotPool` (default: in-process).
         poll, backoff, learn: scheduling policies (``PollPolicy.scaled(0.01)`` for
             a simulator running at time scale 0.01).
-        callback_url: default ``callback_url`` for every create.
+        callback_url: public URL of your callback route (see
+            ``kling_async.integrations``). Every create then carries
+            ``callback_url + "/" + token`` (an unguessable per-client token), and
+            :attr:`callbacks` verifies and applies the deliveries.
+        callback_token: pin the path token (default: random per client) so tasks
+            created before a restart still reach the route.
+        webhook_secrets: Standard Webhooks secret(s) (``whsec_...``; two during a
+            rotation). With secrets, unsigned or badly signed deliveries get 401.
+        trust_unsigned_callbacks: let an unsigned terminal callback resolve at once
+            instead of being confirmed by a query first.
 
     Raises:
         MissingCredentialsError: no credentials given or found in the environment.
@@ -200,6 +210,9 @@ class KlingClient:
         learn: LearnPolicy | None = None,
         max_backfill_wait: float | None = None,
         callback_url: str | None = None,
+        callback_token: str | None = None,
+        webhook_secrets: Sequence[str] | str | None = None,
+        trust_unsigned_callbacks: bool = False,
     ) -> None:
         self._auth: JWTAuth | APIKeyAuth = auth_from(
             access_key=access_key, secret_key=secret_key, api_key=api_key
@@ -224,7 +237,6 @@ class KlingClient:
         )
         self._costs_limiter = AsyncLimiter(1, 1 / ACCOUNT_COSTS_PER_SECOND)
         self._closed = False
-        self.callback_url = callback_url
         self._scheduler = Scheduler(
             self,
             capacity=capacity,
@@ -234,6 +246,20 @@ class KlingClient:
             learn=learn,
             max_backfill_wait=max_backfill_wait,
         )
+        self.callbacks: CallbackReceiver | None = None
+        """The callback receiver when ``callback_url`` was given, else None."""
+        if callback_url is not None:
+            secrets = [webhook_secrets] if isinstance(webhook_secrets, str) else webhook_secrets
+            self.callbacks = CallbackReceiver(
+                self._scheduler,
+                public_url=callback_url,
+                token=callback_token,
+                webhook_secrets=tuple(secrets or ()),
+                trust_unsigned=trust_unsigned_callbacks,
+            )
+            self._scheduler.tracker.callbacks = True
+        elif webhook_secrets or callback_token:
+            raise ValueError("webhook_secrets and callback_token need callback_url")
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -266,7 +292,8 @@ class KlingClient:
 
     def __repr__(self) -> str:
         mode = "jwt" if isinstance(self._auth, JWTAuth) else "api_key"
-        return f"KlingClient(base_url={self.base_url!r}, auth={mode})"
+        hooks = ", callbacks=on" if self.callbacks is not None else ""
+        return f"KlingClient(base_url={self.base_url!r}, auth={mode}{hooks})"
 
     # -- tasks ------------------------------------------------------------------
 
@@ -424,6 +451,11 @@ class KlingClient:
 
     # -- scheduled submissions ------------------------------------------------------
 
+    @property
+    def callback_url(self) -> str | None:
+        """The ``callback_url`` put on creates by default (with its token), or None."""
+        return self.callbacks.url if self.callbacks is not None else None
+
     def submit(
         self,
         request: KlingRequest,
@@ -445,7 +477,8 @@ class KlingClient:
             external_task_id: your id (wins over the model's); generated when absent.
             start_deadline: if not created by this time (aware datetime or Unix
                 seconds), the submission expires unspent (state ``expired``).
-            callback_url: overrides the client's default for this task.
+            callback_url: sent as given for this task instead of the client's route
+                (no token is added; its deliveries do not reach ``client.callbacks``).
 
         Raises:
             CapacityError: the request needs more slots than its pack can ever hold.

@@ -56,6 +56,15 @@ class _Requeued(Exception):
     """Internal: the create was definitely refused; the entry went back to its queue."""
 
 
+_RANK = {
+    TaskStatus.UNKNOWN: -1,
+    TaskStatus.SUBMITTED: 0,
+    TaskStatus.PROCESSING: 1,
+    TaskStatus.SUCCEED: 2,
+    TaskStatus.FAILED: 2,
+}
+
+
 def _is_duplicate_external_id(error: APIError) -> bool:
     return isinstance(error, InvalidRequestError) and "external_task_id" in error.message.lower()
 
@@ -122,6 +131,7 @@ class Scheduler:
         self._changed = asyncio.Event()
         self._submitting: set[TaskHandle] = set()
         self._live: dict[str, TaskHandle] = {}
+        self._early: dict[str, tuple[Task, bool]] = {}
         self._pending: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._creates: set[asyncio.Task[None]] = set()
         self._tg: TaskGroup | None = None
@@ -381,8 +391,11 @@ class Scheduler:
         logger.debug("created %r", handle)
         if task.is_terminal:
             await self._on_task(handle, task)
-        else:
-            self.tracker.track(handle)
+            return
+        self.tracker.track(handle)
+        early = self._early.pop(handle.external_task_id, None)
+        if early is not None:  # a terminal callback arrived before the create answer
+            await self._apply_callback(handle, *early)
 
     async def _create_exactly_once(self, handle: TaskHandle, core: PackCore) -> Task:
         assert handle.request is not None
@@ -497,6 +510,35 @@ class Scheduler:
         if released:
             self.cores[handle.pack].on_released(released)
             self._wake[handle.pack].set()
+
+    # -- callbacks ------------------------------------------------------------------------
+
+    async def on_callback(self, task: Task, *, signed: bool, trusted: bool) -> bool:
+        """Apply a callback delivery; False when the task is not one of ours (in flight).
+
+        ``trusted`` (signed, or the user opted out of confirmation) lets a terminal
+        status resolve at once; otherwise the task is confirmed by a query first.
+        """
+        handle = self.tracker.by_task_id(task.task_id)
+        if handle is None:
+            ext = task.external_task_id
+            pending = self._live.get(ext) if ext else None
+            if pending is None or pending.task_id is not None:
+                return False
+            if task.is_terminal:  # the create answer is still on its way
+                self._early[pending.external_task_id] = (task, trusted)
+            return True
+        await self._apply_callback(handle, task, trusted)
+        return True
+
+    async def _apply_callback(self, handle: TaskHandle, task: Task, trusted: bool) -> None:
+        known = handle.task.task_status if handle.task is not None else TaskStatus.SUBMITTED
+        if _RANK[task.task_status] < _RANK[known]:
+            return  # an older status never overwrites a newer one
+        if task.is_terminal and not trusted:
+            self.tracker.confirm(handle)
+        elif self.tracker.is_tracked(handle):
+            await self._on_task(handle, task)
 
     # -- observability ----------------------------------------------------------------------
 

@@ -86,6 +86,13 @@ class DurationEstimator:
         low, high = self.prior(str(key[0]))
         return (low + high) / 2
 
+    def high(self, key: tuple[Hashable, ...]) -> float:
+        """The longest duration expected for ``key`` (longest seen, else the prior's top)."""
+        samples = self._samples(key)
+        if samples is not None:
+            return samples.sorted[-1]
+        return self.prior(str(key[0]))[1]
+
     def _samples(self, key: tuple[Hashable, ...]) -> _Samples | None:
         samples = self._by_key.get(key)
         if samples is not None and len(samples.order) >= MIN_OBSERVATIONS:

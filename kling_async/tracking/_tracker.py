@@ -66,7 +66,10 @@ class Tracker:
         self.clock = clock
         self.estimator = DurationEstimator(time_scale=poll.time_scale)
         self.limiter = AsyncLimiter(poll.queries_per_second, 1.0)
-        self.slowdown = 1.0
+        self.callbacks = False
+        """True when a callback route feeds this client: polling becomes a safety net."""
+        self._by_id: dict[str, TaskHandle] = {}
+        self._confirm: dict[str, set[TaskHandle]] = {}
         self._tracked: dict[str, dict[TaskHandle, tuple[Hashable, ...]]] = {}
         self._running: set[str] = set()
         self._wake: dict[str, asyncio.Event] = {}
@@ -82,6 +85,8 @@ class Tracker:
         """Start following ``handle`` (it must have a ``task_id``)."""
         family_tasks = self._tracked.setdefault(handle.family, {})
         family_tasks[handle] = self._key(handle)
+        if handle.task_id is not None:
+            self._by_id[handle.task_id] = handle
         self._wake.setdefault(handle.family, asyncio.Event()).set()
         if handle.family not in self._running:
             self._running.add(handle.family)
@@ -90,6 +95,19 @@ class Tracker:
     def untrack(self, handle: TaskHandle) -> None:
         """Stop following ``handle``."""
         self._tracked.get(handle.family, {}).pop(handle, None)
+        self._confirm.get(handle.family, set()).discard(handle)
+        if handle.task_id is not None and self._by_id.get(handle.task_id) is handle:
+            del self._by_id[handle.task_id]
+
+    def by_task_id(self, task_id: str) -> TaskHandle | None:
+        """The tracked handle of ``task_id``, if any."""
+        return self._by_id.get(task_id)
+
+    def confirm(self, handle: TaskHandle) -> None:
+        """Query ``handle`` soon (an unsigned callback said it ended); batched per family."""
+        if self.is_tracked(handle):
+            self._confirm.setdefault(handle.family, set()).add(handle)
+            self.nudge(handle.family)
 
     def is_tracked(self, handle: TaskHandle) -> bool:
         """True while ``handle`` is followed."""
@@ -129,6 +147,7 @@ class Tracker:
             "list_requests": self.list_requests,
             "single_requests": self.single_requests,
             "failed_polls": self.failed_polls,
+            "callbacks": self.callbacks,
         }
 
     # -- planning -------------------------------------------------------------------
@@ -154,11 +173,15 @@ class Tracker:
         if not tasks:
             return float("inf")
         poll = self.poll
-        min_gap = poll.min_interval * self.slowdown
-        max_gap = poll.max_interval * self.slowdown
+        min_gap = poll.min_interval
+        max_gap = poll.max_interval * (poll.callback_slowdown if self.callbacks else 1.0)
         last = self._last_poll.get(family)
         low = now if last is None else max(now, last + min_gap)
         low = max(low, self._not_before.get(family, now))
+        if self._confirm.get(family):
+            return low  # unsigned terminal callbacks wait for this (batched) query
+        if self.callbacks:
+            return self._safety_net_time(family, low, max_gap)
         oldest_seen = min(h.last_seen for h in tasks)
         high = max(low, oldest_seen + max_gap)
         target = max(poll.expected_completions, poll.per_task_completions * len(tasks))
@@ -173,6 +196,24 @@ class Tracker:
             else:
                 low = mid
         return high
+
+    def _safety_net_time(self, family: str, low: float, max_gap: float) -> float:
+        """With callbacks: poll only tasks overdue past the longest duration seen.
+
+        A task whose callback arrives is resolved by it; one still unresolved after
+        the longest learned duration plus a grace period may have lost its callback.
+        """
+        tasks = self._tracked[family]
+        due = min(h.last_seen for h in tasks) + max_gap
+        for handle, key in tasks.items():
+            step = max(
+                self.poll.min_interval, self.poll.overdue_fraction * self.estimator.typical(key)
+            )
+            late = handle.created_at + self.estimator.high(key) + step
+            if handle.last_seen >= late:
+                late = handle.last_seen + step
+            due = min(due, late)
+        return max(low, due)
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -227,6 +268,7 @@ class Tracker:
                     )
                 except TaskNotFoundError:
                     logger.warning("task %s of %s not found on query", handle.task_id, family)
+        self._confirm.pop(family, None)
         for handle in handles:
             task = seen.get(handle.task_id or "")
             if task is not None and self.is_tracked(handle):
