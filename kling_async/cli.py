@@ -1,6 +1,7 @@
 """The ``kling-async`` command.
 
-Subcommands so far: ``simulate`` (run the fake Kling server until interrupted).
+Subcommands: ``simulate`` (the fake Kling server), ``batch run|resume|status|report``,
+``task get``, ``account``.
 """
 
 from __future__ import annotations
@@ -146,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     _add_simulate(sub)
+    from kling_async._cli_commands import add_commands
+
+    add_commands(sub)
     return parser
 
 
@@ -154,7 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "simulate":
         return asyncio.run(_simulate(args))
-    return 2  # pragma: no cover - argparse enforces the choices
+    from kling_async._cli_commands import run_command
+
+    return run_command(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,7 +13,7 @@ import itertools
 import logging
 import random
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from functools import partial
 from typing import Any
 
@@ -138,6 +138,8 @@ class Scheduler:
         self._runner: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._closed = False
+        self.before_create: Callable[[TaskHandle], Awaitable[None]] | None = None
+        """Awaited before every create call leaves (a batch journals 'creating' here)."""
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -400,6 +402,8 @@ class Scheduler:
     async def _create_exactly_once(self, handle: TaskHandle, core: PackCore) -> Task:
         assert handle.request is not None
         while True:
+            if self.before_create is not None:
+                await self.before_create(handle)
             try:
                 return await self.backend.create(
                     handle.request,

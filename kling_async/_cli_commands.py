@@ -1,0 +1,288 @@
+"""``kling-async`` commands that talk to Kling: batch run/resume/status/report, task, account.
+
+Credentials and base URL come from flags or the environment (``KLING_ACCESS_KEY``,
+``KLING_SECRET_KEY`` or ``KLING_API_KEY``, ``KLING_BASE_URL``). ``batch run
+--simulate`` runs the whole batch against an in-process simulator instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from kling_async._auth import MissingCredentialsError
+from kling_async._client import KlingClient
+from kling_async._config import PollPolicy
+from kling_async.batch import (
+    BatchRunner,
+    JobFileError,
+    Journal,
+    JournalLockedError,
+    build_report,
+    resume_batch,
+    run_batch,
+    write_report,
+)
+from kling_async.errors import KlingError
+
+__all__ = ["add_commands"]
+
+SIM_TIME_SCALE = 0.02
+
+
+def _connection_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--base-url", help="API base URL (default: KLING_BASE_URL or the region)")
+    p.add_argument("--region", default="singapore", choices=["singapore", "beijing"])
+    p.add_argument("--access-key", help="default: KLING_ACCESS_KEY")
+    p.add_argument("--secret-key", help="default: KLING_SECRET_KEY")
+    p.add_argument("--api-key", help="console API key (default: KLING_API_KEY)")
+
+
+def _batch_flags(p: argparse.ArgumentParser) -> None:
+    _connection_flags(p)
+    p.add_argument(
+        "--capacity",
+        help="slots per pack, e.g. video=5,image=9,try_on=1 (packs left out are learned)",
+    )
+    p.add_argument("--download-concurrency", type=int, default=4)
+    p.add_argument(
+        "--poll-scale",
+        type=float,
+        help="scale poll timing by this factor (use the simulator's --time-scale "
+        "when running against `kling-async simulate`)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="plain log lines, no live table")
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register batch, task and account subcommands."""
+    batch = sub.add_parser("batch", help="run, resume and inspect bulk generation batches")
+    bsub = batch.add_subparsers(dest="batch_command", required=True)
+    run = bsub.add_parser("run", help="validate a job file and run it to the end")
+    run.add_argument("jobs", help="job file (.jsonl, or .csv with --family)")
+    run.add_argument("--out", required=True, help="output folder (journal, files, report)")
+    run.add_argument("--family", help="task family of a CSV job file")
+    run.add_argument(
+        "--simulate",
+        action="store_true",
+        help="run against an in-process Kling simulator (no credentials needed)",
+    )
+    run.add_argument("--sim-time-scale", type=float, default=SIM_TIME_SCALE, help=argparse.SUPPRESS)
+    _batch_flags(run)
+    resume = bsub.add_parser("resume", help="continue a stopped or crashed batch")
+    resume.add_argument("out")
+    _batch_flags(resume)
+    status = bsub.add_parser("status", help="jobs per state")
+    status.add_argument("out")
+    report = bsub.add_parser("report", help="the batch report (text or --json)")
+    report.add_argument("out")
+    report.add_argument("--json", action="store_true")
+
+    task = sub.add_parser("task", help="query one task")
+    tsub = task.add_subparsers(dest="task_command", required=True)
+    get = tsub.add_parser("get", help="print a task as JSON")
+    get.add_argument("family")
+    get.add_argument("id", help="task_id (or external_task_id with --external)")
+    get.add_argument("--external", action="store_true")
+    _connection_flags(get)
+
+    account = sub.add_parser("account", help="resource packs of the account")
+    _connection_flags(account)
+
+
+def _capacity(text: str | None) -> dict[str, int] | None:
+    if not text:
+        return None
+    out: dict[str, int] = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        if not value.strip().isdigit():
+            raise ValueError(f"--capacity: expected pack=number, got {part!r}")
+        out[name.strip()] = int(value)
+    return out
+
+
+def _client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"region": args.region}
+    for name in ("base_url", "access_key", "secret_key", "api_key"):
+        value = getattr(args, name, None)
+        if value:
+            kwargs[name] = value
+    capacity = _capacity(getattr(args, "capacity", None))
+    if capacity:
+        kwargs["capacity"] = capacity
+    scale = getattr(args, "poll_scale", None)
+    if scale:
+        kwargs["poll"] = PollPolicy.scaled(scale)
+    return kwargs
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Execute a parsed batch/task/account command; returns the exit status."""
+    try:
+        if args.command == "batch":
+            return _batch(args)
+        if args.command == "task":
+            return asyncio.run(_task_get(args))
+        return asyncio.run(_account(args))
+    except MissingCredentialsError as exc:
+        print(
+            f"kling-async: {exc}\n(or use `batch run ... --simulate` to try it without an account)",
+            file=sys.stderr,
+        )
+        return 2
+    except (
+        JobFileError,
+        JournalLockedError,
+        FileExistsError,
+        FileNotFoundError,
+        ValueError,
+    ) as exc:
+        print(f"kling-async: {exc}", file=sys.stderr)
+        return 2
+    except KlingError as exc:
+        print(f"kling-async: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _batch(args: argparse.Namespace) -> int:
+    if args.batch_command in ("status", "report"):
+        journal = Journal.open(args.out, create=False, read_only=True)
+        try:
+            if args.batch_command == "status":
+                counts = journal.counts()
+                print("  ".join(f"{state}: {n}" for state, n in counts.items()))
+            else:
+                report = build_report(journal)
+                print(report.to_json() if args.json else report.to_text())
+        finally:
+            journal.close()
+        return 0
+    try:
+        return asyncio.run(_batch_run(args))
+    except KeyboardInterrupt:
+        out = args.out
+        print(
+            f"\nInterrupted. Nothing is lost: every job's state is in {out}/journal.sqlite.\n"
+            f"Resume with:  kling-async batch resume {out}",
+            file=sys.stderr,
+        )
+        return 130
+
+
+@contextlib.asynccontextmanager
+async def _connection(args: argparse.Namespace) -> AsyncIterator[dict[str, Any]]:
+    kwargs = _client_kwargs(args)
+    if getattr(args, "simulate", False):
+        from kling_async.simulator import Simulator
+
+        scale = args.sim_time_scale
+        capacity = kwargs.get("capacity") or {"video": 5, "image": 9, "try_on": 1}
+        async with Simulator(capacity=capacity, time_scale=scale, seed=1) as sim:
+            kwargs.update(
+                base_url=sim.base_url,
+                access_key=sim.access_key,
+                secret_key=sim.secret_key,
+                capacity=capacity,
+                poll=PollPolicy.scaled(scale),
+            )
+            kwargs.pop("api_key", None)
+            print(f"simulating Kling at {sim.base_url} (durations x{scale})", file=sys.stderr)
+            yield kwargs
+    else:
+        KlingClient(**kwargs)  # fail fast on missing credentials, before any journal work
+        yield kwargs
+
+
+async def _batch_run(args: argparse.Namespace) -> int:
+    progress_task: asyncio.Task[None] | None = None
+
+    def on_start(runner: BatchRunner) -> None:
+        nonlocal progress_task
+        progress_task = asyncio.ensure_future(_show_progress(runner, plain=args.no_progress))
+
+    async with _connection(args) as kwargs:
+        common = {"download_concurrency": args.download_concurrency, "on_start": on_start}
+        try:
+            if args.batch_command == "run":
+                await run_batch(args.jobs, args.out, family=args.family, **common, **kwargs)
+            else:
+                await resume_batch(args.out, **common, **kwargs)
+        finally:
+            if progress_task is not None:
+                progress_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await progress_task
+    journal = await asyncio.to_thread(Journal.open, args.out, create=False, read_only=True)
+    try:
+        report = await asyncio.to_thread(write_report, journal, Path(args.out))
+    finally:
+        journal.close()
+    print(report.to_text())
+    print(f"report: {Path(args.out) / 'report.json'}   files: {Path(args.out) / 'files'}")
+    return 0 if report.pending == 0 else 3
+
+
+_COLUMNS = ("queued", "creating", "running", "downloading", "done", "failed")
+
+
+async def _show_progress(runner: BatchRunner, *, plain: bool) -> None:
+    try:
+        from rich.console import Console
+        from rich.live import Live
+        from rich.table import Table
+    except ImportError:
+        plain = True
+    if plain or not sys.stderr.isatty():
+        while True:
+            snap = runner.progress()
+            print(
+                f"[{snap.elapsed:6.0f}s] "
+                + "  ".join(f"{k}: {snap.totals.get(k, 0)}" for k in _COLUMNS),
+                file=sys.stderr,
+            )
+            await asyncio.sleep(5)
+
+    def render() -> Table:
+        snap = runner.progress()
+        table = Table(title=f"kling-async batch — {snap.elapsed:.0f} s")
+        table.add_column("pack")
+        for column in _COLUMNS:
+            table.add_column(column, justify="right")
+        table.add_column("slots", justify="right")
+        for pack, counts in sorted(snap.per_pack.items()):
+            used, cap = snap.slots.get(pack, (0, 0))
+            table.add_row(pack, *(str(counts.get(c, 0)) for c in _COLUMNS), f"{used}/{cap}")
+        return table
+
+    with Live(render(), console=Console(stderr=True), refresh_per_second=4) as live:
+        while True:
+            await asyncio.sleep(0.25)
+            live.update(render())
+
+
+async def _task_get(args: argparse.Namespace) -> int:
+    async with KlingClient(**_client_kwargs(args)) as client:
+        ident = {"external_task_id" if args.external else "task_id": args.id}
+        task = await client.get_task(args.family, **ident)
+    print(json.dumps(task.model_dump(mode="json", exclude_none=True), indent=2))
+    return 0
+
+
+async def _account(args: argparse.Namespace) -> int:
+    async with KlingClient(**_client_kwargs(args)) as client:
+        costs = await client.account_costs()
+    for pack in costs.resource_pack_subscribe_infos:
+        print(
+            f"{pack.resource_pack_name or pack.resource_pack_id}: "
+            f"{pack.remaining_quantity}/{pack.total_quantity} left ({pack.status})"
+        )
+    if not costs.resource_pack_subscribe_infos:
+        print("no resource packs")
+    return 0

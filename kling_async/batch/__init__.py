@@ -1,0 +1,36 @@
+"""Bulk batch generation: job files, crash-safe journal, resume, downloads, report.
+
+Library use::
+
+    from kling_async.batch import run_batch, resume_batch, build_report, Journal
+
+    await run_batch("jobs.jsonl", "out", capacity={"video": 5})     # KlingClient kwargs
+    await resume_batch("out")                                       # after a crash
+
+From the shell: ``kling-async batch run jobs.jsonl --out out [--simulate]``.
+"""
+
+from kling_async.batch._downloads import Downloader, DownloadError, ResultsExpiredError
+from kling_async.batch._jobs import Job, JobFileError, load_jobs
+from kling_async.batch._journal import Journal, JournalLockedError, external_id
+from kling_async.batch._report import BatchReport, build_report, write_report
+from kling_async.batch._runner import BatchProgress, BatchRunner, resume_batch, run_batch
+
+__all__ = [
+    "BatchProgress",
+    "BatchReport",
+    "BatchRunner",
+    "DownloadError",
+    "Downloader",
+    "Job",
+    "JobFileError",
+    "Journal",
+    "JournalLockedError",
+    "ResultsExpiredError",
+    "build_report",
+    "external_id",
+    "load_jobs",
+    "resume_batch",
+    "run_batch",
+    "write_report",
+]

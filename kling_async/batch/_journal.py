@@ -1,0 +1,328 @@
+"""The batch journal: one SQLite row per job, every state change durable.
+
+States and what resume does with each::
+
+    queued       never sent                      -> submit
+    creating     a create may have left          -> query external_task_id: adopt, or
+                                                    create again with the same id
+    created      task_id known                   -> follow it until it ends
+    succeeded    result known                    -> download its files
+    failed       ended failed / refused          -> report
+    downloaded   files on disk                   -> report
+    expired      results past Kling's 30 days    -> report
+
+The database lives in the output folder (``journal.sqlite``, WAL mode). Writes go
+through one worker thread in submission order, so the event loop never blocks on
+disk and a job's changes land in the order they happened. Each change is its own
+transaction: a process killed at any point leaves every row in one valid state.
+An exclusive lock file stops two runs from sharing a journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import hashlib
+import json
+import os
+import secrets
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from kling_async.batch._jobs import Job
+
+__all__ = ["STATES", "Journal", "JournalLockedError", "Row"]
+
+STATES = ("queued", "creating", "created", "succeeded", "failed", "downloaded", "expired")
+FINAL = frozenset({"failed", "downloaded", "expired"})
+
+_T = TypeVar("_T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    family TEXT NOT NULL,
+    params TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    external_task_id TEXT NOT NULL UNIQUE,
+    state TEXT NOT NULL,
+    task_id TEXT,
+    task TEXT,
+    reason TEXT,
+    units TEXT,
+    files TEXT,
+    cost INTEGER NOT NULL,
+    pack TEXT,
+    created_at REAL,
+    ended_at REAL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
+"""
+
+
+class JournalLockedError(RuntimeError):
+    """Another run holds this journal."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One job as journaled."""
+
+    job_id: str
+    seq: int
+    family: str
+    params: dict[str, Any]
+    priority: int
+    external_task_id: str
+    state: str
+    task_id: str | None
+    task: dict[str, Any] | None
+    reason: str | None
+    units: str | None
+    files: list[str]
+    cost: int
+    pack: str | None
+    created_at: float | None
+    ended_at: float | None
+
+
+def external_id(batch_id: str, job_id: str) -> str:
+    """The deterministic ``external_task_id`` of a job: same batch + job -> same id."""
+    digest = hashlib.sha256(f"{batch_id}\0{job_id}".encode()).hexdigest()[:32]
+    return f"kb-{digest}"
+
+
+class Journal:
+    """The SQLite journal of one batch (open with :meth:`open`)."""
+
+    def __init__(self, folder: Path, connection: sqlite3.Connection, lock_fd: int) -> None:
+        self.folder = folder
+        self._db = connection
+        self._lock_fd = lock_fd
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kling-journal")
+
+    # -- opening --------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, folder: str | Path, *, create: bool, read_only: bool = False) -> Journal:
+        """Open (or, with ``create``, start) the journal in ``folder``.
+
+        ``read_only`` takes no lock (for status and reports while a run goes on).
+
+        Raises:
+            JournalLockedError: another run holds the lock.
+            FileNotFoundError: no journal in ``folder`` and ``create`` is False.
+        """
+        folder = Path(folder)
+        db_path = folder / "journal.sqlite"
+        if not create and not db_path.exists():
+            raise FileNotFoundError(f"no batch journal in {folder} (expected {db_path})")
+        if read_only:
+            uri = f"file:{db_path}?mode=ro"
+            return cls(folder, sqlite3.connect(uri, uri=True, check_same_thread=False), -1)
+        folder.mkdir(parents=True, exist_ok=True)
+        lock_fd = os.open(folder / "journal.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(lock_fd)
+            raise JournalLockedError(
+                f"another kling-async run is using {folder}; wait for it or stop it first"
+            ) from None
+        connection = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.executescript(_SCHEMA)
+        return cls(folder, connection, lock_fd)
+
+    def close(self) -> None:
+        """Finish pending writes, close the database and release the lock."""
+        self._executor.shutdown(wait=True)
+        self._db.close()
+        if self._lock_fd >= 0:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+
+    # -- writes (one thread, in order) --------------------------------------------------
+
+    async def _run(self, fn: Callable[[], _T]) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+
+    def _write(self, sql: str, args: Sequence[Any]) -> None:
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(sql, args)
+
+    def start_batch(self, jobs: Sequence[Job], *, source: str) -> str:
+        """Record a new batch and all its jobs as ``queued``; returns the batch id."""
+        batch_id = secrets.token_hex(8)
+        now = time.time()
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            if self._db.execute("SELECT 1 FROM jobs LIMIT 1").fetchone():
+                raise FileExistsError(
+                    f"{self.folder} already holds a batch; resume it or choose another --out"
+                )
+            self._db.executemany(
+                "INSERT INTO meta(key, value) VALUES (?, ?)",
+                [("batch_id", batch_id), ("source", source), ("started_at", repr(now))],
+            )
+            self._db.executemany(
+                "INSERT INTO jobs(job_id, seq, family, params, priority, external_task_id,"
+                " state, cost, pack, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+                [
+                    (
+                        job.id,
+                        i,
+                        job.family,
+                        json.dumps(job.params),
+                        job.priority,
+                        external_id(batch_id, job.id),
+                        job.request.slot_cost(),
+                        _pack(job.family),
+                        now,
+                    )
+                    for i, job in enumerate(jobs)
+                ],
+            )
+        return batch_id
+
+    def meta(self, key: str) -> str | None:
+        """A batch-level value (``batch_id``, ``source``, ``started_at``...)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    async def set_meta(self, key: str, value: str) -> None:
+        """Store a batch-level value."""
+        await self._run(
+            lambda: self._write(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+        )
+
+    async def mark_creating(self, job_id: str) -> None:
+        """The create call is about to leave (journaled before it does)."""
+        await self._set(job_id, "creating")
+
+    async def mark_created(self, job_id: str, task_id: str) -> None:
+        """Kling accepted the task."""
+        now = time.time()
+        await self._run(
+            lambda: self._write(
+                "UPDATE jobs SET state = 'created', task_id = ?, created_at = COALESCE("
+                "created_at, ?), updated_at = ? WHERE job_id = ? AND state IN "
+                "('queued', 'creating', 'created')",
+                (task_id, now, now, job_id),
+            )
+        )
+
+    async def mark_ended(
+        self, job_id: str, *, succeeded: bool, task: dict[str, Any] | None, reason: str | None
+    ) -> None:
+        """The task ended (or its create was refused for good)."""
+        now = time.time()
+        units = None if task is None else task.get("final_unit_deduction")
+        await self._run(
+            lambda: self._write(
+                "UPDATE jobs SET state = ?, task = ?, reason = ?, units = ?, ended_at = ?,"
+                " updated_at = ? WHERE job_id = ?",
+                (
+                    "succeeded" if succeeded else "failed",
+                    None if task is None else json.dumps(task),
+                    reason,
+                    None if units is None else str(units),
+                    now,
+                    now,
+                    job_id,
+                ),
+            )
+        )
+
+    async def mark_downloaded(self, job_id: str, files: list[str]) -> None:
+        """Every result file is on disk."""
+        await self._run(
+            lambda: self._write(
+                "UPDATE jobs SET state = 'downloaded', files = ?, updated_at = ? WHERE job_id = ?",
+                (json.dumps(files), time.time(), job_id),
+            )
+        )
+
+    async def mark_expired(self, job_id: str, reason: str) -> None:
+        """The results are gone from Kling (past retention) and were not downloaded."""
+        await self._run(
+            lambda: self._write(
+                "UPDATE jobs SET state = 'expired', reason = ?, updated_at = ? WHERE job_id = ?",
+                (reason, time.time(), job_id),
+            )
+        )
+
+    async def note_download_error(self, job_id: str, reason: str) -> None:
+        """A download failed for now (the job stays ``succeeded``; resume retries)."""
+        await self._run(
+            lambda: self._write(
+                "UPDATE jobs SET reason = ?, updated_at = ? WHERE job_id = ?",
+                (reason, time.time(), job_id),
+            )
+        )
+
+    async def _set(self, job_id: str, state: str) -> None:
+        await self._run(
+            lambda: self._write(
+                "UPDATE jobs SET state = ?, updated_at = ? WHERE job_id = ?",
+                (state, time.time(), job_id),
+            )
+        )
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def rows(self) -> list[Row]:
+        """Every job, in file order."""
+        cursor = self._db.execute(
+            "SELECT job_id, seq, family, params, priority, external_task_id, state, task_id,"
+            " task, reason, units, files, cost, pack, created_at, ended_at FROM jobs ORDER BY seq"
+        )
+        return [
+            Row(
+                job_id=r[0],
+                seq=r[1],
+                family=r[2],
+                params=json.loads(r[3]),
+                priority=r[4],
+                external_task_id=r[5],
+                state=r[6],
+                task_id=r[7],
+                task=None if r[8] is None else json.loads(r[8]),
+                reason=r[9],
+                units=r[10],
+                files=[] if r[11] is None else json.loads(r[11]),
+                cost=r[12],
+                pack=r[13],
+                created_at=r[14],
+                ended_at=r[15],
+            )
+            for r in cursor.fetchall()
+        ]
+
+    def counts(self) -> dict[str, int]:
+        """Jobs per state."""
+        counts = dict.fromkeys(STATES, 0)
+        for state, n in self._db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state"):
+            counts[state] = n
+        return counts
+
+
+def _pack(family: str) -> str | None:
+    from kling_async.endpoints import FAMILIES
+
+    pack = FAMILIES[family].pack
+    return None if pack is None else pack.value

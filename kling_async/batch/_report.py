@@ -1,0 +1,126 @@
+"""The batch report: outcome counts, failure reasons, units, wall time, utilization."""
+
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kling_async.batch._journal import Journal, Row
+
+__all__ = ["BatchReport", "build_report"]
+
+
+@dataclass
+class BatchReport:
+    """What a batch achieved so far (``pending`` is what a resume would continue)."""
+
+    jobs: int
+    succeeded: int
+    downloaded: int
+    failed: int
+    pending: int
+    expired: int
+    failures: list[dict[str, str]] = field(default_factory=list)
+    pending_jobs: list[dict[str, str]] = field(default_factory=list)
+    undownloaded: list[dict[str, str]] = field(default_factory=list)
+    units: float = 0.0
+    wall_seconds: float = 0.0
+    utilization: dict[str, float] = field(default_factory=dict)
+    files: int = 0
+
+    def to_json(self) -> str:
+        """The report as JSON."""
+        return json.dumps(asdict(self), indent=2)
+
+    def to_text(self) -> str:
+        """The report as readable text."""
+        lines = [
+            f"jobs: {self.jobs}   succeeded: {self.succeeded} (downloaded {self.downloaded}, "
+            f"{self.files} files)   failed: {self.failed}   pending: {self.pending}   "
+            f"expired: {self.expired}",
+            f"units deducted: {self.units:g}   wall time: {self.wall_seconds:.1f} s",
+        ]
+        if self.utilization:
+            shown = ", ".join(f"{p} {u:.0%}" for p, u in sorted(self.utilization.items()))
+            lines.append(f"slot utilization: {shown}")
+        for failure in self.failures[:50]:
+            lines.append(f"  failed  {failure['job_id']}: {failure['reason']}")
+        for item in self.undownloaded[:50]:
+            lines.append(f"  not downloaded  {item['job_id']}: {item['reason']}")
+        if self.pending:
+            lines.append("pending jobs remain: run `kling-async batch resume <out>` to finish them")
+        return "\n".join(lines)
+
+
+def build_report(journal: Journal) -> BatchReport:
+    """Summarize the journal (safe to call while a run is going on)."""
+    rows = journal.rows()
+    started = _float(journal.meta("started_at"))
+    capacity = _dict(journal.meta("capacity"))
+    report = BatchReport(
+        jobs=len(rows),
+        succeeded=sum(r.state in ("succeeded", "downloaded") for r in rows),
+        downloaded=sum(r.state == "downloaded" for r in rows),
+        failed=sum(r.state == "failed" for r in rows),
+        pending=sum(r.state in ("queued", "creating", "created") for r in rows),
+        expired=sum(r.state == "expired" for r in rows),
+    )
+    report.failures = [
+        {"job_id": r.job_id, "reason": r.reason or "failed"} for r in rows if r.state == "failed"
+    ]
+    report.pending_jobs = [
+        {"job_id": r.job_id, "state": r.state}
+        for r in rows
+        if r.state in ("queued", "creating", "created")
+    ]
+    report.undownloaded = [
+        {"job_id": r.job_id, "reason": r.reason or "not downloaded yet"}
+        for r in rows
+        if r.state in ("succeeded", "expired")
+    ]
+    report.units = sum(_float(r.units) or 0.0 for r in rows)
+    report.files = sum(len(r.files) for r in rows)
+    ends = [r.ended_at for r in rows if r.ended_at is not None]
+    if started is not None and ends:
+        report.wall_seconds = max(ends) - started
+        report.utilization = _utilization(rows, capacity, report.wall_seconds)
+    return report
+
+
+def _utilization(rows: list[Row], capacity: dict[str, int], wall: float) -> dict[str, float]:
+    busy: dict[str, float] = {}
+    for row in rows:
+        if row.pack and row.created_at is not None and row.ended_at is not None:
+            busy[row.pack] = busy.get(row.pack, 0.0) + row.cost * (row.ended_at - row.created_at)
+    return {
+        pack: round(seconds / (capacity[pack] * wall), 3)
+        for pack, seconds in busy.items()
+        if capacity.get(pack) and wall > 0
+    }
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except ValueError:
+        return None
+
+
+def _dict(value: str | None) -> dict[str, int]:
+    if not value:
+        return {}
+    try:
+        parsed: Any = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return {}
+    return {str(k): int(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
+
+
+def write_report(journal: Journal, folder: Path) -> BatchReport:
+    """Build the report and write ``report.json`` into ``folder``."""
+    report = build_report(journal)
+    (folder / "report.json").write_text(report.to_json())
+    return report
