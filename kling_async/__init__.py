@@ -90,7 +90,12 @@ from kling_async.models import (
     encode_bytes,
     encode_file,
 )
-from kling_async.scheduling import LocalSlotPool, SlotPool
+from kling_async.scheduling import (
+    LocalSlotPool,
+    RedisSlotPool,
+    SlotPool,
+    SlotPoolUnavailableError,
+)
 
 __version__ = "0.1.0"
 
@@ -144,10 +149,12 @@ __all__ = [
     "PolicyError",
     "PollPolicy",
     "RateLimitError",
+    "RedisSlotPool",
     "ResponseError",
     "RetryPolicy",
     "ServerError",
     "SlotPool",
+    "SlotPoolUnavailableError",
     "SyncResult",
     "Task",
     "TaskCancelledError",

@@ -274,6 +274,7 @@ class KlingClient:
         return self._transport
 
     async def __aenter__(self) -> Self:
+        await self._scheduler.check_pool()
         return self
 
     async def __aexit__(

@@ -84,6 +84,8 @@ EXPECTED = {
     "SlotPool",
     "TaskHandle",
     "as_completed",
+    "RedisSlotPool",
+    "SlotPoolUnavailableError",
 }
 
 

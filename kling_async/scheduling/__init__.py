@@ -1,6 +1,19 @@
 """Scheduling: slot pools, the per-pack core and the dispatcher."""
 
 from kling_async.scheduling._pack import PackCore
-from kling_async.scheduling._slots import LocalSlotPool, SlotPool
+from kling_async.scheduling._redis import RedisSlotPool
+from kling_async.scheduling._slots import (
+    LeaseClaim,
+    LocalSlotPool,
+    SlotPool,
+    SlotPoolUnavailableError,
+)
 
-__all__ = ["LocalSlotPool", "PackCore", "SlotPool"]
+__all__ = [
+    "LeaseClaim",
+    "LocalSlotPool",
+    "PackCore",
+    "RedisSlotPool",
+    "SlotPool",
+    "SlotPoolUnavailableError",
+]

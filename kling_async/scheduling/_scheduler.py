@@ -9,6 +9,7 @@ failure ends up on the handle it concerns, so no submission is ever lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import random
@@ -41,7 +42,12 @@ from kling_async.errors import (
 )
 from kling_async.models import KlingRequest, Task, TaskStatus
 from kling_async.scheduling._pack import PackCore, pause_delay
-from kling_async.scheduling._slots import LocalSlotPool, SlotPool
+from kling_async.scheduling._slots import (
+    LeaseClaim,
+    LocalSlotPool,
+    SlotPool,
+    SlotPoolUnavailableError,
+)
 from kling_async.tracking._backend import Backend
 from kling_async.tracking._tracker import Tracker
 
@@ -126,12 +132,14 @@ class Scheduler:
         self.tracker = Tracker(
             backend, self.poll, on_task=self._on_task, spawn=self._spawn, clock=clock
         )
+        self.tracker.share = self._local_share
         self._seq = itertools.count()
         self._wake = {pack: asyncio.Event() for pack in PACKS}
         self._changed = asyncio.Event()
         self._submitting: set[TaskHandle] = set()
         self._live: dict[str, TaskHandle] = {}
         self._early: dict[str, tuple[Task, bool]] = {}
+        self._probing: dict[str, bool] = {}
         self._pending: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._creates: set[asyncio.Task[None]] = set()
         self._tg: TaskGroup | None = None
@@ -152,8 +160,12 @@ class Scheduler:
     async def _run(self) -> None:
         async with anyio.create_task_group() as tg:
             for pack, core in self.cores.items():
-                await self.pool.set_capacity(pack, core.capacity)
+                try:
+                    await self.pool.set_capacity(pack, core.capacity)
+                except SlotPoolUnavailableError:
+                    logger.warning("slot pool unreachable at start; dispatch waits for it")
                 tg.start_soon(self._dispatch, pack)
+            tg.start_soon(self.pool.maintain, self._adopt_claim)
             self._tg = tg
             for fn in self._pending:
                 tg.start_soon(self._guard, fn)
@@ -167,6 +179,27 @@ class Scheduler:
                     job.cancel()
                 await asyncio.gather(*self._creates, return_exceptions=True)
                 tg.cancel_scope.cancel()
+
+    def _local_share(self, family: str) -> float:
+        """Our share of the account's slots in use for ``family``'s pack (1 when alone)."""
+        fam = family_of(family)
+        if fam.pack is None:
+            return 1.0
+        account = self.pool.stats().get("account")
+        if not isinstance(account, dict):
+            return 1.0
+        total = account.get("packs", {}).get(fam.pack.value, {}).get("in_use", 0)
+        mine = self.cores[fam.pack.value].in_use
+        return 1.0 if not total or mine >= total else mine / total
+
+    def _retry_interval(self) -> float:
+        return self.pool.retry_interval or self.poll.min_interval
+
+    async def check_pool(self) -> None:
+        """Fail fast when a shared slot pool cannot be reached."""
+        check = getattr(self.pool, "check", None)
+        if check is not None:
+            await check()
 
     def _spawn(self, fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
         if self._tg is None:
@@ -286,7 +319,9 @@ class Scheduler:
             age = max(0.0, time.time() - task.created_at / 1000)
         handle.created_at, handle.last_seen = now - age, now
         if pack is not None:
-            await self.pool.adopt(pack, handle.cost, handle.external_task_id)
+            await self.pool.adopt(
+                pack, handle.cost, handle.external_task_id, fam.name, task.task_id
+            )
             self.cores[pack].on_acquired(handle.cost)
         handle._set_state(
             HandleState.PROCESSING
@@ -332,15 +367,27 @@ class Scheduler:
                 )
                 self._forget(item)
                 self._changed.set()
-            handle = await self._pick(core, now)
+            try:
+                handle = await self._pick(core, now)
+            except SlotPoolUnavailableError:
+                await wait_event(wake, self._retry_interval())
+                continue
             if handle is None:
                 wakeup = core.next_wakeup(now)
                 timeout = None if wakeup is None else max(0.0, wakeup - now)
+                if core.queued and self.pool.retry_interval is not None:
+                    timeout = min(timeout or self.pool.retry_interval, self.pool.retry_interval)
                 await wait_event(wake, timeout)
                 continue
-            if not await self.pool.try_acquire(pack, handle.cost, handle.external_task_id):
-                core.push(handle)  # keeps its place; a release will wake us
-                await wait_event(wake, self.poll.min_interval)
+            try:
+                acquired = await self.pool.try_acquire(
+                    pack, handle.cost, handle.external_task_id, handle.family
+                )
+            except SlotPoolUnavailableError:
+                acquired = False  # nothing is created without a lease
+            if not acquired:
+                core.push(handle)  # keeps its place; a release (or a retry) wakes us
+                await wait_event(wake, self._retry_interval())
                 continue
             core.on_acquired(handle.cost)
             handle._set_state(HandleState.SUBMITTING)
@@ -353,13 +400,23 @@ class Scheduler:
     async def _pick(self, core: PackCore, now: float) -> TaskHandle | None:
         if not core.queued:
             return None
+        shared = await self.pool.capacity(core.name)
+        if core.is_learned and shared is not None and not self._probing.get(core.name):
+            core.learned = shared  # a learned capacity is shared by every pool user
         limit = core.capacity
         head = core.head()
+        self._probing[core.name] = False
         if core.is_learned and head is not None and core.in_use == 0 and head.cost > limit:
             limit = head.cost  # probe: a lone task may exceed what was learned so far
-        if await self.pool.capacity(core.name) != limit:
+            self._probing[core.name] = True
+        if shared != limit:
             await self.pool.set_capacity(core.name, limit)
-        free = limit - await self.pool.in_use(core.name)
+        if self.pool.retry_interval is not None:
+            # Shared pool: others free slots without waking us, and the pool's ticket
+            # queue keeps arrival order, so let try_acquire decide for the head.
+            free = limit
+        else:
+            free = limit - await self.pool.in_use(core.name)
         item = core.pick(now, free)
         assert item is None or isinstance(item, TaskHandle)
         return item
@@ -387,7 +444,12 @@ class Scheduler:
         now = self.clock()
         handle.task_id, handle.task = task.task_id, task
         handle.created_at = handle.last_seen = now
+        learned = core.capacity
         core.on_created(now)
+        await self._note_task_id(handle)
+        if core.is_learned and core.capacity != learned:
+            with contextlib.suppress(SlotPoolUnavailableError):
+                await self.pool.set_capacity(core.name, core.capacity)
         if handle.state is HandleState.SUBMITTING:
             handle._set_state(HandleState.SUBMITTED)
         logger.debug("created %r", handle)
@@ -441,7 +503,8 @@ class Scheduler:
         now = self.clock()
         if kind == "1303":
             pause = core.on_concurrency_refused(now, retry_after)
-            await self.pool.set_capacity(core.name, core.capacity)
+            with contextlib.suppress(SlotPoolUnavailableError):
+                await self.pool.set_capacity(core.name, core.capacity)
         elif kind == "1302":
             pause = core.on_rate_limited(now, retry_after)
         else:
@@ -487,6 +550,69 @@ class Scheduler:
             await asyncio.sleep(pause_delay(attempt, self.backoff, None, self.rng))
             attempt += 1
 
+    async def _note_task_id(self, handle: TaskHandle) -> None:
+        if handle.pack is not None and handle.task_id is not None:
+            await self.pool.note_task_id(handle.pack, handle.external_task_id, handle.task_id)
+
+    async def _adopt_claim(self, claim: LeaseClaim) -> None:
+        """Follow a dead holder's task; its slots stay counted until Kling says it ended."""
+        if claim.key in self._live:
+            return  # ours already (e.g. the lease bounced back to us)
+        try:
+            fam = family_of(claim.family)
+        except ValueError:
+            logger.warning("lease %s names unknown family %r; releasing", claim.key, claim.family)
+            await self.pool.release(claim.pack, claim.key)
+            return
+        task: Task | None
+        try:
+            if claim.task_id:
+                task = await self.backend.get_task(fam.name, task_id=claim.task_id)
+            else:
+                task = await self._resolve_lease(fam.name, claim.key)
+        except KlingError as error:
+            logger.warning("cannot look up adopted lease %s yet (%s)", claim.key, error)
+            forget = getattr(self.pool, "forget", None)
+            if forget is not None:
+                forget(claim.key)  # it expires again and is retried
+            return
+        if task is None:  # the dead holder's create never happened
+            await self.pool.release(claim.pack, claim.key)
+            return
+        self._ensure_started()
+        handle = TaskHandle(
+            family=fam.name,
+            request=None,
+            external_task_id=claim.key,
+            pack=claim.pack,
+            cost=claim.cost,
+            priority=0,
+            seq=next(self._seq),
+            deadline=None,
+            scheduler=self,
+        )
+        handle.task_id, handle.task = task.task_id, task
+        self.cores[claim.pack].on_acquired(claim.cost)
+        self._hold(handle)
+        if task.is_terminal:
+            await self._on_task(handle, task)
+            return
+        now = self.clock()
+        age = max(0.0, time.time() - task.created_at / 1000) if task.created_at else 0.0
+        handle.created_at, handle.last_seen = now - age, now
+        await self._note_task_id(handle)
+        self.tracker.track(handle)
+
+    async def _resolve_lease(self, family: str, key: str) -> Task | None:
+        try:
+            return await self.backend.get_task(family, external_task_id=key)
+        except TaskNotFoundError:
+            await asyncio.sleep(self.backoff.initial)  # confirm: Kling's index may lag
+        try:
+            return await self.backend.get_task(family, external_task_id=key)
+        except TaskNotFoundError:
+            return None
+
     # -- tracking outcomes --------------------------------------------------------------------
 
     async def _on_task(self, handle: TaskHandle, task: Task) -> None:
@@ -494,7 +620,10 @@ class Scheduler:
         if task.is_terminal:
             self.tracker.untrack(handle)
             self.tracker.observe_end(handle, task)
-            await self._release(handle)
+            try:
+                await self._release(handle)
+            except Exception:  # the outcome must still reach the caller
+                logger.exception("releasing the slots of %r failed", handle)
             self._forget(handle)
             self._resolve(handle, task)
             self._changed.set()
@@ -564,4 +693,9 @@ class Scheduler:
             }
             for name, core in self.cores.items()
         }
-        return {"packs": packs, "submitting": len(self._submitting), **self.tracker.stats()}
+        return {
+            "packs": packs,
+            "submitting": len(self._submitting),
+            "pool": self.pool.stats(),
+            **self.tracker.stats(),
+        }

@@ -11,19 +11,44 @@ shared implementation (Redis, issue 7) can replace it.
 from __future__ import annotations
 
 import abc
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-__all__ = ["LocalSlotPool", "SlotPool"]
+__all__ = ["LeaseClaim", "LocalSlotPool", "SlotPool", "SlotPoolUnavailableError"]
+
+
+class SlotPoolUnavailableError(RuntimeError):
+    """The shared slot pool cannot be reached; nothing is admitted until it returns."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseClaim:
+    """A lease taken over from a holder that stopped renewing it (its process died)."""
+
+    key: str
+    pack: str
+    cost: int
+    family: str
+    task_id: str | None
+
+
+Adopter = Callable[[LeaseClaim], Awaitable[None]]
 
 
 class SlotPool(abc.ABC):
     """Counts slots in use per pack against a capacity."""
 
+    retry_interval: float | None = None
+    """Seconds between acquire retries when slots are freed elsewhere (None: on wake-up)."""
+
     @abc.abstractmethod
-    async def try_acquire(self, pack: str, cost: int, key: str) -> bool:
+    async def try_acquire(self, pack: str, cost: int, key: str, family: str = "") -> bool:
         """Take ``cost`` slots for ``key`` if they fit under the capacity; else False."""
 
     @abc.abstractmethod
-    async def adopt(self, pack: str, cost: int, key: str) -> None:
+    async def adopt(
+        self, pack: str, cost: int, key: str, family: str = "", task_id: str | None = None
+    ) -> None:
         """Count ``cost`` slots for a task that already exists, even over capacity."""
 
     @abc.abstractmethod
@@ -41,6 +66,17 @@ class SlotPool(abc.ABC):
     @abc.abstractmethod
     async def set_capacity(self, pack: str, capacity: int) -> None:
         """Set ``pack``'s capacity (configured or learned)."""
+
+    async def note_task_id(self, pack: str, key: str, task_id: str) -> None:  # noqa: B027
+        """Record the ``task_id`` behind ``key`` (shared pools keep it in the lease)."""
+
+    async def maintain(self, adopt: Adopter) -> None:  # noqa: B027
+        """Background upkeep (heartbeats, adopting dead holders' leases); runs until
+        cancelled. The local pool needs none and returns at once."""
+
+    def stats(self) -> dict[str, object]:
+        """Pool-wide figures for ``client.stats()`` (empty for the local pool)."""
+        return {}
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, not abstract
         """Release resources (connections); the local pool has none."""
@@ -65,7 +101,7 @@ class LocalSlotPool(SlotPool):
         self._held: dict[str, dict[str, int]] = {}
         self._in_use: dict[str, int] = {}
 
-    async def try_acquire(self, pack: str, cost: int, key: str) -> bool:
+    async def try_acquire(self, pack: str, cost: int, key: str, family: str = "") -> bool:
         """Take ``cost`` slots for ``key`` when ``in_use + cost <= capacity``."""
         if cost < 1:
             raise ValueError("cost must be >= 1")
@@ -80,7 +116,9 @@ class LocalSlotPool(SlotPool):
         self._in_use[pack] = used + cost
         return True
 
-    async def adopt(self, pack: str, cost: int, key: str) -> None:
+    async def adopt(
+        self, pack: str, cost: int, key: str, family: str = "", task_id: str | None = None
+    ) -> None:
         """Count an existing task's slots (a restart re-attaching, for example)."""
         held = self._held.setdefault(pack, {})
         if key not in held:

@@ -66,6 +66,8 @@ class Tracker:
         self.clock = clock
         self.estimator = DurationEstimator(time_scale=poll.time_scale)
         self.limiter = AsyncLimiter(poll.queries_per_second, 1.0)
+        self.share: Callable[[str], float] = lambda family: 1.0
+        """This process's share of the account's tasks of a family (shared slot pools)."""
         self.callbacks = False
         """True when a callback route feeds this client: polling becomes a safety net."""
         self._by_id: dict[str, TaskHandle] = {}
@@ -184,7 +186,11 @@ class Tracker:
             return self._safety_net_time(family, low, max_gap)
         oldest_seen = min(h.last_seen for h in tasks)
         high = max(low, oldest_seen + max_gap)
-        target = max(poll.expected_completions, poll.per_task_completions * len(tasks))
+        # With a shared pool, each process tracks only its share of the account's tasks:
+        # scale the threshold so that together they poll as one process would.
+        share = min(1.0, max(0.05, self.share(family)))
+        account_tasks = len(tasks) / share
+        target = max(poll.expected_completions, poll.per_task_completions * account_tasks) * share
         if self.expected_completions(family, low) >= target:
             return low
         if self.expected_completions(family, high) < target:
@@ -232,9 +238,11 @@ class Tracker:
                 try:
                     await self._poll(family, now)
                     failures = 0
-                except KlingError as error:
+                except Exception as error:  # never let a family's loop die: tasks would be lost
                     failures += 1
                     self.failed_polls += 1
+                    if not isinstance(error, KlingError):
+                        logger.exception("unexpected error while polling %s", family)
                     delay = min(
                         self.poll.max_interval, self.poll.min_interval * 2 ** min(failures, 20)
                     )

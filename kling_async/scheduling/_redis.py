@@ -1,0 +1,443 @@
+"""A slot pool shared by processes and hosts through Redis, with leases tied to tasks.
+
+Keys (prefix ``kling:{account}:``; several accounts can share one Redis)::
+
+    cap:{pack}          capacity (shared, so a learned capacity is shared too)
+    used:{pack}         slots held, all holders
+    q:{pack}, qa:{pack} waiting holders in arrival order / last time each asked
+    lease:{ext}         hash: pack, cost, family, task_id, holder, expires, adopted
+    leases              zset: ext -> lease expiry (ms, Redis server clock)
+    holder:{holder}     set of the holder's leases
+    holders             zset: holder -> last heartbeat (ms)
+    adopted             counter of leases taken over from dead holders
+
+Every change is one Lua script (atomic). Time always comes from ``TIME`` on the
+Redis server, never from the hosts. A lease is created with the slots it counts and
+renewed by its holder's heartbeat. When a holder dies its leases expire, but Kling
+still runs those tasks, so an expired lease is **not** freed: a survivor claims it,
+queries the task recorded in it (or its external id) and releases the slots only
+when the task ends. Scripts use keys derived inside Lua from the prefix, which needs
+a standalone Redis (not Redis Cluster).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+from typing import Any
+
+from kling_async.scheduling._slots import (
+    Adopter,
+    LeaseClaim,
+    SlotPool,
+    SlotPoolUnavailableError,
+)
+
+__all__ = ["RedisSlotPool"]
+
+logger = logging.getLogger("kling_async.redis")
+
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
+_ACQUIRE = (
+    _NOW
+    + """
+local p, pack, holder, key = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local cost, family = tonumber(ARGV[5]), ARGV[6]
+local lease_ttl, ticket_ttl = tonumber(ARGV[7]), tonumber(ARGV[8])
+local q, qa = p .. 'q:' .. pack, p .. 'qa:' .. pack
+for _, h in ipairs(redis.call('ZRANGEBYSCORE', qa, '-inf', now - ticket_ttl)) do
+  redis.call('ZREM', q, h); redis.call('ZREM', qa, h)
+end
+local cap = tonumber(redis.call('GET', p .. 'cap:' .. pack) or '-1')
+if cap < 0 then return -1 end
+local used = tonumber(redis.call('GET', p .. 'used:' .. pack) or '0')
+local head = redis.call('ZRANGE', q, 0, 0)[1]
+if (not head or head == holder) and used + cost <= cap then
+  if redis.call('EXISTS', p .. 'lease:' .. key) == 1 then return -2 end
+  redis.call('INCRBY', p .. 'used:' .. pack, cost)
+  local expires = now + lease_ttl
+  redis.call('HSET', p .. 'lease:' .. key, 'pack', pack, 'cost', cost, 'family', family,
+             'task_id', '', 'holder', holder, 'expires', expires, 'adopted', 0)
+  redis.call('ZADD', p .. 'leases', expires, key)
+  redis.call('SADD', p .. 'holder:' .. holder, key)
+  redis.call('ZREM', q, holder); redis.call('ZREM', qa, holder)
+  return 1
+end
+redis.call('ZADD', q, 'NX', now, holder)
+redis.call('ZADD', qa, now, holder)
+return 0
+"""
+)
+
+_ADOPT = (
+    _NOW
+    + """
+local p, pack, holder, key = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local cost, family, task_id, lease_ttl = tonumber(ARGV[5]), ARGV[6], ARGV[7], tonumber(ARGV[8])
+if redis.call('EXISTS', p .. 'lease:' .. key) == 1 then return 0 end
+redis.call('INCRBY', p .. 'used:' .. pack, cost)
+local expires = now + lease_ttl
+redis.call('HSET', p .. 'lease:' .. key, 'pack', pack, 'cost', cost, 'family', family,
+           'task_id', task_id, 'holder', holder, 'expires', expires, 'adopted', 0)
+redis.call('ZADD', p .. 'leases', expires, key)
+redis.call('SADD', p .. 'holder:' .. holder, key)
+return 1
+"""
+)
+
+_RELEASE = """
+local p, key = ARGV[1], ARGV[2]
+local lease = p .. 'lease:' .. key
+local cost = redis.call('HGET', lease, 'cost')
+if not cost then return 0 end
+local pack, holder = redis.call('HGET', lease, 'pack'), redis.call('HGET', lease, 'holder')
+redis.call('DECRBY', p .. 'used:' .. pack, tonumber(cost))
+redis.call('DEL', lease)
+redis.call('ZREM', p .. 'leases', key)
+redis.call('SREM', p .. 'holder:' .. holder, key)
+return tonumber(cost)
+"""
+
+_NOTE_TASK = """
+local lease = ARGV[1] .. 'lease:' .. ARGV[2]
+if redis.call('EXISTS', lease) == 1 then redis.call('HSET', lease, 'task_id', ARGV[3]) end
+return 1
+"""
+
+# ARGV: prefix, holder, lease_ttl, then groups of 5: key, pack, cost, family, task_id.
+# Renews the holder's leases; a lease missing (Redis lost its data) is re-created and
+# counted again, so a restarted Redis learns what is still running.
+_RENEW = (
+    _NOW
+    + """
+local p, holder, lease_ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local expires = now + lease_ttl
+local lost = {}
+for i = 4, #ARGV, 5 do
+  local key, pack, cost = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local lease = p .. 'lease:' .. key
+  local owner = redis.call('HGET', lease, 'holder')
+  if not owner then
+    redis.call('INCRBY', p .. 'used:' .. pack, cost)
+    redis.call('HSET', lease, 'pack', pack, 'cost', cost, 'family', ARGV[i + 3],
+               'task_id', ARGV[i + 4], 'holder', holder, 'expires', expires, 'adopted', 0)
+    redis.call('SADD', p .. 'holder:' .. holder, key)
+    redis.call('ZADD', p .. 'leases', expires, key)
+  elseif owner == holder then
+    redis.call('HSET', lease, 'expires', expires)
+    redis.call('ZADD', p .. 'leases', expires, key)
+  else
+    table.insert(lost, key)
+  end
+end
+redis.call('ZADD', p .. 'holders', now, holder)
+return lost
+"""
+)
+
+# ARGV: prefix, holder, lease_ttl, max. Claims expired leases for this holder.
+_CLAIM = (
+    _NOW
+    + """
+local p, holder, lease_ttl, limit = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local out = {}
+local expired = redis.call('ZRANGEBYSCORE', p .. 'leases', '-inf', now, 'LIMIT', 0, limit)
+for _, key in ipairs(expired) do
+  local lease = p .. 'lease:' .. key
+  local old = redis.call('HGET', lease, 'holder')
+  if old then
+    local expires = now + lease_ttl
+    redis.call('HSET', lease, 'holder', holder, 'expires', expires, 'adopted', 1)
+    redis.call('SREM', p .. 'holder:' .. old, key)
+    redis.call('SADD', p .. 'holder:' .. holder, key)
+    redis.call('ZADD', p .. 'leases', expires, key)
+    redis.call('INCR', p .. 'adopted')
+    local f = redis.call('HMGET', lease, 'pack', 'cost', 'family', 'task_id')
+    table.insert(out, key); table.insert(out, f[1]); table.insert(out, f[2])
+    table.insert(out, f[3]); table.insert(out, f[4])
+  else
+    redis.call('ZREM', p .. 'leases', key)
+  end
+end
+return out
+"""
+)
+
+
+class RedisSlotPool(SlotPool):
+    """Slots shared through Redis by every process using the same ``account``.
+
+    Args:
+        url: Redis URL (``redis://host:6379/0``).
+        account: namespace; processes sharing a Kling account use the same one.
+        lease_ttl: seconds a lease lives without a heartbeat (Redis server time).
+        heartbeat: seconds between heartbeats (default ``lease_ttl / 3``).
+        ticket_ttl: seconds after which a holder that stopped asking loses its place.
+        retry_interval: seconds between acquire retries while slots are taken.
+        client: an existing ``redis.asyncio.Redis`` to use instead of ``url``.
+
+    Example:
+        >>> pool = RedisSlotPool("redis://localhost:6379/0", account="main")  # doctest: +SKIP
+        >>> client = KlingClient(capacity={"video": 5}, slots=pool)              # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        url: str = "redis://localhost:6379/0",
+        *,
+        account: str = "default",
+        lease_ttl: float = 30.0,
+        heartbeat: float | None = None,
+        ticket_ttl: float = 2.0,
+        retry_interval: float = 0.05,
+        client: Any = None,
+    ) -> None:
+        try:
+            import redis.asyncio as redis_asyncio
+            import redis.exceptions as redis_errors
+        except ImportError as exc:  # pragma: no cover - depends on extras
+            raise ImportError("RedisSlotPool needs: pip install 'kling-async[redis]'") from exc
+        if lease_ttl <= 0 or ticket_ttl <= 0:
+            raise ValueError("lease_ttl and ticket_ttl must be > 0")
+        # Connection-class failures (refused, reset, timeouts, "LOADING" after a restart)
+        # mean "unavailable"; anything else is a real error.
+        self._unavailable: tuple[type[BaseException], ...] = (
+            OSError,
+            TimeoutError,
+            redis_errors.ConnectionError,
+            redis_errors.TimeoutError,
+        )
+        self._redis = client or redis_asyncio.from_url(url, decode_responses=True)
+        self._owns = client is None
+        self.account = account
+        self.prefix = f"kling:{account}:"
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.lease_ttl = lease_ttl
+        self.heartbeat = heartbeat or lease_ttl / 3
+        self.ticket_ttl = ticket_ttl
+        self.retry_interval = retry_interval
+        self.retry_interval_s = retry_interval
+        self._leases: dict[str, tuple[str, int, str, str]] = {}
+        self._pending_release: dict[str, str] = {}
+        self._capacity: dict[str, int] = {}
+        self.available = True
+        self.adopted_here = 0
+        self._snapshot: dict[str, Any] = {}
+        self._scripts = {
+            name: self._redis.register_script(body)
+            for name, body in (
+                ("acquire", _ACQUIRE),
+                ("adopt", _ADOPT),
+                ("release", _RELEASE),
+                ("note", _NOTE_TASK),
+                ("renew", _RENEW),
+                ("claim", _CLAIM),
+            )
+        }
+
+    def __repr__(self) -> str:
+        return f"<RedisSlotPool account={self.account!r} holder={self.holder!r}>"
+
+    async def _call(self, name: str, *args: Any) -> Any:
+        try:
+            result = await self._scripts[name](args=list(args))
+        except self._unavailable as exc:
+            self._down(exc)
+            raise SlotPoolUnavailableError(f"Redis unreachable: {type(exc).__name__}") from None
+        if not self.available:
+            logger.warning("Redis is reachable again; dispatch resumes")
+        self.available = True
+        return result
+
+    def _down(self, exc: BaseException) -> None:
+        if self.available:
+            logger.warning(
+                "Redis unreachable (%s); no new creates until it returns", type(exc).__name__
+            )
+        self.available = False
+
+    async def check(self) -> None:
+        """Fail fast with a clear error when Redis cannot be reached."""
+        try:
+            await self._redis.ping()
+        except Exception as exc:
+            raise SlotPoolUnavailableError(
+                f"cannot reach Redis for the slot pool ({type(exc).__name__}: {exc})"
+            ) from None
+
+    # -- SlotPool ---------------------------------------------------------------------
+
+    async def try_acquire(self, pack: str, cost: int, key: str, family: str = "") -> bool:
+        """Take slots under the shared capacity, in arrival order across processes."""
+        result = int(
+            await self._call(
+                "acquire",
+                self.prefix,
+                pack,
+                self.holder,
+                key,
+                cost,
+                family,
+                int(self.lease_ttl * 1000),
+                int(self.ticket_ttl * 1000),
+            )
+        )
+        if result == -2:
+            raise ValueError(f"{key!r} already holds a lease")
+        if result == 1:
+            self._leases[key] = (pack, cost, family, "")
+        return result == 1
+
+    async def adopt(
+        self, pack: str, cost: int, key: str, family: str = "", task_id: str | None = None
+    ) -> None:
+        """Count an existing task's slots (attach after a restart)."""
+        await self._call(
+            "adopt",
+            self.prefix,
+            pack,
+            self.holder,
+            key,
+            cost,
+            family,
+            task_id or "",
+            int(self.lease_ttl * 1000),
+        )
+        self._leases[key] = (pack, cost, family, task_id or "")
+
+    async def release(self, pack: str, key: str) -> int:
+        """Free ``key``'s slots; during an outage the release is retried later."""
+        local = self._leases.pop(key, None)
+        try:
+            return int(await self._call("release", self.prefix, key))
+        except SlotPoolUnavailableError:
+            if local is None:
+                return 0
+            self._pending_release[key] = pack
+            return local[1]
+
+    async def note_task_id(self, pack: str, key: str, task_id: str) -> None:
+        """Store the task id in the lease, so a survivor can find the task."""
+        if key in self._leases:
+            lp, cost, family, _ = self._leases[key]
+            self._leases[key] = (lp, cost, family, task_id)
+        # During an outage the next heartbeat re-creates the lease with the task id.
+        with contextlib.suppress(SlotPoolUnavailableError):
+            await self._call("note", self.prefix, key, task_id)
+
+    async def in_use(self, pack: str) -> int:
+        """Slots of ``pack`` held by every holder."""
+        try:
+            value = await self._redis.get(self.prefix + f"used:{pack}")
+        except self._unavailable as exc:
+            self._down(exc)
+            raise SlotPoolUnavailableError("Redis unreachable") from None
+        return int(value or 0)
+
+    async def capacity(self, pack: str) -> int | None:
+        """The shared capacity of ``pack``."""
+        try:
+            value = await self._redis.get(self.prefix + f"cap:{pack}")
+        except self._unavailable as exc:
+            self._down(exc)
+            raise SlotPoolUnavailableError("Redis unreachable") from None
+        return None if value is None else int(value)
+
+    async def set_capacity(self, pack: str, capacity: int) -> None:
+        """Set the shared capacity of ``pack``."""
+        if capacity < 1:
+            raise ValueError("capacity must be >= 1")
+        self._capacity[pack] = capacity
+        try:
+            await self._redis.set(self.prefix + f"cap:{pack}", capacity)
+        except self._unavailable as exc:
+            self._down(exc)
+            raise SlotPoolUnavailableError("Redis unreachable") from None
+
+    async def maintain(self, adopt: Adopter) -> None:
+        """Heartbeat, retry pending releases, restore capacities, adopt expired leases."""
+        while True:
+            try:
+                await self._upkeep(adopt)
+            except SlotPoolUnavailableError:
+                pass
+            except self._unavailable as exc:
+                self._down(exc)
+            except Exception:  # keep the loop alive whatever Redis answers
+                logger.exception("slot pool upkeep failed")
+            await asyncio.sleep(self.heartbeat if self.available else self.retry_interval_s * 4)
+
+    async def _upkeep(self, adopt: Adopter) -> None:
+        for key in list(self._pending_release):
+            await self._call("release", self.prefix, key)
+            del self._pending_release[key]
+        for pack, capacity in self._capacity.items():
+            await self._redis.set(self.prefix + f"cap:{pack}", capacity, nx=True)
+        args: list[Any] = [self.prefix, self.holder, int(self.lease_ttl * 1000)]
+        for key, (pack, cost, family, task_id) in self._leases.items():
+            args += [key, pack, cost, family, task_id]
+        lost = await self._call("renew", *args)
+        for key in lost or []:
+            self._leases.pop(key, None)  # another holder adopted it
+        claims = await self._call(
+            "claim", self.prefix, self.holder, int(self.lease_ttl * 1000), 100
+        )
+        for i in range(0, len(claims or []), 5):
+            key, pack, cost, family, task_id = claims[i : i + 5]
+            self._leases[key] = (pack, int(cost), family, task_id or "")
+            self.adopted_here += 1
+            claim = LeaseClaim(key, pack, int(cost), family, task_id or None)
+            logger.info("adopted lease %s (%s, task %s) from a dead holder", key, pack, task_id)
+            await adopt(claim)
+        self._snapshot = await self.snapshot()
+
+    def forget(self, key: str) -> None:
+        """Stop renewing ``key`` (its adoption failed; it will expire and be retried)."""
+        self._leases.pop(key, None)
+
+    def stats(self) -> dict[str, object]:
+        """This holder's figures plus the account-wide picture from the last heartbeat
+        (slots in use per pack, live holders, leases, adopted leases); see
+        :meth:`snapshot` for a fresh read."""
+        return {
+            "holder": self.holder,
+            "leases_here": len(self._leases),
+            "adopted_here": self.adopted_here,
+            "available": self.available,
+            "account": self._snapshot,
+        }
+
+    async def snapshot(self) -> dict[str, Any]:
+        """Account-wide picture from Redis: slots in use, capacity, live holders, adopted."""
+        r = self._redis
+        packs = {}
+        for pack in ("video", "image", "try_on"):
+            used, cap = (
+                await r.get(self.prefix + f"used:{pack}"),
+                await r.get(self.prefix + f"cap:{pack}"),
+            )
+            packs[pack] = {"in_use": int(used or 0), "capacity": None if cap is None else int(cap)}
+        now_s, now_us = await r.time()
+        now_ms = int(now_s) * 1000 + int(now_us) // 1000
+        live = await r.zrangebyscore(
+            self.prefix + "holders", now_ms - int(self.lease_ttl * 1000), "+inf"
+        )
+        return {
+            "packs": packs,
+            "holders": list(live),
+            "leases": await r.zcard(self.prefix + "leases"),
+            "adopted": int(await r.get(self.prefix + "adopted") or 0),
+        }
+
+    async def aclose(self) -> None:
+        """Close the Redis connection if this pool opened it."""
+        if self._owns:
+            await self._redis.aclose()

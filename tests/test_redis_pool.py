@@ -1,0 +1,223 @@
+"""The Redis slot pool: Lua scripts against a real Redis, then real worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kling_async import KlingClient
+from kling_async.scheduling import LeaseClaim, SlotPoolUnavailableError
+from kling_async.scheduling._redis import RedisSlotPool
+from kling_async.simulator import Simulator
+from tests._redis import RedisServer, free_port
+from tests.conftest import ACCESS_KEY, SECRET_KEY
+
+
+@pytest.fixture
+async def redis_server(tmp_path: Path) -> AsyncIterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def pool(server: RedisServer, **kw: Any) -> RedisSlotPool:
+    kw.setdefault("account", "t")
+    return RedisSlotPool(server.url, **kw)
+
+
+async def test_acquire_respects_capacity_and_release_is_idempotent(
+    redis_server: RedisServer,
+) -> None:
+    """n-weighted acquire never exceeds the capacity; a second release frees nothing."""
+    p = pool(redis_server)
+    await p.set_capacity("image", 3)
+    assert await p.try_acquire("image", 2, "a", "image_generation")
+    assert not await p.try_acquire("image", 2, "b", "image_generation")
+    # b now holds the ticket: a smaller request of another holder must wait its turn
+    other = pool(redis_server)
+    assert not await other.try_acquire("image", 1, "c", "image_generation")
+    assert await p.try_acquire("image", 1, "b", "image_generation")
+    assert await p.in_use("image") == 3
+    assert await p.release("image", "a") == 2
+    assert await p.release("image", "a") == 0
+    assert await p.in_use("image") == 1
+    await p.aclose()
+    await other.aclose()
+
+
+async def test_waiters_are_served_in_arrival_order(redis_server: RedisServer) -> None:
+    """A holder that asked first gets the next free slot; a silent waiter loses its place."""
+    a, b = pool(redis_server, ticket_ttl=0.3), pool(redis_server, ticket_ttl=0.3)
+    await a.set_capacity("video", 1)
+    assert await a.try_acquire("video", 1, "a1")
+    assert not await b.try_acquire("video", 1, "b1")  # b queues
+    assert await a.release("video", "a1") == 1
+    assert not await a.try_acquire("video", 1, "a2")  # b is ahead of a
+    assert await b.try_acquire("video", 1, "b1")
+    assert await b.release("video", "b1") == 1
+    assert not await b.try_acquire("video", 1, "b2")  # a's ticket is ahead now
+    await asyncio.sleep(0.4)  # a stops asking: its ticket expires
+    assert await b.try_acquire("video", 1, "b2")
+    await a.aclose()
+    await b.aclose()
+
+
+async def test_expired_leases_are_adopted_not_freed(redis_server: RedisServer) -> None:
+    """A dead holder's lease keeps its slots; a survivor claims it with its task id."""
+    dead = pool(redis_server, lease_ttl=0.2)
+    await dead.set_capacity("video", 2)
+    assert await dead.try_acquire("video", 1, "k1", "text2video")
+    await dead.note_task_id("video", "k1", "task-9")
+    survivor = pool(redis_server, lease_ttl=5)
+    claims: list[LeaseClaim] = []
+
+    async def adopt(claim: LeaseClaim) -> None:
+        claims.append(claim)
+
+    await asyncio.sleep(0.3)
+    await survivor._upkeep(adopt)
+    assert claims == [LeaseClaim("k1", "video", 1, "text2video", "task-9")]
+    assert await survivor.in_use("video") == 1  # still counted
+    snapshot = await survivor.snapshot()
+    assert snapshot["adopted"] == 1 and survivor.holder in snapshot["holders"]
+    account = survivor.stats()["account"]
+    assert isinstance(account, dict) and account["packs"]["video"]["in_use"] == 1
+    assert await survivor.release("video", "k1") == 1
+    assert await survivor.in_use("video") == 0
+    await dead.aclose()
+    await survivor.aclose()
+
+
+async def test_heartbeat_restores_leases_after_redis_lost_its_data(
+    redis_server: RedisServer,
+) -> None:
+    """If Redis comes back empty, holders re-assert what they hold: no over-admission."""
+    p = pool(redis_server)
+    await p.set_capacity("video", 2)
+    assert await p.try_acquire("video", 2, "k", "text2video")
+    await p._redis.flushdb()
+    await p._upkeep(lambda claim: asyncio.sleep(0))
+    assert await p.in_use("video") == 2 and await p.capacity("video") == 2
+    other = pool(redis_server)
+    assert not await other.try_acquire("video", 1, "other")
+    await other.aclose()
+    await p.aclose()
+
+
+async def test_unreachable_redis_is_a_clear_error_at_start() -> None:
+    """A client whose Redis pool cannot be reached fails at start with a clear message."""
+    p = RedisSlotPool(f"redis://127.0.0.1:{free_port()}/0", account="t")
+    client = KlingClient(
+        access_key=ACCESS_KEY, secret_key=SECRET_KEY, base_url="http://127.0.0.1:9", slots=p
+    )
+    with pytest.raises(SlotPoolUnavailableError, match="cannot reach Redis"):
+        async with client:
+            pass
+    await client.aclose()
+    await p.aclose()
+
+
+async def _worker(
+    sim: Simulator, redis: RedisServer, name: str, count: int, linger: float = 0.0
+) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.redis_worker",
+        "--base-url",
+        sim.base_url,
+        "--access-key",
+        ACCESS_KEY,
+        "--secret-key",
+        SECRET_KEY,
+        "--redis",
+        redis.url,
+        "--worker",
+        name,
+        "--count",
+        str(count),
+        "--linger",
+        str(linger),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def _summary(proc: asyncio.subprocess.Process) -> dict[str, Any]:
+    out, err = await asyncio.wait_for(proc.communicate(), 240)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    return dict(json.loads(out.decode().strip().splitlines()[-1]))
+
+
+CAPACITY = {"video": 3, "image": 6, "try_on": 1}
+
+
+async def test_four_processes_share_the_capacity_without_1303(
+    redis_server: RedisServer,
+) -> None:
+    """Four real processes, 400 tasks: never over capacity, zero 1303, all resolved."""
+    async with Simulator(
+        capacity=CAPACITY, time_scale=0.001, seed=3, access_key=ACCESS_KEY, secret_key=SECRET_KEY
+    ) as sim:
+        procs = [await _worker(sim, redis_server, f"w{i}", 100) for i in range(4)]
+        results = [await _summary(p) for p in procs]
+    assert [r["ok"] for r in results] == [100] * 4
+    assert sim.stats.total_creates == 400 and sim.stats.count_1303 == 0
+    assert all(sim.stats.max_in_use[p] <= c for p, c in CAPACITY.items())
+    assert sim.stats.max_in_use["video"] == 3  # the pool kept the pack full, too
+    assert set(sim.stats.creates_by_external_id.values()) == {1}
+
+
+async def test_a_killed_process_tasks_are_adopted_by_the_others(
+    redis_server: RedisServer,
+) -> None:
+    """SIGKILL one of four: its running tasks are adopted; capacity holds; no 1303."""
+    async with Simulator(
+        capacity=CAPACITY, time_scale=0.003, seed=4, access_key=ACCESS_KEY, secret_key=SECRET_KEY
+    ) as sim:
+        procs = [await _worker(sim, redis_server, f"w{i}", 60, linger=3.0) for i in range(4)]
+        victim = procs[3]
+        while not any(k.startswith("w3-") for k in sim.stats.creates_by_external_id):
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        victim.send_signal(signal.SIGKILL)
+        await victim.wait()
+        survivors = [await _summary(p) for p in procs[:3]]
+        reader = pool(redis_server, account="test")
+        snapshot = await reader._redis.get("kling:test:adopted")
+        await reader.aclose()
+    assert [r["ok"] for r in survivors] == [60] * 3
+    assert int(snapshot or 0) >= 1 and sum(r["adopted"] for r in survivors) >= 1
+    assert sim.stats.count_1303 == 0
+    assert all(sim.stats.max_in_use[p] <= c for p, c in CAPACITY.items())
+    check = pool(redis_server, account="test")
+    assert [await check.in_use(p) for p in CAPACITY] == [0, 0, 0]  # every slot came back
+    await check.aclose()
+
+
+async def test_redis_restart_mid_run_loses_nothing(redis_server: RedisServer) -> None:
+    """Redis stopped and restarted mid-run: no over-admission, everything completes."""
+    async with Simulator(
+        capacity=CAPACITY, time_scale=0.002, seed=5, access_key=ACCESS_KEY, secret_key=SECRET_KEY
+    ) as sim:
+        procs = [await _worker(sim, redis_server, f"w{i}", 50) for i in range(2)]
+        while sim.stats.total_creates < 20:
+            await asyncio.sleep(0.05)
+        await redis_server.stop()
+        await asyncio.sleep(1.0)
+        creates_during_outage = sim.stats.total_creates
+        await asyncio.sleep(0.5)
+        assert sim.stats.total_creates == creates_during_outage  # nothing created without Redis
+        await redis_server.start()
+        results = [await _summary(p) for p in procs]
+    assert [r["ok"] for r in results] == [50, 50]
+    assert sim.stats.count_1303 == 0
+    assert all(sim.stats.max_in_use[p] <= c for p, c in CAPACITY.items())
