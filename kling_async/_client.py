@@ -11,11 +11,10 @@ naming that id, never a blind re-POST (design invariant 3).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -36,6 +35,7 @@ from kling_async._config import (
     RetryPolicy,
     Timeouts,
 )
+from kling_async._conveniences import as_completed, family_method
 from kling_async._handle import TaskHandle
 from kling_async._retry import Decision, classify
 from kling_async._transport import Envelope, Transport
@@ -85,6 +85,7 @@ from kling_async.scheduling._slots import SlotPool
 
 __all__ = ["KlingClient", "as_completed", "new_external_task_id"]
 
+
 ENV_BASE_URL = "KLING_BASE_URL"
 MAX_PAGE_SIZE = 500
 MAX_PAGE_NUM = 1000
@@ -95,61 +96,6 @@ _M = TypeVar("_M", bound=BaseModel)
 def new_external_task_id() -> str:
     """A fresh, unique ``external_task_id`` (``ka-`` + 32 hex digits)."""
     return f"ka-{uuid.uuid4().hex}"
-
-
-FamilyMethod = Callable[..., Awaitable[Task]]
-
-_SUBMIT_OPTIONS = ("priority", "external_task_id", "start_deadline", "callback_url")
-
-
-def _family_method(model: type[KlingRequest]) -> FamilyMethod:
-    async def method(
-        self: KlingClient, request: KlingRequest | None = None, /, **fields: Any
-    ) -> Task:
-        options = {k: fields.pop(k) for k in _SUBMIT_OPTIONS if k in fields}
-        if request is None:
-            request = model(**fields)
-        elif fields:
-            raise TypeError("pass either a request model or its fields, not both")
-        elif not isinstance(request, model):
-            raise TypeError(f"expected a {model.__name__}, got {type(request).__name__}")
-        return await self.submit(request, **options)
-
-    method.__name__ = method.__qualname__ = _snake(model.__name__)
-    method.__doc__ = (
-        f"Create a {model.family} task and wait for it to finish.\n\n"
-        f"Pass a :class:`{model.__name__}` or its fields as keywords, plus any of "
-        "``priority``, ``external_task_id``, ``start_deadline``, ``callback_url``.\n"
-        "Returns the finished Task; raises TaskFailedError if it failed."
-    )
-    return method
-
-
-def _snake(name: str) -> str:
-    out = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i and not name[i - 1].isupper():
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)
-
-
-async def as_completed(handles: Iterable[TaskHandle]) -> AsyncIterator[TaskHandle]:
-    """Yield each handle when its outcome is decided, first finished first.
-
-    Example:
-        >>> async for handle in as_completed(handles):      # doctest: +SKIP
-        ...     print(handle.external_task_id, handle.state)
-    """
-    pending: dict[asyncio.Future[Task], TaskHandle] = {}
-    for handle in handles:
-        pending[handle._future] = handle
-    while pending:
-        # asyncio.wait never cancels the futures it watches: leaving the loop early
-        # (or being cancelled) leaves every submission running.
-        done, _ = await asyncio.wait(list(pending), return_when=asyncio.FIRST_COMPLETED)
-        for future in done:
-            yield pending.pop(future)
 
 
 class KlingClient:
@@ -543,26 +489,26 @@ class KlingClient:
         """Yield ``handles`` as they finish (see :func:`kling_async.as_completed`)."""
         return as_completed(handles)
 
-    text_to_video = _family_method(TextToVideo)
-    image_to_video = _family_method(ImageToVideo)
-    multi_image_to_video = _family_method(MultiImageToVideo)
-    omni_video = _family_method(OmniVideo)
-    motion_control = _family_method(MotionControl)
-    multi_elements = _family_method(MultiElements)
-    video_extend = _family_method(VideoExtend)
-    advanced_lip_sync = _family_method(AdvancedLipSync)
-    avatar = _family_method(Avatar)
-    video_effects = _family_method(VideoEffects)
-    text_to_audio = _family_method(TextToAudio)
-    video_to_audio = _family_method(VideoToAudio)
-    custom_voice = _family_method(CustomVoice)
-    advanced_custom_element = _family_method(AdvancedCustomElement)
-    image_generation = _family_method(ImageGeneration)
-    omni_image = _family_method(OmniImage)
-    multi_image_to_image = _family_method(MultiImageToImage)
-    image_expand = _family_method(ImageExpand)
-    ai_multi_shot = _family_method(AIMultiShot)
-    virtual_try_on = _family_method(VirtualTryOn)
+    text_to_video = family_method(TextToVideo)
+    image_to_video = family_method(ImageToVideo)
+    multi_image_to_video = family_method(MultiImageToVideo)
+    omni_video = family_method(OmniVideo)
+    motion_control = family_method(MotionControl)
+    multi_elements = family_method(MultiElements)
+    video_extend = family_method(VideoExtend)
+    advanced_lip_sync = family_method(AdvancedLipSync)
+    avatar = family_method(Avatar)
+    video_effects = family_method(VideoEffects)
+    text_to_audio = family_method(TextToAudio)
+    video_to_audio = family_method(VideoToAudio)
+    custom_voice = family_method(CustomVoice)
+    advanced_custom_element = family_method(AdvancedCustomElement)
+    image_generation = family_method(ImageGeneration)
+    omni_image = family_method(OmniImage)
+    multi_image_to_image = family_method(MultiImageToImage)
+    image_expand = family_method(ImageExpand)
+    ai_multi_shot = family_method(AIMultiShot)
+    virtual_try_on = family_method(VirtualTryOn)
 
     # -- synchronous endpoints --------------------------------------------------
 

@@ -147,7 +147,7 @@ class Simulator:
 
         Raises ``ValueError`` when the pack is full (that client would get 1303).
         """
-        from kling_async.simulator._server import _Answer
+        from kling_async.simulator._errors import Answer as _Answer
 
         try:
             return self.core.create_task(SIM_FAMILIES[path], dict(body))
