@@ -61,6 +61,13 @@ async def service(
         await runner.cleanup()
 
 
+async def settle(condition: Any) -> None:
+    """Wait (bounded) until the simulator's counters catch up."""
+    async with asyncio.timeout(10):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
 def signed_headers(
     body: str, secret: str = SECRET, *, age: float = 0.0, msg_id: str = "msg_1"
 ) -> dict[str, str]:
@@ -85,6 +92,7 @@ async def test_signed_callback_resolves_before_any_poll() -> None:
         stats = client.stats()
         receiver = client.callbacks
         assert receiver is not None
+        await settle(lambda: sim.stats.callbacks_sent >= 24)  # counted after the answer
     assert all(t.succeeded and t.result_urls() for t in tasks)
     assert stats["list_requests"] == 0 and stats["single_requests"] == 0
     assert sim.stats.callbacks_sent >= 24 and receiver.accepted >= 8
@@ -150,7 +158,7 @@ async def test_duplicated_callbacks_resolve_once_with_the_newest_status() -> Non
         handles = [client.submit(TextToVideo(prompt=f"d{i}")) for i in range(5)]
         handles[0].add_listener(lambda h: seen.append(h.state))
         await asyncio.wait_for(asyncio.gather(*handles), 10)
-        await asyncio.sleep(0.05)  # let late duplicates arrive
+        await settle(lambda: sim.stats.callbacks_sent >= 2 * 3 * 5)  # late duplicates
     assert all(h.state is HandleState.SUCCEEDED for h in handles)
     assert seen.count(HandleState.SUCCEEDED) == 1 and seen[-1] is HandleState.SUCCEEDED
     assert sim.stats.callbacks_sent >= 2 * 3 * 5
