@@ -631,6 +631,12 @@ class Scheduler:
             handle._set_state(HandleState.PROCESSING)
 
     def _resolve(self, handle: TaskHandle, task: Task) -> None:
+        logger.debug(
+            "completed %r: %s%s",
+            handle,
+            task.task_status.value,
+            f" ({task.task_status_msg})" if task.task_status_msg else "",
+        )
         if task.succeeded:
             handle._finish(HandleState.SUCCEEDED, task=task)
         else:
