@@ -41,9 +41,9 @@ from kling_async.errors import (
     TransportError,
 )
 from kling_async.models import KlingRequest, Task, TaskStatus
+from kling_async.scheduling._events import ExternalEvents
 from kling_async.scheduling._pack import PackCore, pause_delay
 from kling_async.scheduling._slots import (
-    LeaseClaim,
     LocalSlotPool,
     SlotPool,
     SlotPoolUnavailableError,
@@ -62,20 +62,11 @@ class _Requeued(Exception):
     """Internal: the create was definitely refused; the entry went back to its queue."""
 
 
-_RANK = {
-    TaskStatus.UNKNOWN: -1,
-    TaskStatus.SUBMITTED: 0,
-    TaskStatus.PROCESSING: 1,
-    TaskStatus.SUCCEED: 2,
-    TaskStatus.FAILED: 2,
-}
-
-
 def _is_duplicate_external_id(error: APIError) -> bool:
     return isinstance(error, InvalidRequestError) and "external_task_id" in error.message.lower()
 
 
-class Scheduler:
+class Scheduler(ExternalEvents):
     """Admits submissions into per-pack slots and follows them to the end.
 
     Args:
@@ -550,69 +541,6 @@ class Scheduler:
             await asyncio.sleep(pause_delay(attempt, self.backoff, None, self.rng))
             attempt += 1
 
-    async def _note_task_id(self, handle: TaskHandle) -> None:
-        if handle.pack is not None and handle.task_id is not None:
-            await self.pool.note_task_id(handle.pack, handle.external_task_id, handle.task_id)
-
-    async def _adopt_claim(self, claim: LeaseClaim) -> None:
-        """Follow a dead holder's task; its slots stay counted until Kling says it ended."""
-        if claim.key in self._live:
-            return  # ours already (e.g. the lease bounced back to us)
-        try:
-            fam = family_of(claim.family)
-        except ValueError:
-            logger.warning("lease %s names unknown family %r; releasing", claim.key, claim.family)
-            await self.pool.release(claim.pack, claim.key)
-            return
-        task: Task | None
-        try:
-            if claim.task_id:
-                task = await self.backend.get_task(fam.name, task_id=claim.task_id)
-            else:
-                task = await self._resolve_lease(fam.name, claim.key)
-        except KlingError as error:
-            logger.warning("cannot look up adopted lease %s yet (%s)", claim.key, error)
-            forget = getattr(self.pool, "forget", None)
-            if forget is not None:
-                forget(claim.key)  # it expires again and is retried
-            return
-        if task is None:  # the dead holder's create never happened
-            await self.pool.release(claim.pack, claim.key)
-            return
-        self._ensure_started()
-        handle = TaskHandle(
-            family=fam.name,
-            request=None,
-            external_task_id=claim.key,
-            pack=claim.pack,
-            cost=claim.cost,
-            priority=0,
-            seq=next(self._seq),
-            deadline=None,
-            scheduler=self,
-        )
-        handle.task_id, handle.task = task.task_id, task
-        self.cores[claim.pack].on_acquired(claim.cost)
-        self._hold(handle)
-        if task.is_terminal:
-            await self._on_task(handle, task)
-            return
-        now = self.clock()
-        age = max(0.0, time.time() - task.created_at / 1000) if task.created_at else 0.0
-        handle.created_at, handle.last_seen = now - age, now
-        await self._note_task_id(handle)
-        self.tracker.track(handle)
-
-    async def _resolve_lease(self, family: str, key: str) -> Task | None:
-        try:
-            return await self.backend.get_task(family, external_task_id=key)
-        except TaskNotFoundError:
-            await asyncio.sleep(self.backoff.initial)  # confirm: Kling's index may lag
-        try:
-            return await self.backend.get_task(family, external_task_id=key)
-        except TaskNotFoundError:
-            return None
-
     # -- tracking outcomes --------------------------------------------------------------------
 
     async def _on_task(self, handle: TaskHandle, task: Task) -> None:
@@ -649,35 +577,6 @@ class Scheduler:
         if released:
             self.cores[handle.pack].on_released(released)
             self._wake[handle.pack].set()
-
-    # -- callbacks ------------------------------------------------------------------------
-
-    async def on_callback(self, task: Task, *, signed: bool, trusted: bool) -> bool:
-        """Apply a callback delivery; False when the task is not one of ours (in flight).
-
-        ``trusted`` (signed, or the user opted out of confirmation) lets a terminal
-        status resolve at once; otherwise the task is confirmed by a query first.
-        """
-        handle = self.tracker.by_task_id(task.task_id)
-        if handle is None:
-            ext = task.external_task_id
-            pending = self._live.get(ext) if ext else None
-            if pending is None or pending.task_id is not None:
-                return False
-            if task.is_terminal:  # the create answer is still on its way
-                self._early[pending.external_task_id] = (task, trusted)
-            return True
-        await self._apply_callback(handle, task, trusted)
-        return True
-
-    async def _apply_callback(self, handle: TaskHandle, task: Task, trusted: bool) -> None:
-        known = handle.task.task_status if handle.task is not None else TaskStatus.SUBMITTED
-        if _RANK[task.task_status] < _RANK[known]:
-            return  # an older status never overwrites a newer one
-        if task.is_terminal and not trusted:
-            self.tracker.confirm(handle)
-        elif self.tracker.is_tracked(handle):
-            await self._on_task(handle, task)
 
     # -- observability ----------------------------------------------------------------------
 
