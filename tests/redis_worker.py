@@ -10,33 +10,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import random
 
 from kling_async import (
     BackoffPolicy,
-    ImageGeneration,
     KlingClient,
-    KlingRequest,
     PollPolicy,
     RetryPolicy,
-    TextToVideo,
-    VirtualTryOn,
 )
 from kling_async.scheduling._redis import RedisSlotPool
-
-
-def requests(count: int, seed: int) -> list[KlingRequest]:
-    rng = random.Random(seed)
-    out: list[KlingRequest] = []
-    for i in range(count):
-        r = rng.random()
-        if r < 0.6:
-            out.append(TextToVideo(prompt=f"v{i}"))
-        elif r < 0.9:
-            out.append(ImageGeneration(prompt=f"i{i}", n=rng.randint(1, 3)))
-        else:
-            out.append(VirtualTryOn(human_image="https://x/h.png", cloth_image="https://x/c.png"))
-    return out
+from tests._workload import mixed_requests
 
 
 async def main() -> None:
@@ -78,7 +60,7 @@ async def main() -> None:
     async with client:
         handles = [
             client.submit(r, external_task_id=f"{args.worker}-{i}")
-            for i, r in enumerate(requests(args.count, hash(args.worker) % 1000))
+            for i, r in enumerate(mixed_requests(args.count, sum(map(ord, args.worker)), max_n=3))
         ]
         print(json.dumps({"worker": args.worker, "submitted": len(handles)}), flush=True)
         results = await asyncio.gather(*handles, return_exceptions=True)

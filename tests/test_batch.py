@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import time
 from pathlib import Path
 from typing import Any
@@ -27,33 +26,10 @@ from kling_async.batch import (
     run_batch,
 )
 from kling_async.simulator import Faults, Simulator
+from tests._workload import write_jobs
 
 SCALE = 0.001
 URL = "https://example.com/x.png"
-
-
-def write_jobs(path: Path, count: int, seed: int = 0) -> list[dict[str, Any]]:
-    rng = random.Random(seed)
-    rows = []
-    for i in range(count):
-        r = rng.random()
-        if r < 0.6:
-            row = {"id": f"v{i}", "family": "text2video", "params": {"prompt": f"video {i}"}}
-        elif r < 0.9:
-            row = {
-                "id": f"i{i}",
-                "family": "image_generation",
-                "params": {"prompt": f"image {i}", "n": rng.randint(1, 4)},
-            }
-        else:
-            row = {
-                "id": f"t{i}",
-                "family": "virtual_try_on",
-                "params": {"human_image": URL, "cloth_image": URL},
-            }
-        rows.append(row)
-    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    return rows
 
 
 def client_kwargs(sim: Simulator) -> dict[str, Any]:

@@ -12,34 +12,12 @@ from pathlib import Path
 
 import aiohttp
 
+from tests._workload import write_jobs
 from tests.conftest import ACCESS_KEY, SECRET_KEY
 
 JOBS = 120
 #: simulator (and poll) time scale: a 320 s video takes ~2 s, so 120 jobs outlast 20 kills
 SCALE = "0.006"
-
-
-def _jobs(path: Path) -> None:
-    rng = random.Random(11)
-    lines = []
-    for i in range(JOBS):
-        r = rng.random()
-        if r < 0.6:
-            row = {"id": f"v{i}", "family": "text2video", "params": {"prompt": f"v{i}"}}
-        elif r < 0.9:
-            row = {
-                "id": f"i{i}",
-                "family": "image_generation",
-                "params": {"prompt": f"i{i}", "n": rng.randint(1, 4)},
-            }
-        else:
-            row = {
-                "id": f"t{i}",
-                "family": "virtual_try_on",
-                "params": {"human_image": "https://x/h.png", "cloth_image": "https://x/c.png"},
-            }
-        lines.append(json.dumps(row))
-    path.write_text("\n".join(lines) + "\n")
 
 
 def _states(db: Path) -> dict[str, int]:
@@ -66,7 +44,7 @@ async def test_sigkill_at_20_moments_then_resume_creates_each_job_exactly_once(
 ) -> None:
     """However often the batch is killed, each job is created once and nothing is lost."""
     jobs = tmp_path / "jobs.jsonl"
-    _jobs(jobs)
+    write_jobs(jobs, JOBS, seed=11)
     out = tmp_path / "out"
     sim = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -185,9 +185,16 @@ async def test_a_killed_process_tasks_are_adopted_by_the_others(
     ) as sim:
         procs = [await _worker(sim, redis_server, f"w{i}", 60, linger=3.0) for i in range(4)]
         victim = procs[3]
-        while not any(k.startswith("w3-") for k in sim.stats.creates_by_external_id):
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.3)
+
+        def victim_running() -> bool:  # a task of the victim that Kling is still running
+            now = sim.core.now()
+            return any(
+                (t.external_task_id or "").startswith("w3-") and t.ends_at > now + 0.3
+                for t in sim.core.tasks.values()
+            )
+
+        while not victim_running():
+            await asyncio.sleep(0.01)
         victim.send_signal(signal.SIGKILL)
         await victim.wait()
         survivors = [await _summary(p) for p in procs[:3]]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 from collections import Counter
 from typing import Any
@@ -26,11 +25,11 @@ from kling_async import (
     TaskFailedError,
     TaskTimeoutError,
     TextToVideo,
-    VirtualTryOn,
 )
 from kling_async._config import BackoffPolicy, LearnPolicy, PollPolicy
 from kling_async._handle import HandleState, TaskHandle
 from kling_async.simulator import Faults, Simulator
+from tests._workload import mixed_requests
 
 SCALE = 0.0005
 DURATIONS = {"text2video": 100, "image_generation": 60, "virtual_try_on": 40}
@@ -48,20 +47,6 @@ def make_client(sim: Simulator, **kw: Any) -> KlingClient:
     kw.setdefault("retry", RetryPolicy(max_attempts=5, initial_delay=0.005, max_delay=0.05))
     kw.setdefault("max_backfill_wait", 0.2)
     return sim.client(**kw)
-
-
-def mixed_requests(count: int, seed: int = 0) -> list[Any]:
-    rng = random.Random(seed)
-    out: list[Any] = []
-    for i in range(count):
-        r = rng.random()
-        if r < 0.6:
-            out.append(TextToVideo(prompt=f"video {i}"))
-        elif r < 0.9:
-            out.append(ImageGeneration(prompt=f"image {i}", n=rng.randint(1, 4)))
-        else:
-            out.append(VirtualTryOn(human_image=URL, cloth_image=URL))
-    return out
 
 
 async def test_500_mixed_tasks_stay_within_capacity_with_zero_1303() -> None:
