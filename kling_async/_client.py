@@ -12,7 +12,6 @@ naming that id, never a blind re-POST (design invariant 3).
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -21,7 +20,7 @@ from typing import Any, Self, TypeVar
 
 import aiohttp
 from aiolimiter import AsyncLimiter
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from kling_async._auth import APIKeyAuth, JWTAuth, auth_from
 from kling_async._callbacks import CallbackReceiver
@@ -38,8 +37,9 @@ from kling_async._config import (
 from kling_async._conveniences import as_completed, family_method
 from kling_async._handle import TaskHandle
 from kling_async._retry import Decision, classify
-from kling_async._transport import Envelope, Transport
-from kling_async.endpoints import SYNC_PATHS, Family, family
+from kling_async._sync_calls import SyncEndpoints, parse_data
+from kling_async._transport import Transport
+from kling_async.endpoints import Family, family
 from kling_async.errors import (
     CreateOutcomeUnknownError,
     InvalidRequestError,
@@ -48,32 +48,23 @@ from kling_async.errors import (
     TaskNotFoundError,
 )
 from kling_async.models import (
-    AccountCosts,
     AdvancedCustomElement,
     AdvancedLipSync,
     AIMultiShot,
     Avatar,
     CustomVoice,
-    IdentifyFace,
-    IdentifyFaceResult,
     ImageExpand,
     ImageGeneration,
-    ImageRecognize,
     ImageToVideo,
     KlingRequest,
     MotionControl,
     MultiElements,
-    MultiElementsInitSelection,
-    MultiElementsSelection,
-    MultiElementsSession,
     MultiImageToImage,
     MultiImageToVideo,
     OmniImage,
     OmniVideo,
-    SyncResult,
     Task,
     TextToAudio,
-    TextToSpeech,
     TextToVideo,
     VideoEffects,
     VideoExtend,
@@ -98,7 +89,7 @@ def new_external_task_id() -> str:
     return f"ka-{uuid.uuid4().hex}"
 
 
-class KlingClient:
+class KlingClient(SyncEndpoints):
     """Async client for the Kling API.
 
     Args:
@@ -277,7 +268,7 @@ class KlingClient:
             envelope = await self._transport.request(
                 "POST", fam.path, json_body=payload, idempotent=False
             )
-            return _parse(Task, envelope.data, what=f"{fam.name} create")
+            return parse_data(Task, envelope.data, what=f"{fam.name} create")
         except KlingError as error:
             if classify(error, idempotent=False) is Decision.UNKNOWN_OUTCOME or isinstance(
                 error, ResponseError
@@ -336,7 +327,7 @@ class KlingClient:
                     request_id=envelope.request_id,
                 )
             data = data[0]
-        return _parse(Task, data, what=f"{fam.name} query")
+        return parse_data(Task, data, what=f"{fam.name} query")
 
     async def list_tasks(
         self,
@@ -377,7 +368,7 @@ class KlingClient:
         """Fetch one page of a family's task list (newest first)."""
         fam = family(family_name)
         raw = await self.list_page_raw(fam, page=page, page_size=page_size)
-        return [_parse(Task, item, what=f"{fam.name} list item") for item in raw]
+        return [parse_data(Task, item, what=f"{fam.name} list item") for item in raw]
 
     async def list_page_raw(
         self, family_name: str | Family, *, page: int = 1, page_size: int = MAX_PAGE_SIZE
@@ -510,83 +501,6 @@ class KlingClient:
     ai_multi_shot = family_method(AIMultiShot)
     virtual_try_on = family_method(VirtualTryOn)
 
-    # -- synchronous endpoints --------------------------------------------------
-
-    async def text_to_speech(self, request: TextToSpeech) -> Task:
-        """Synthesize speech; the answer is the finished task (no query endpoint)."""
-        return _parse(Task, await self._sync("tts", request, path="/v1/audio/tts"), what="tts")
-
-    async def identify_face(self, request: IdentifyFace) -> IdentifyFaceResult:
-        """Detect faces in a video for lip-sync; returns ``session_id`` and faces."""
-        return _parse(IdentifyFaceResult, await self._sync("identify_face", request), what="faces")
-
-    async def image_recognize(self, request: ImageRecognize) -> SyncResult:
-        """Segment an image; ``task_result.images`` lists the masks."""
-        return _parse(SyncResult, await self._sync("image_recognize", request), what="recognize")
-
-    async def multi_elements_init_selection(
-        self, request: MultiElementsInitSelection
-    ) -> SyncResult:
-        """Start a multi-elements selection session for a video."""
-        data = await self._sync("multi_elements_init_selection", request)
-        return _parse(SyncResult, data, what="init-selection")
-
-    async def multi_elements_add_selection(self, request: MultiElementsSelection) -> SyncResult:
-        """Mark points on a frame of the session's video."""
-        data = await self._sync("multi_elements_add_selection", request)
-        return _parse(SyncResult, data, what="add-selection")
-
-    async def multi_elements_delete_selection(self, request: MultiElementsSelection) -> SyncResult:
-        """Remove points previously added (they must match exactly)."""
-        data = await self._sync("multi_elements_delete_selection", request)
-        return _parse(SyncResult, data, what="delete-selection")
-
-    async def multi_elements_clear_selection(self, request: MultiElementsSession) -> SyncResult:
-        """Clear every selection of the session."""
-        data = await self._sync("multi_elements_clear_selection", request)
-        return _parse(SyncResult, data, what="clear-selection")
-
-    async def multi_elements_preview_selection(self, request: MultiElementsSession) -> SyncResult:
-        """Render a preview of the current selection."""
-        data = await self._sync("multi_elements_preview_selection", request)
-        return _parse(SyncResult, data, what="preview-selection")
-
-    async def account_costs(
-        self,
-        *,
-        start_time: int | None = None,
-        end_time: int | None = None,
-        resource_pack_name: str | None = None,
-    ) -> AccountCosts:
-        """The account's resource packs; limited to 1 request per second.
-
-        Args:
-            start_time, end_time: Unix milliseconds; default the last 30 days.
-            resource_pack_name: only this pack.
-        """
-        now = int(time.time() * 1000)
-        end = now if end_time is None else end_time
-        start = end - 30 * 86_400_000 if start_time is None else start_time
-        if start > end:
-            raise ValueError("start_time must not be after end_time")
-        params: dict[str, str | int] = {"start_time": start, "end_time": end}
-        if resource_pack_name:
-            params["resource_pack_name"] = resource_pack_name
-        async with self._costs_limiter:
-            envelope = await self._transport.request(
-                "GET", SYNC_PATHS["account_costs"], params=params, idempotent=True
-            )
-        return _parse(AccountCosts, envelope.data, what="account costs")
-
-    async def _sync(self, name: str, request: BaseModel, *, path: str | None = None) -> Any:
-        payload = request.model_dump(mode="json", exclude_none=True, by_alias=True)
-        # These calls deduct units but create nothing to find again; a fault after
-        # sending is surfaced as is (TransportError) rather than resent blindly.
-        envelope: Envelope = await self._transport.request(
-            "POST", path or SYNC_PATHS[name], json_body=payload, idempotent=False
-        )
-        return envelope.data
-
 
 def _merge_external_id(from_model: Any, explicit: str | None) -> str:
     if explicit is not None and from_model is not None and explicit != from_model:
@@ -600,14 +514,3 @@ def _merge_external_id(from_model: Any, explicit: str | None) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError("external_task_id must be a non-empty string")
     return value
-
-
-def _parse(model: type[_M], data: Any, *, what: str) -> _M:
-    if not isinstance(data, Mapping):
-        raise ResponseError(f"{what}: expected an object in 'data', got {type(data).__name__}")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "data"
-        raise ResponseError(f"{what}: unexpected answer at {where}: {first['msg']}") from None
