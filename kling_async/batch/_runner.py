@@ -21,15 +21,13 @@ from kling_async._client import KlingClient
 from kling_async._handle import TaskHandle
 from kling_async.batch._downloads import Downloader, DownloadError, ResultsExpiredError
 from kling_async.batch._jobs import load_jobs
-from kling_async.batch._journal import Journal, Row
+from kling_async.batch._journal import FINAL, Journal, Row
 from kling_async.errors import KlingError, TaskCancelledError, TaskFailedError, TaskNotFoundError
 from kling_async.models import REQUEST_MODELS, Task
 
 __all__ = ["BatchProgress", "BatchRunner", "resume_batch", "run_batch"]
 
 logger = logging.getLogger("kling_async.batch")
-
-_RUNNING = {"created"}
 
 
 @dataclass
@@ -93,7 +91,7 @@ class BatchRunner:
 
     async def run(self) -> None:
         """Drive every job to a final state (or as far as Kling allows)."""
-        jobs = [self._drive(row) for row in self._rows.values() if row.state not in _DONE]
+        jobs = [self._drive(row) for row in self._rows.values() if row.state not in FINAL]
         await asyncio.gather(*jobs)
         await self.journal.set_meta("capacity", repr(self._capacity()))
         await self.journal.set_meta("finished_at", repr(time.time()))
@@ -178,9 +176,6 @@ class BatchRunner:
             return
         await self.journal.mark_downloaded(row.job_id, names)
         self._state[row.job_id] = "downloaded"
-
-
-_DONE = frozenset({"failed", "downloaded", "expired"})
 
 
 async def _execute(

@@ -223,8 +223,7 @@ class RedisSlotPool(SlotPool):
         self.lease_ttl = lease_ttl
         self.heartbeat = heartbeat or lease_ttl / 3
         self.ticket_ttl = ticket_ttl
-        self.retry_interval = retry_interval
-        self.retry_interval_s = retry_interval
+        self.retry_interval: float = retry_interval
         self._leases: dict[str, tuple[str, int, str, str]] = {}
         self._pending_release: dict[str, str] = {}
         self._capacity: dict[str, int] = {}
@@ -373,7 +372,7 @@ class RedisSlotPool(SlotPool):
                 self._down(exc)
             except Exception:  # keep the loop alive whatever Redis answers
                 logger.exception("slot pool upkeep failed")
-            await asyncio.sleep(self.heartbeat if self.available else self.retry_interval_s * 4)
+            await asyncio.sleep(self.heartbeat if self.available else self.retry_interval * 4)
 
     async def _upkeep(self, adopt: Adopter) -> None:
         for key in list(self._pending_release):
