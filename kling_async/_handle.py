@@ -88,6 +88,7 @@ class TaskHandle:
         "error",
         "external_task_id",
         "family",
+        "holds_slots",
         "in_queue",
         "last_seen",
         "pack",
@@ -122,6 +123,8 @@ class TaskHandle:
         self.seq = seq
         self.deadline = deadline
         self.in_queue = False
+        self.holds_slots = False
+        """True while this process counts the task's slots in its pack."""
         self.state = HandleState.QUEUED
         self.task_id: str | None = None
         self.task: Task | None = None

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
+import sys
 
 from kling_async import (
     BackoffPolicy,
@@ -58,6 +60,11 @@ async def main() -> None:
         retry=RetryPolicy(max_attempts=6, initial_delay=0.01, max_delay=0.1),
     )
     async with client:
+        # SIGUSR1: print what this worker is waiting for (the tests ask on a timeout).
+        asyncio.get_running_loop().add_signal_handler(
+            signal.SIGUSR1,
+            lambda: print(json.dumps(client.stats(), default=str), file=sys.stderr, flush=True),
+        )
         handles = [
             client.submit(r, external_task_id=f"{args.worker}-{i}")
             for i, r in enumerate(mixed_requests(args.count, sum(map(ord, args.worker)), max_n=3))

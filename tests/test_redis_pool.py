@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from kling_async import KlingClient
+from kling_async import KlingClient, PollPolicy
 from kling_async.scheduling import LeaseClaim, SlotPoolUnavailableError
 from kling_async.scheduling._redis import RedisSlotPool
 from kling_async.simulator import Simulator
@@ -112,6 +112,130 @@ async def test_heartbeat_restores_leases_after_redis_lost_its_data(
     await p.aclose()
 
 
+async def test_a_released_lease_is_not_brought_back_by_a_heartbeat(
+    redis_server: RedisServer,
+) -> None:
+    """B's lease is adopted by A while B lives; B's task ends and B releases it: A's next
+    heartbeat must drop the lease, not re-create it (that would leak its slots)."""
+    a, b = pool(redis_server, lease_ttl=5), pool(redis_server, lease_ttl=0.2)
+    await b.set_capacity("try_on", 1)
+    assert await b.try_acquire("try_on", 1, "k", "kolors-virtual-try-on")
+    await b.note_task_id("try_on", "k", "task-1")
+    await asyncio.sleep(0.3)  # b missed its heartbeat (Redis was away, say)
+    claims: list[LeaseClaim] = []
+
+    async def adopt(claim: LeaseClaim) -> None:
+        claims.append(claim)
+
+    await a._upkeep(adopt)
+    assert [c.key for c in claims] == ["k"]
+    await b._upkeep(adopt)  # b learns the lease is a's now
+    assert "k" not in b._leases
+    assert await b.release("try_on", "k") == 1  # b saw its task end first
+    await a._upkeep(adopt)
+    assert "k" not in a._leases
+    assert await a.in_use("try_on") == 0
+    assert await a.try_acquire("try_on", 1, "next")  # the pack is usable again
+    await a.aclose()
+    await b.aclose()
+
+
+async def test_release_racing_a_heartbeat_or_claim_frees_the_slots(
+    redis_server: RedisServer,
+) -> None:
+    """A release in flight while the heartbeat renews or claims the same (expired) lease
+    ends with the slots free and the lease gone: nothing renews a released lease."""
+    p = pool(redis_server, lease_ttl=0.05)
+    await p.set_capacity("video", 1)
+    real = dict(p._scripts)
+
+    def slowed(name: str) -> Any:
+        async def call(**kw: Any) -> Any:
+            await asyncio.sleep(0.05)  # the other call gets in between
+            return await real[name](**kw)
+
+        return call
+
+    async def adopt(claim: LeaseClaim) -> None:  # the lease bounced back: still ours
+        pass
+
+    for i, slow in enumerate(["renew", "release"] * 3):
+        key = f"k{i}"
+        assert await p.try_acquire("video", 1, key, "text2video")
+        await asyncio.sleep(0.06)  # expired: a claim would see it
+        p._scripts = {**real, slow: slowed(slow)}
+        if slow == "renew":  # heartbeat first (its arguments name the key), then release
+            first, second = p._upkeep(adopt), p.release("video", key)
+        else:  # release first (slow in Redis), the heartbeat's claim meanwhile
+            first, second = p.release("video", key), p._upkeep(adopt)
+        one = asyncio.ensure_future(first)
+        await asyncio.sleep(0.01)
+        await asyncio.gather(one, second)
+        p._scripts = real
+        await p._upkeep(adopt)
+        assert key not in p._leases, slow
+        assert await p.in_use("video") == 0, slow
+    await p.aclose()
+
+
+async def test_two_clients_through_a_redis_outage_give_every_slot_back(
+    redis_server: RedisServer,
+) -> None:
+    """Two clients in one process, Redis down longer than a lease: each one's leases are
+    claimed by the other meanwhile. At the end every task resolved, and both the local
+    counts and Redis's count are back to zero (no slot leaked either way)."""
+    from tests._workload import mixed_requests
+
+    async with Simulator(
+        capacity=CAPACITY, time_scale=0.002, seed=7, access_key=ACCESS_KEY, secret_key=SECRET_KEY
+    ) as sim:
+        pools = [
+            pool(redis_server, lease_ttl=0.3, heartbeat=0.05, ticket_ttl=0.3, retry_interval=0.01)
+            for _ in range(2)
+        ]
+        clients = [
+            KlingClient(
+                base_url=sim.base_url,
+                access_key=ACCESS_KEY,
+                secret_key=SECRET_KEY,
+                capacity=CAPACITY,
+                slots=p,
+                poll=PollPolicy.scaled(0.002),
+            )
+            for p in pools
+        ]
+        async with clients[0], clients[1]:
+            handles = [
+                c.submit(r, external_task_id=f"c{n}-{i}")
+                for n, c in enumerate(clients)
+                for i, r in enumerate(mixed_requests(30, n, max_n=3))
+            ]
+            while sim.stats.total_creates < 12:
+                await asyncio.sleep(0.01)
+            await redis_server.stop()
+            await asyncio.sleep(0.6)  # every lease expires (Redis server clock)
+            await redis_server.start()
+            results = await asyncio.wait_for(asyncio.gather(*handles, return_exceptions=True), 90)
+            for c in clients:
+                await asyncio.wait_for(c.drain(), 30)
+            assert [r for r in results if isinstance(r, BaseException)] == []
+            for c in clients:
+                assert {p: s["in_use"] for p, s in c.stats()["packs"].items()} == {
+                    "video": 0,
+                    "image": 0,
+                    "try_on": 0,
+                }
+            for _ in range(100):  # adopted leases are released on the next poll or two
+                if [await pools[0].in_use(p) for p in CAPACITY] == [0, 0, 0]:
+                    break
+                await asyncio.sleep(0.05)
+            assert [await pools[0].in_use(p) for p in CAPACITY] == [0, 0, 0]
+        for p in pools:
+            await p.aclose()
+    assert sim.stats.count_1303 == 0
+    assert set(sim.stats.creates_by_external_id.values()) == {1}
+
+
 async def test_unreachable_redis_is_a_clear_error_at_start() -> None:
     """A client whose Redis pool cannot be reached fails at start with a clear message."""
     p = RedisSlotPool(f"redis://127.0.0.1:{free_port()}/0", account="t")
@@ -151,10 +275,27 @@ async def _worker(
     )
 
 
-async def _summary(proc: asyncio.subprocess.Process) -> dict[str, Any]:
-    out, err = await asyncio.wait_for(proc.communicate(), 240)
-    assert proc.returncode == 0, err.decode()[-2000:]
-    return dict(json.loads(out.decode().strip().splitlines()[-1]))
+async def _summaries(
+    procs: list[asyncio.subprocess.Process], patience: float = 80
+) -> list[dict[str, Any]]:
+    """Each worker's summary line. A worker still running after ``patience`` seconds prints its
+    stats (SIGUSR1), is killed, and the test fails with what it printed."""
+    readers = [asyncio.ensure_future(p.communicate()) for p in procs]
+    await asyncio.wait(readers, timeout=patience)
+    hung = [p for p, r in zip(procs, readers, strict=True) if not r.done()]
+    for p in hung:
+        p.send_signal(signal.SIGUSR1)
+    if hung:
+        await asyncio.sleep(1.0)
+        for p in hung:
+            p.kill()
+    summaries: list[dict[str, Any]] = []
+    for p, r in zip(procs, readers, strict=True):
+        out, err = await r
+        assert p not in hung, f"worker hung; it printed:\n{err.decode()[-4000:]}"
+        assert p.returncode == 0, err.decode()[-2000:]
+        summaries.append(dict(json.loads(out.decode().strip().splitlines()[-1])))
+    return summaries
 
 
 CAPACITY = {"video": 3, "image": 6, "try_on": 1}
@@ -168,7 +309,7 @@ async def test_four_processes_share_the_capacity_without_1303(
         capacity=CAPACITY, time_scale=0.001, seed=3, access_key=ACCESS_KEY, secret_key=SECRET_KEY
     ) as sim:
         procs = [await _worker(sim, redis_server, f"w{i}", 100) for i in range(4)]
-        results = [await _summary(p) for p in procs]
+        results = await _summaries(procs)
     assert [r["ok"] for r in results] == [100] * 4
     assert sim.stats.total_creates == 400 and sim.stats.count_1303 == 0
     assert all(sim.stats.max_in_use[p] <= c for p, c in CAPACITY.items())
@@ -197,7 +338,7 @@ async def test_a_killed_process_tasks_are_adopted_by_the_others(
             await asyncio.sleep(0.01)
         victim.send_signal(signal.SIGKILL)
         await victim.wait()
-        survivors = [await _summary(p) for p in procs[:3]]
+        survivors = await _summaries(procs[:3])
         reader = pool(redis_server, account="test")
         snapshot = await reader._redis.get("kling:test:adopted")
         await reader.aclose()
@@ -224,7 +365,10 @@ async def test_redis_restart_mid_run_loses_nothing(redis_server: RedisServer) ->
         await asyncio.sleep(0.5)
         assert sim.stats.total_creates == creates_during_outage  # nothing created without Redis
         await redis_server.start()
-        results = [await _summary(p) for p in procs]
+        results = await _summaries(procs)
     assert [r["ok"] for r in results] == [50, 50]
     assert sim.stats.count_1303 == 0
     assert all(sim.stats.max_in_use[p] <= c for p, c in CAPACITY.items())
+    check = pool(redis_server, account="test")
+    assert [await check.in_use(p) for p in CAPACITY] == [0, 0, 0]  # no slot leaked
+    await check.aclose()

@@ -333,3 +333,28 @@ async def test_closing_the_client_cancels_queued_work() -> None:
     assert all(isinstance(r, TaskCancelledError) for r in results)
     assert sim.stats.total_creates == 1
     assert isinstance(handles[0], TaskHandle)
+
+
+async def test_local_counts_follow_handles_when_the_pool_frees_nothing() -> None:
+    """With a shared pool another holder may already have released a lease (it adopted
+    the task); the pool then frees 0 slots, yet this client's own count must still drop
+    by exactly the task's cost, once."""
+    from kling_async.scheduling import LocalSlotPool
+
+    class ReleasedElsewhere(LocalSlotPool):
+        async def release(self, pack: str, key: str) -> int:
+            await super().release(pack, key)
+            return 0  # somebody else deleted the lease first
+
+    capacity = {"video": 2, "image": 4, "try_on": 1}
+    async with (
+        make_sim(capacity) as sim,
+        make_client(sim, capacity=capacity, slots=ReleasedElsewhere()) as client,
+    ):
+        handles = [client.submit(r) for r in mixed_requests(30, 3)]
+        results = await asyncio.wait_for(asyncio.gather(*handles), 60)
+        await asyncio.wait_for(client.drain(), 10)
+        packs = client.stats()["packs"]
+    assert all(t.succeeded for t in results)
+    assert {p: s["in_use"] for p, s in packs.items()} == {"video": 0, "image": 0, "try_on": 0}
+    assert sim.stats.max_in_use == capacity

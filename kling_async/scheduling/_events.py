@@ -60,6 +60,9 @@ class ExternalEvents:
     def _hold(self, handle: TaskHandle) -> None:
         raise NotImplementedError
 
+    def _count_slots(self, handle: TaskHandle) -> None:
+        raise NotImplementedError
+
     def _ensure_started(self) -> None:
         raise NotImplementedError
 
@@ -132,7 +135,7 @@ class ExternalEvents:
             scheduler=cast("Scheduler", self),  # the mixin only lives in a Scheduler
         )
         handle.task_id, handle.task = task.task_id, task
-        self.cores[claim.pack].on_acquired(claim.cost)
+        self._count_slots(handle)
         self._hold(handle)
         if task.is_terminal:
             await self._on_task(handle, task)

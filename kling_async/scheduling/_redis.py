@@ -7,6 +7,8 @@ Keys (prefix ``kling:{account}:``; several accounts can share one Redis)::
     q:{pack}, qa:{pack} waiting holders in arrival order / last time each asked
     lease:{ext}         hash: pack, cost, family, task_id, holder, expires, adopted
     leases              zset: ext -> lease expiry (ms, Redis server clock)
+    gone:{ext}          tombstone of a released lease (expires), so a heartbeat that
+                        raced with the release does not bring the lease back
     holder:{holder}     set of the holder's leases
     holders             zset: holder -> last heartbeat (ms)
     adopted             counter of leases taken over from dead holders
@@ -62,6 +64,7 @@ local used = tonumber(redis.call('GET', p .. 'used:' .. pack) or '0')
 local head = redis.call('ZRANGE', q, 0, 0)[1]
 if (not head or head == holder) and used + cost <= cap then
   if redis.call('EXISTS', p .. 'lease:' .. key) == 1 then return -2 end
+  redis.call('DEL', p .. 'gone:' .. key)
   redis.call('INCRBY', p .. 'used:' .. pack, cost)
   local expires = now + lease_ttl
   redis.call('HSET', p .. 'lease:' .. key, 'pack', pack, 'cost', cost, 'family', family,
@@ -83,6 +86,7 @@ _ADOPT = (
 local p, pack, holder, key = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local cost, family, task_id, lease_ttl = tonumber(ARGV[5]), ARGV[6], ARGV[7], tonumber(ARGV[8])
 if redis.call('EXISTS', p .. 'lease:' .. key) == 1 then return 0 end
+redis.call('DEL', p .. 'gone:' .. key)
 redis.call('INCRBY', p .. 'used:' .. pack, cost)
 local expires = now + lease_ttl
 redis.call('HSET', p .. 'lease:' .. key, 'pack', pack, 'cost', cost, 'family', family,
@@ -94,10 +98,11 @@ return 1
 )
 
 _RELEASE = """
-local p, key = ARGV[1], ARGV[2]
+local p, key, tomb_ms = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local lease = p .. 'lease:' .. key
 local cost = redis.call('HGET', lease, 'cost')
 if not cost then return 0 end
+redis.call('SET', p .. 'gone:' .. key, 1, 'PX', tomb_ms)
 local pack, holder = redis.call('HGET', lease, 'pack'), redis.call('HGET', lease, 'holder')
 redis.call('DECRBY', p .. 'used:' .. pack, tonumber(cost))
 redis.call('DEL', lease)
@@ -113,8 +118,9 @@ return 1
 """
 
 # ARGV: prefix, holder, lease_ttl, then groups of 5: key, pack, cost, family, task_id.
-# Renews the holder's leases; a lease missing (Redis lost its data) is re-created and
-# counted again, so a restarted Redis learns what is still running.
+# Renews the holder's leases; a lease missing because Redis lost its data is re-created
+# and counted again, so a restarted Redis learns what is still running. A lease that
+# was released (tombstone) or taken over by another holder is reported lost instead.
 _RENEW = (
     _NOW
     + """
@@ -125,7 +131,9 @@ for i = 4, #ARGV, 5 do
   local key, pack, cost = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
   local lease = p .. 'lease:' .. key
   local owner = redis.call('HGET', lease, 'holder')
-  if not owner then
+  if not owner and redis.call('EXISTS', p .. 'gone:' .. key) == 1 then
+    table.insert(lost, key)
+  elseif not owner then
     redis.call('INCRBY', p .. 'used:' .. pack, cost)
     redis.call('HSET', lease, 'pack', pack, 'cost', cost, 'family', ARGV[i + 3],
                'task_id', ARGV[i + 4], 'holder', holder, 'expires', expires, 'adopted', 0)
@@ -230,6 +238,11 @@ class RedisSlotPool(SlotPool):
         self.available = True
         self.adopted_here = 0
         self._snapshot: dict[str, Any] = {}
+        # Releases, heartbeats and claims change ``_leases`` and the leases in Redis
+        # together; run one at a time so a heartbeat never renews (re-creates) a lease
+        # whose release is on its way, and a claim never hands back one being released.
+        self._lock = asyncio.Lock()
+        self._tomb_ms = int(max(60.0, 10 * lease_ttl) * 1000)
         self._scripts = {
             name: self._redis.register_script(body)
             for name, body in (
@@ -314,14 +327,15 @@ class RedisSlotPool(SlotPool):
 
     async def release(self, pack: str, key: str) -> int:
         """Free ``key``'s slots; during an outage the release is retried later."""
-        local = self._leases.pop(key, None)
-        try:
-            return int(await self._call("release", self.prefix, key))
-        except SlotPoolUnavailableError:
-            if local is None:
-                return 0
-            self._pending_release[key] = pack
-            return local[1]
+        async with self._lock:
+            local = self._leases.pop(key, None)
+            try:
+                return int(await self._call("release", self.prefix, key, self._tomb_ms))
+            except SlotPoolUnavailableError:
+                if local is None:
+                    return 0
+                self._pending_release[key] = pack
+                return local[1]
 
     async def note_task_id(self, pack: str, key: str, task_id: str) -> None:
         """Store the task id in the lease, so a survivor can find the task."""
@@ -375,26 +389,34 @@ class RedisSlotPool(SlotPool):
             await asyncio.sleep(self.heartbeat if self.available else self.retry_interval * 4)
 
     async def _upkeep(self, adopt: Adopter) -> None:
-        for key in list(self._pending_release):
-            await self._call("release", self.prefix, key)
-            del self._pending_release[key]
-        for pack, capacity in self._capacity.items():
-            await self._redis.set(self.prefix + f"cap:{pack}", capacity, nx=True)
-        args: list[Any] = [self.prefix, self.holder, int(self.lease_ttl * 1000)]
-        for key, (pack, cost, family, task_id) in self._leases.items():
-            args += [key, pack, cost, family, task_id]
-        lost = await self._call("renew", *args)
-        for key in lost or []:
-            self._leases.pop(key, None)  # another holder adopted it
-        claims = await self._call(
-            "claim", self.prefix, self.holder, int(self.lease_ttl * 1000), 100
-        )
-        for i in range(0, len(claims or []), 5):
-            key, pack, cost, family, task_id = claims[i : i + 5]
-            self._leases[key] = (pack, int(cost), family, task_id or "")
-            self.adopted_here += 1
-            claim = LeaseClaim(key, pack, int(cost), family, task_id or None)
-            logger.info("adopted lease %s (%s, task %s) from a dead holder", key, pack, task_id)
+        async with self._lock:
+            for key in list(self._pending_release):
+                await self._call("release", self.prefix, key, self._tomb_ms)
+                del self._pending_release[key]
+            for pack, capacity in self._capacity.items():
+                await self._redis.set(self.prefix + f"cap:{pack}", capacity, nx=True)
+            args: list[Any] = [self.prefix, self.holder, int(self.lease_ttl * 1000)]
+            for key, (pack, cost, family, task_id) in self._leases.items():
+                args += [key, pack, cost, family, task_id]
+            lost = await self._call("renew", *args)
+            for key in lost or []:
+                self._leases.pop(key, None)  # released elsewhere, or another holder took it
+            found = await self._call(
+                "claim", self.prefix, self.holder, int(self.lease_ttl * 1000), 100
+            )
+            claims = []
+            for i in range(0, len(found or []), 5):
+                key, pack, cost, family, task_id = found[i : i + 5]
+                self._leases[key] = (pack, int(cost), family, task_id or "")
+                self.adopted_here += 1
+                claims.append(LeaseClaim(key, pack, int(cost), family, task_id or None))
+        for claim in claims:  # outside the lock: adopting may release the lease
+            logger.info(
+                "adopted lease %s (%s, task %s) from a dead holder",
+                claim.key,
+                claim.pack,
+                claim.task_id,
+            )
             await adopt(claim)
         self._snapshot = await self.snapshot()
 

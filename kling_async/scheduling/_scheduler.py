@@ -313,7 +313,7 @@ class Scheduler(ExternalEvents):
             await self.pool.adopt(
                 pack, handle.cost, handle.external_task_id, fam.name, task.task_id
             )
-            self.cores[pack].on_acquired(handle.cost)
+            self._count_slots(handle)
         handle._set_state(
             HandleState.PROCESSING
             if task.task_status is TaskStatus.PROCESSING
@@ -380,7 +380,7 @@ class Scheduler(ExternalEvents):
                 core.push(handle)  # keeps its place; a release (or a retry) wakes us
                 await wait_event(wake, self._retry_interval())
                 continue
-            core.on_acquired(handle.cost)
+            self._count_slots(handle)
             handle._set_state(HandleState.SUBMITTING)
             self._submitting.add(handle)
             logger.debug("admit %r (%s %d/%d)", handle, pack, core.in_use, core.capacity)
@@ -573,10 +573,21 @@ class Scheduler(ExternalEvents):
     async def _release(self, handle: TaskHandle) -> None:
         if handle.pack is None:
             return
-        released = await self.pool.release(handle.pack, handle.external_task_id)
-        if released:
-            self.cores[handle.pack].on_released(released)
+        # Local counts follow the handle, not the pool's answer: with a shared pool
+        # another holder may already have deleted the lease (it adopted the task, or
+        # we adopted it from them), and the pool then reports 0 freed.
+        await self.pool.release(handle.pack, handle.external_task_id)
+        if handle.holds_slots:
+            handle.holds_slots = False
+            self.cores[handle.pack].on_released(handle.cost)
             self._wake[handle.pack].set()
+
+    def _count_slots(self, handle: TaskHandle) -> None:
+        """Count ``handle``'s slots in its pack, once."""
+        assert handle.pack is not None
+        if not handle.holds_slots:
+            handle.holds_slots = True
+            self.cores[handle.pack].on_acquired(handle.cost)
 
     # -- observability ----------------------------------------------------------------------
 
