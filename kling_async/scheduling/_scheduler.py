@@ -9,7 +9,6 @@ failure ends up on the handle it concerns, so no submission is ever lost.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import random
@@ -27,22 +26,15 @@ from kling_async._handle import HandleState, TaskHandle
 from kling_async.endpoints import Pack
 from kling_async.endpoints import family as family_of
 from kling_async.errors import (
-    APIError,
     CapacityError,
-    ConcurrencyLimitError,
-    CreateOutcomeUnknownError,
-    InvalidRequestError,
-    KlingError,
-    RateLimitError,
     TaskCancelledError,
     TaskExpiredError,
     TaskFailedError,
-    TaskNotFoundError,
-    TransportError,
 )
 from kling_async.models import KlingRequest, Task, TaskStatus
+from kling_async.scheduling._creates import ExactlyOnceCreates
 from kling_async.scheduling._events import ExternalEvents
-from kling_async.scheduling._pack import PackCore, pause_delay
+from kling_async.scheduling._pack import PackCore
 from kling_async.scheduling._slots import (
     LocalSlotPool,
     SlotPool,
@@ -58,15 +50,7 @@ logger = logging.getLogger("kling_async.scheduler")
 PACKS = tuple(p.value for p in Pack)
 
 
-class _Requeued(Exception):
-    """Internal: the create was definitely refused; the entry went back to its queue."""
-
-
-def _is_duplicate_external_id(error: APIError) -> bool:
-    return isinstance(error, InvalidRequestError) and "external_task_id" in error.message.lower()
-
-
-class Scheduler(ExternalEvents):
+class Scheduler(ExactlyOnceCreates, ExternalEvents):
     """Admits submissions into per-pack slots and follows them to the end.
 
     Args:
@@ -411,135 +395,6 @@ class Scheduler(ExternalEvents):
         item = core.pick(now, free)
         assert item is None or isinstance(item, TaskHandle)
         return item
-
-    # -- create, exactly once ----------------------------------------------------------
-
-    async def _create(self, handle: TaskHandle) -> None:
-        assert handle.pack is not None and handle.request is not None
-        core = self.cores[handle.pack]
-        try:
-            task = await self._create_exactly_once(handle, core)
-        except _Requeued:
-            return
-        except BaseException as error:
-            self._submitting.discard(handle)
-            await self._release(handle)
-            self._forget(handle)
-            if isinstance(error, Exception):
-                logger.info("create of %r failed: %s", handle, error)
-                handle._finish(HandleState.FAILED, error=error)
-                self._changed.set()
-                return
-            raise
-        self._submitting.discard(handle)
-        now = self.clock()
-        handle.task_id, handle.task = task.task_id, task
-        handle.created_at = handle.last_seen = now
-        learned = core.capacity
-        core.on_created(now)
-        await self._note_task_id(handle)
-        if core.is_learned and core.capacity != learned:
-            with contextlib.suppress(SlotPoolUnavailableError):
-                await self.pool.set_capacity(core.name, core.capacity)
-        if handle.state is HandleState.SUBMITTING:
-            handle._set_state(HandleState.SUBMITTED)
-        logger.debug("created %r", handle)
-        if task.is_terminal:
-            await self._on_task(handle, task)
-            return
-        self.tracker.track(handle)
-        early = self._early.pop(handle.external_task_id, None)
-        if early is not None:  # a terminal callback arrived before the create answer
-            await self._apply_callback(handle, *early)
-
-    async def _create_exactly_once(self, handle: TaskHandle, core: PackCore) -> Task:
-        assert handle.request is not None
-        while True:
-            if self.before_create is not None:
-                await self.before_create(handle)
-            try:
-                return await self.backend.create(
-                    handle.request,
-                    external_task_id=handle.external_task_id,
-                    callback_url=handle.callback_url,
-                )
-            except ConcurrencyLimitError as error:
-                await self._refused(handle, core, "1303", error.retry_after)
-            except RateLimitError as error:
-                await self._refused(handle, core, "1302", error.retry_after)
-            except TransportError as error:
-                if error.request_sent:  # pragma: no cover - the client reports unknown outcome
-                    raise
-                await self._refused(handle, core, "unreachable", None)
-            except CreateOutcomeUnknownError:
-                found = await self._resolve_unknown(handle)
-                if found is not None:
-                    return found
-                logger.info("%r was not created; creating it again (same id)", handle)
-            except APIError as error:
-                if not _is_duplicate_external_id(error):
-                    raise
-                found = await self._resolve_unknown(handle, confirm_missing=False)
-                if found is None:
-                    raise
-                return found
-
-    async def _refused(
-        self, handle: TaskHandle, core: PackCore, kind: str, retry_after: float | None
-    ) -> None:
-        """A definite refusal (``kind`` 1303, 1302 or unreachable): give the slots
-        back, pause the pack, requeue the entry at the head of its queue."""
-        self._submitting.discard(handle)
-        await self._release(handle)
-        now = self.clock()
-        if kind == "1303":
-            pause = core.on_concurrency_refused(now, retry_after)
-            with contextlib.suppress(SlotPoolUnavailableError):
-                await self.pool.set_capacity(core.name, core.capacity)
-        elif kind == "1302":
-            pause = core.on_rate_limited(now, retry_after)
-        else:
-            pause = core.on_unreachable(now)
-        logger.info(
-            "%s: %r back in the %s queue; pack paused %.2fs, capacity %d",
-            kind,
-            handle,
-            core.name,
-            pause,
-            core.capacity,
-        )
-        if handle.done():  # cancelled meanwhile: nothing was created, nothing to do
-            self._forget(handle)
-            self._changed.set()
-            raise _Requeued
-        handle._set_state(HandleState.QUEUED)
-        core.push(handle)
-        self._wake[core.name].set()
-        raise _Requeued
-
-    async def _resolve_unknown(
-        self, handle: TaskHandle, *, confirm_missing: bool = True
-    ) -> Task | None:
-        """Find out whether a create with an unknown outcome made the task.
-
-        Queries by ``external_task_id`` until Kling answers; "not found" is
-        confirmed once after a pause before it is believed. Slots stay held.
-        """
-        attempt = 0
-        misses = 0
-        while True:
-            try:
-                return await self.backend.get_task(
-                    handle.family, external_task_id=handle.external_task_id
-                )
-            except TaskNotFoundError:
-                misses += 1
-                if not confirm_missing or misses >= 2:
-                    return None
-            except KlingError as error:
-                logger.warning("resolving %r failed (%s); retrying", handle, type(error).__name__)
-            await asyncio.sleep(pause_delay(attempt, self.backoff, None, self.rng))
-            attempt += 1
 
     # -- tracking outcomes --------------------------------------------------------------------
 
