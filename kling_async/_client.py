@@ -1,26 +1,20 @@
 """``KlingClient``: the public facade.
 
-Low-level calls map one-to-one onto Kling endpoints: :meth:`KlingClient.create`
-sends exactly one create call (no scheduling), :meth:`KlingClient.get_task` one
-query, :meth:`KlingClient.list_tasks` pages through a family's tasks.
-
-Every create carries an ``external_task_id`` (generated when not given). A create
-whose outcome is unknown raises :class:`~kling_async.errors.CreateOutcomeUnknownError`
-naming that id, never a blind re-POST (design invariant 3).
+It puts together the transport (auth, retries), the low-level task calls
+(``_task_calls``), the synchronous calls (``_sync_calls``), the scheduler behind
+:meth:`KlingClient.submit` and the family methods, and the callback receiver.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 import aiohttp
 from aiolimiter import AsyncLimiter
-from pydantic import BaseModel
 
 from kling_async._auth import APIKeyAuth, JWTAuth, auth_from
 from kling_async._callbacks import CallbackReceiver
@@ -36,17 +30,10 @@ from kling_async._config import (
 )
 from kling_async._conveniences import as_completed, family_method
 from kling_async._handle import TaskHandle
-from kling_async._retry import Decision, classify
-from kling_async._sync_calls import SyncEndpoints, parse_data
+from kling_async._sync_calls import SyncEndpoints
+from kling_async._task_calls import TaskEndpoints, merge_external_id, new_external_task_id
 from kling_async._transport import Transport
 from kling_async.endpoints import Family, family
-from kling_async.errors import (
-    CreateOutcomeUnknownError,
-    InvalidRequestError,
-    KlingError,
-    ResponseError,
-    TaskNotFoundError,
-)
 from kling_async.models import (
     AdvancedCustomElement,
     AdvancedLipSync,
@@ -78,18 +65,9 @@ __all__ = ["KlingClient", "as_completed", "new_external_task_id"]
 
 
 ENV_BASE_URL = "KLING_BASE_URL"
-MAX_PAGE_SIZE = 500
-MAX_PAGE_NUM = 1000
-
-_M = TypeVar("_M", bound=BaseModel)
 
 
-def new_external_task_id() -> str:
-    """A fresh, unique ``external_task_id`` (``ka-`` + 32 hex digits)."""
-    return f"ka-{uuid.uuid4().hex}"
-
-
-class KlingClient(SyncEndpoints):
+class KlingClient(TaskEndpoints, SyncEndpoints):
     """Async client for the Kling API.
 
     Args:
@@ -233,160 +211,6 @@ class KlingClient(SyncEndpoints):
         hooks = ", callbacks=on" if self.callbacks is not None else ""
         return f"KlingClient(base_url={self.base_url!r}, auth={mode}{hooks})"
 
-    # -- tasks ------------------------------------------------------------------
-
-    async def create(
-        self,
-        request: KlingRequest,
-        *,
-        external_task_id: str | None = None,
-        callback_url: str | None = None,
-    ) -> Task:
-        """Send one create call for ``request`` and return the new task.
-
-        No scheduling happens here: over the concurrency limit this raises
-        :class:`~kling_async.errors.ConcurrencyLimitError`.
-
-        Args:
-            request: a validated request model (``TextToVideo(...)`` ...).
-            external_task_id: your id for the task; wins over the model's field.
-                One is generated when neither is given.
-            callback_url: where Kling should POST status changes.
-
-        Raises:
-            CreateOutcomeUnknownError: the task may exist; query its external id.
-            APIError subclasses: Kling refused the create (nothing was created).
-            TransportError: the request never reached Kling (retries ran out).
-        """
-        fam = family(request.family)
-        payload = request.payload()
-        ext = _merge_external_id(payload.get("external_task_id"), external_task_id)
-        payload["external_task_id"] = ext
-        if callback_url is not None:
-            payload["callback_url"] = callback_url
-        try:
-            envelope = await self._transport.request(
-                "POST", fam.path, json_body=payload, idempotent=False
-            )
-            return parse_data(Task, envelope.data, what=f"{fam.name} create")
-        except KlingError as error:
-            if classify(error, idempotent=False) is Decision.UNKNOWN_OUTCOME or isinstance(
-                error, ResponseError
-            ):
-                raise CreateOutcomeUnknownError(fam.name, ext, error) from error
-            raise
-
-    async def get_task(
-        self,
-        family_name: str | Family,
-        *,
-        task_id: str | None = None,
-        external_task_id: str | None = None,
-    ) -> Task:
-        """Query one task by ``task_id`` or by ``external_task_id`` (exactly one).
-
-        Raises:
-            TaskNotFoundError: no such task in this account.
-            ValueError: both or neither id given, or the family has no query.
-        """
-        fam = family(family_name)
-        if (task_id is None) == (external_task_id is None):
-            raise ValueError("give exactly one of task_id= or external_task_id=")
-        if not fam.queryable:
-            raise ValueError(f"{fam.name} has no query endpoint (its result comes inline)")
-        try:
-            if task_id is not None:
-                envelope = await self._transport.request(
-                    "GET", fam.task_path(task_id), idempotent=True
-                )
-            else:
-                assert external_task_id is not None
-                envelope = await self._transport.request(
-                    "GET",
-                    fam.path,
-                    params={"external_task_id": external_task_id},
-                    idempotent=True,
-                )
-        except InvalidRequestError as error:
-            if error.code == 1203:
-                raise TaskNotFoundError(
-                    error.message,
-                    http_status=error.http_status,
-                    code=error.code,
-                    request_id=error.request_id,
-                ) from None
-            raise
-        data = envelope.data
-        if isinstance(data, list):
-            # Some deployments answer an external-id query with a list.
-            if not data:
-                raise TaskNotFoundError(
-                    f"no {fam.name} task with external_task_id={external_task_id!r}",
-                    http_status=envelope.http_status,
-                    code=1203,
-                    request_id=envelope.request_id,
-                )
-            data = data[0]
-        return parse_data(Task, data, what=f"{fam.name} query")
-
-    async def list_tasks(
-        self,
-        family_name: str | Family,
-        *,
-        page_size: int = MAX_PAGE_SIZE,
-        start_page: int = 1,
-        max_pages: int | None = None,
-    ) -> AsyncIterator[list[Task]]:
-        """Iterate over pages of a family's tasks, newest first.
-
-        Stops after a short page, at page 1000 (Kling's bound), or after
-        ``max_pages`` pages.
-
-        Example:
-            >>> async for page in client.list_tasks("text2video"):  # doctest: +SKIP
-            ...     for task in page: print(task.task_id, task.task_status)
-        """
-        fam = family(family_name)
-        if not fam.list_supported:
-            raise ValueError(f"{fam.name} has no list endpoint")
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
-        if not 1 <= start_page <= MAX_PAGE_NUM:
-            raise ValueError(f"start_page must be 1..{MAX_PAGE_NUM}, got {start_page}")
-        page, pages = start_page, 0
-        while page <= MAX_PAGE_NUM and (max_pages is None or pages < max_pages):
-            tasks = await self.list_page(fam, page=page, page_size=page_size)
-            yield tasks
-            pages += 1
-            if len(tasks) < page_size:
-                return
-            page += 1
-
-    async def list_page(
-        self, family_name: str | Family, *, page: int = 1, page_size: int = MAX_PAGE_SIZE
-    ) -> list[Task]:
-        """Fetch one page of a family's task list (newest first)."""
-        fam = family(family_name)
-        raw = await self.list_page_raw(fam, page=page, page_size=page_size)
-        return [parse_data(Task, item, what=f"{fam.name} list item") for item in raw]
-
-    async def list_page_raw(
-        self, family_name: str | Family, *, page: int = 1, page_size: int = MAX_PAGE_SIZE
-    ) -> list[Mapping[str, Any]]:
-        """One page of a family's task list as raw JSON objects (parse what you need).
-
-        Raises:
-            ResponseError: ``data`` is not a list of objects.
-        """
-        fam = family(family_name)
-        envelope = await self._transport.request(
-            "GET", fam.path, params={"pageNum": page, "pageSize": page_size}, idempotent=True
-        )
-        data = envelope.data if envelope.data is not None else []
-        if not isinstance(data, list) or not all(isinstance(item, Mapping) for item in data):
-            raise ResponseError(f"{fam.name} list: expected a list of task objects")
-        return data
-
     # -- scheduled submissions ------------------------------------------------------
 
     @property
@@ -424,7 +248,7 @@ class KlingClient(SyncEndpoints):
         """
         if self._closed:
             raise RuntimeError("this KlingClient is closed")
-        ext = _merge_external_id(request.external_task_id, external_task_id)
+        ext = merge_external_id(request.external_task_id, external_task_id)
         deadline = (
             start_deadline.timestamp() if isinstance(start_deadline, datetime) else (start_deadline)
         )
@@ -500,17 +324,3 @@ class KlingClient(SyncEndpoints):
     image_expand = family_method(ImageExpand)
     ai_multi_shot = family_method(AIMultiShot)
     virtual_try_on = family_method(VirtualTryOn)
-
-
-def _merge_external_id(from_model: Any, explicit: str | None) -> str:
-    if explicit is not None and from_model is not None and explicit != from_model:
-        raise ValueError(
-            "external_task_id given twice with different values "
-            f"({explicit!r} argument vs {from_model!r} on the request)"
-        )
-    value = explicit if explicit is not None else from_model
-    if value is None:
-        return new_external_task_id()
-    if not isinstance(value, str) or not value:
-        raise ValueError("external_task_id must be a non-empty string")
-    return value
