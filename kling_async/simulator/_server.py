@@ -18,7 +18,6 @@ signed with Standard Webhooks headers when a webhook secret is configured.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -26,16 +25,16 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-import aiohttp
 import jwt
 from aiohttp import web
 
+from kling_async.simulator._callbacks import CallbackSender
 from kling_async.simulator._errors import Answer as _Answer
 from kling_async.simulator._spec import SIM_FAMILIES, SimFamily, validate_body
-from kling_async.simulator._state import PackState, SimStats, SimTask
+from kling_async.simulator._state import Faults, PackState, SimStats, SimTask
 from kling_async.simulator._sync import sync_answer
 
 __all__ = ["DEFAULT_CAPACITY", "Faults", "SimulatorCore"]
@@ -45,49 +44,6 @@ logger = logging.getLogger("kling_async.simulator")
 DEFAULT_CAPACITY = {"video": 5, "image": 9, "try_on": 1}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@dataclass(frozen=True)
-class Faults:
-    """Injected faults; all off by default, drawn from the simulator's seeded RNG.
-
-    Attributes:
-        server_error_rate: fraction of API requests answered 5000/5001/5002.
-        rate_limit_rate: chance that a request starts a burst of 1302 answers.
-        rate_limit_burst: how many consecutive requests one burst refuses.
-        latency: extra delay per request, uniform in ``[latency/2, latency]`` real seconds.
-        drop_after_create_rate: fraction of creates that create the task and then
-            drop the connection without answering (outcome unknown to the client).
-        failure_rate: fraction of tasks that end ``failed``.
-        callback_drop_rate: fraction of callbacks never sent.
-        callback_duplicate_rate: fraction of callbacks sent twice.
-        retry_after: when set, 1302/1303/5001 answers carry this ``Retry-After``.
-    """
-
-    server_error_rate: float = 0.0
-    rate_limit_rate: float = 0.0
-    rate_limit_burst: int = 3
-    latency: float = 0.0
-    drop_after_create_rate: float = 0.0
-    failure_rate: float = 0.0
-    callback_drop_rate: float = 0.0
-    callback_duplicate_rate: float = 0.0
-    retry_after: float | None = None
-
-    def __post_init__(self) -> None:
-        for name in (
-            "server_error_rate",
-            "rate_limit_rate",
-            "drop_after_create_rate",
-            "failure_rate",
-            "callback_drop_rate",
-            "callback_duplicate_rate",
-        ):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"Faults.{name} must be in [0, 1], got {value}")
-        if self.latency < 0 or self.rate_limit_burst < 1:
-            raise ValueError("Faults.latency must be >= 0 and rate_limit_burst >= 1")
 
 
 class SimulatorCore:
@@ -124,7 +80,6 @@ class SimulatorCore:
         self.access_key = access_key
         self._secret_key = secret_key
         self._api_key = api_key
-        self._webhook_secret = webhook_secret
         self.durations = durations
         self.duration_spread = duration_spread
         self.stats = SimStats(max_in_use={name: 0 for name in DEFAULT_CAPACITY})
@@ -135,8 +90,7 @@ class SimulatorCore:
         self._burst_left = 0
         self._seq = 0
         self._t0 = time.monotonic()
-        self._callback_session: aiohttp.ClientSession | None = None
-        self._background: set[asyncio.Task[None]] = set()
+        self.callbacks = CallbackSender(self, webhook_secret)
 
     # -- time -------------------------------------------------------------------
 
@@ -300,7 +254,7 @@ class SimulatorCore:
         self.stats.total_creates += 1
         self.stats.task_times[task_id] = (fam.name, fam.pack, cost, now, ends_at)
         if task.callback_url:
-            self._schedule_callbacks(task)
+            self.callbacks.schedule(task)
         return task
 
     # -- queries ------------------------------------------------------------------
@@ -336,63 +290,9 @@ class SimulatorCore:
 
         return handle
 
-    # -- callbacks ----------------------------------------------------------------
-
-    def _schedule_callbacks(self, task: SimTask) -> None:
-        loop = asyncio.get_running_loop()
-        now = self.now()
-        for at in (now, task.processing_at, task.ends_at):
-            loop.call_at(loop.time() + max(0.0, at - now), self._spawn_callback, task, at)
-
-    def _spawn_callback(self, task: SimTask, at: float) -> None:
-        if self.faults.callback_drop_rate and self.rng.random() < self.faults.callback_drop_rate:
-            self.stats.callbacks_dropped += 1
-            return
-        body = json.dumps(task.to_json(at))
-        copies = (
-            2
-            if (
-                self.faults.callback_duplicate_rate
-                and self.rng.random() < self.faults.callback_duplicate_rate
-            )
-            else 1
-        )
-        for _ in range(copies):
-            job = asyncio.ensure_future(self._post_callback(task.callback_url or "", body))
-            self._background.add(job)
-            job.add_done_callback(self._background.discard)
-
-    async def _post_callback(self, url: str, body: str) -> None:
-        headers = {"Content-Type": "application/json; charset=utf-8"}
-        if self._webhook_secret:
-            from datetime import UTC, datetime
-
-            from standardwebhooks.webhooks import Webhook
-
-            msg_id = f"msg_{uuid.uuid4().hex}"
-            stamp = datetime.now(UTC)
-            headers["webhook-id"] = msg_id
-            headers["webhook-timestamp"] = str(int(stamp.timestamp()))
-            headers["webhook-signature"] = Webhook(self._webhook_secret).sign(msg_id, stamp, body)
-        if self._callback_session is None or self._callback_session.closed:
-            self._callback_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        try:
-            async with self._callback_session.post(url, data=body, headers=headers) as resp:
-                await resp.read()
-                self.stats.callbacks_sent += 1
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            self.stats.callbacks_failed += 1
-            logger.info("callback to %s failed: %s", url, type(exc).__name__)
-
     async def close(self) -> None:
         """Stop callback deliveries and close the callback session."""
-        for job in list(self._background):
-            job.cancel()
-        for job in list(self._background):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await job
-        if self._callback_session is not None:
-            await self._callback_session.close()
+        await self.callbacks.close()
 
     # -- files and sync endpoints -----------------------------------------------
 

@@ -231,3 +231,46 @@ class SimStats:
                 for task_id, (f, p, c, s, e) in self.task_times.items()
             },
         }
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Injected faults; all off by default, drawn from the simulator's seeded RNG.
+
+    Attributes:
+        server_error_rate: fraction of API requests answered 5000/5001/5002.
+        rate_limit_rate: chance that a request starts a burst of 1302 answers.
+        rate_limit_burst: how many consecutive requests one burst refuses.
+        latency: extra delay per request, uniform in ``[latency/2, latency]`` real seconds.
+        drop_after_create_rate: fraction of creates that create the task and then
+            drop the connection without answering (outcome unknown to the client).
+        failure_rate: fraction of tasks that end ``failed``.
+        callback_drop_rate: fraction of callbacks never sent.
+        callback_duplicate_rate: fraction of callbacks sent twice.
+        retry_after: when set, 1302/1303/5001 answers carry this ``Retry-After``.
+    """
+
+    server_error_rate: float = 0.0
+    rate_limit_rate: float = 0.0
+    rate_limit_burst: int = 3
+    latency: float = 0.0
+    drop_after_create_rate: float = 0.0
+    failure_rate: float = 0.0
+    callback_drop_rate: float = 0.0
+    callback_duplicate_rate: float = 0.0
+    retry_after: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in (
+            "server_error_rate",
+            "rate_limit_rate",
+            "drop_after_create_rate",
+            "failure_rate",
+            "callback_drop_rate",
+            "callback_duplicate_rate",
+        ):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"Faults.{name} must be in [0, 1], got {value}")
+        if self.latency < 0 or self.rate_limit_burst < 1:
+            raise ValueError("Faults.latency must be >= 0 and rate_limit_burst >= 1")
