@@ -1,0 +1,238 @@
+"""Request models for the video editing families: motion control, multi-elements
+(with its synchronous selection calls), video extend, lip-sync, avatar, effects
+(video pack, 1 slot each)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from kling_async.models._base import (
+    AudioMedia,
+    Duration,
+    ElementRef,
+    HttpURL,
+    KlingModel,
+    KlingRequest,
+    KlingSyncRequest,
+    Media,
+    Mode,
+    NonEmpty,
+    Prompt,
+    WatermarkInfo,
+    check_duration,
+    exactly_one,
+)
+from kling_async.models._video import _CLASSIC, _ImageItem
+
+__all__ = [
+    "AdvancedLipSync",
+    "Avatar",
+    "EffectInput",
+    "FaceChoice",
+    "IdentifyFace",
+    "MotionControl",
+    "MultiElements",
+    "MultiElementsInitSelection",
+    "MultiElementsSelection",
+    "MultiElementsSession",
+    "SelectionPoint",
+    "VideoEffects",
+    "VideoExtend",
+]
+
+
+class MotionControl(KlingRequest):
+    """Motion control (``POST /v1/videos/motion-control``)."""
+
+    family = "motion_control"
+
+    model_name: Literal["kling-v2-6", "kling-v3"] | None = None
+    prompt: Prompt | None = None
+    image_url: Media
+    video_url: HttpURL
+    keep_original_sound: Literal["yes", "no"] | None = None
+    character_orientation: Literal["image", "video"]
+    mode: Mode
+    element_list: Annotated[list[ElementRef], Field(min_length=1)] | None = None
+    watermark_info: WatermarkInfo | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> MotionControl:
+        if self.element_list:
+            if self.model_name != "kling-v3":
+                raise ValueError("element_list is only supported by kling-v3")
+            if self.character_orientation != "video":
+                raise ValueError("character_orientation must be 'video' with element_list")
+        return self
+
+
+class MultiElements(KlingRequest):
+    """Multi-elements video editing task (``POST /v1/videos/multi-elements``)."""
+
+    family = "multi_elements"
+
+    model_name: Literal["kling-v1-6"] | None = None
+    session_id: NonEmpty
+    edit_mode: Literal["addition", "swap", "removal"]
+    image_list: Annotated[list[_ImageItem], Field(max_length=2)] | None = None
+    prompt: Annotated[Prompt, StringConstraints(min_length=1)]
+    negative_prompt: Prompt | None = None
+    mode: Mode | None = None
+    duration: Duration | None = None
+    watermark_info: WatermarkInfo | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> MultiElements:
+        count = len(self.image_list or [])
+        expected = {"addition": (1, 2), "swap": (1, 1), "removal": (0, 0)}[self.edit_mode]
+        if not expected[0] <= count <= expected[1]:
+            want = (
+                f"{expected[0]}-{expected[1]}" if expected[0] != expected[1] else str(expected[0])
+            )
+            raise ValueError(
+                f"image_list must hold {want} image(s) for edit_mode {self.edit_mode!r}, "
+                f"got {count}"
+            )
+        check_duration(self.duration, _CLASSIC)
+        return self
+
+
+class _VideoSource(KlingSyncRequest):
+    """A Kling video (``video_id``) or a video URL, exactly one."""
+
+    video_id: NonEmpty | None = None
+    video_url: HttpURL | None = None
+
+    @model_validator(mode="after")
+    def _check_source(self) -> _VideoSource:
+        exactly_one(self, ("video_id", "video_url"))
+        return self
+
+
+class MultiElementsInitSelection(_VideoSource):
+    """Start a multi-elements selection session from ``video_id`` xor ``video_url``."""
+
+    endpoint = "multi_elements_init_selection"
+
+
+class SelectionPoint(KlingModel):
+    """A point on a frame, relative coordinates in [0, 1]."""
+
+    x: Annotated[float, Field(ge=0, le=1)]
+    y: Annotated[float, Field(ge=0, le=1)]
+
+
+class MultiElementsSelection(KlingSyncRequest):
+    """Add or delete selection points on one frame of a session."""
+
+    endpoint = "multi_elements_add_selection"
+
+    session_id: NonEmpty
+    frame_index: Annotated[int, Field(ge=0)]
+    points: Annotated[list[SelectionPoint], Field(min_length=1, max_length=10)]
+
+
+class MultiElementsSession(KlingSyncRequest):
+    """A selection session id (clear or preview the selection)."""
+
+    endpoint = "multi_elements_preview_selection"
+
+    session_id: NonEmpty
+
+
+class VideoExtend(KlingRequest):
+    """Extend a Kling-generated video by ~4-5 s (``POST /v1/videos/video-extend``)."""
+
+    family = "video_extend"
+
+    video_id: NonEmpty
+    prompt: Prompt | None = None
+    negative_prompt: Prompt | None = None
+    cfg_scale: Annotated[float, Field(ge=0, le=1)] | None = None
+    watermark_info: WatermarkInfo | None = None
+
+
+class IdentifyFace(_VideoSource):
+    """Detect faces for lip-sync (synchronous; ``video_id`` xor ``video_url``)."""
+
+    endpoint = "identify_face"
+
+
+class FaceChoice(KlingModel):
+    """Which face to lip-sync and with what audio (times in milliseconds)."""
+
+    face_id: NonEmpty
+    audio_id: NonEmpty | None = None
+    sound_file: AudioMedia | None = None
+    sound_start_time: Annotated[int, Field(ge=0)]
+    sound_end_time: Annotated[int, Field(ge=0)]
+    sound_insert_time: Annotated[int, Field(ge=0)]
+    sound_volume: Annotated[float, Field(ge=0, le=2)] | None = None
+    original_audio_volume: Annotated[float, Field(ge=0, le=2)] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> FaceChoice:
+        exactly_one(self, ("audio_id", "sound_file"))
+        if self.sound_end_time - self.sound_start_time < 2000:
+            raise ValueError(
+                "sound_end_time - sound_start_time must be at least 2000 ms (cropped audio >= 2 s)"
+            )
+        return self
+
+
+class AdvancedLipSync(KlingRequest):
+    """Lip-sync a detected face to audio (``POST /v1/videos/advanced-lip-sync``)."""
+
+    family = "advanced_lip_sync"
+
+    session_id: NonEmpty
+    face_choose: Annotated[list[FaceChoice], Field(min_length=1, max_length=1)]
+    watermark_info: WatermarkInfo | None = None
+
+
+class Avatar(KlingRequest):
+    """Talking avatar from an image and audio (``POST /v1/videos/avatar/image2video``)."""
+
+    family = "avatar"
+
+    image: Media
+    audio_id: NonEmpty | None = None
+    sound_file: AudioMedia | None = None
+    prompt: Prompt | None = None
+    mode: Mode | None = None
+    watermark_info: WatermarkInfo | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Avatar:
+        exactly_one(self, ("audio_id", "sound_file"))
+        return self
+
+
+class EffectInput(KlingModel):
+    """``input`` of a video effect: one ``image``, or two ``images`` for dual effects."""
+
+    image: Media | None = None
+    images: Annotated[list[Media], Field(min_length=2, max_length=2)] | None = None
+    duration: Duration | None = None
+    model_name: Literal["kling-v1", "kling-v1-5", "kling-v1-6"] | None = None
+    mode: Mode | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> EffectInput:
+        exactly_one(self, ("image", "images"))
+        check_duration(self.duration, (5,) if self.images else _CLASSIC, "input.duration")
+        return self
+
+
+class VideoEffects(KlingRequest):
+    """Video effect template (``POST /v1/videos/effects``).
+
+    ``effect_scene`` is not checked against a list: Kling adds scenes often.
+    """
+
+    family = "effects"
+
+    effect_scene: Annotated[str, StringConstraints(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")]
+    input: EffectInput
