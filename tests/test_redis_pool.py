@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from kling_async import KlingClient, PollPolicy
+from kling_async import KlingClient, PollPolicy, TextToVideo
 from kling_async.scheduling import LeaseClaim, SlotPoolUnavailableError
 from kling_async.scheduling._redis import RedisSlotPool
 from kling_async.simulator import Simulator
@@ -234,6 +234,75 @@ async def test_two_clients_through_a_redis_outage_give_every_slot_back(
             await p.aclose()
     assert sim.stats.count_1303 == 0
     assert set(sim.stats.creates_by_external_id.values()) == {1}
+
+
+async def test_a_release_queued_during_an_outage_does_not_block_reacquiring(
+    redis_server: RedisServer,
+) -> None:
+    """A create refused while Redis was away is requeued under the same key: acquiring it
+    again first sends the queued release, instead of failing on the old lease."""
+    p = pool(redis_server)
+    await p.set_capacity("video", 1)
+    assert await p.try_acquire("video", 1, "k", "text2video")
+    await redis_server.stop()
+    assert await p.release("video", "k") == 1  # queued: Redis is away
+    await redis_server.start()
+    assert await p.try_acquire("video", 1, "k", "text2video")
+    assert await p.in_use("video") == 1
+    await p.aclose()
+
+
+async def test_a_failed_adoption_is_retried_not_held_for_ever(redis_server: RedisServer) -> None:
+    """If following an adopted task fails, the lease is not renewed: it expires and is
+    claimed again (nothing keeps its slots without tracking the task)."""
+    dead = pool(redis_server, lease_ttl=0.1)
+    await dead.set_capacity("video", 2)
+    assert await dead.try_acquire("video", 1, "k", "text2video")
+    survivor = pool(redis_server, lease_ttl=0.1)
+    seen: list[str] = []
+
+    async def broken(claim: LeaseClaim) -> None:
+        seen.append(claim.key)
+        raise RuntimeError("lookup failed")
+
+    await asyncio.sleep(0.15)
+    await survivor._upkeep(broken)
+    assert seen == ["k"] and "k" not in survivor._leases
+    await asyncio.sleep(0.15)
+    await survivor._upkeep(broken)
+    assert seen == ["k", "k"]  # claimed again
+    await dead.aclose()
+    await survivor.aclose()
+
+
+async def test_an_id_leased_by_another_process_fails_only_its_handle(
+    redis_server: RedisServer,
+) -> None:
+    """A submission whose external id another process already holds fails with a clear
+    error; the dispatcher goes on with the rest."""
+    other = pool(redis_server)
+    await other.set_capacity("video", 3)
+    assert await other.try_acquire("video", 1, "dup", "text2video")
+    async with Simulator(
+        capacity=CAPACITY, time_scale=0.002, access_key=ACCESS_KEY, secret_key=SECRET_KEY
+    ) as sim:
+        mine = pool(redis_server, retry_interval=0.01)
+        async with KlingClient(
+            base_url=sim.base_url,
+            access_key=ACCESS_KEY,
+            secret_key=SECRET_KEY,
+            capacity=CAPACITY,
+            slots=mine,
+            poll=PollPolicy.scaled(0.002),
+        ) as client:
+            dup = client.submit(TextToVideo(prompt="a"), external_task_id="dup")
+            fine = client.submit(TextToVideo(prompt="b"), external_task_id="fine")
+            with pytest.raises(ValueError, match="'dup' already holds a lease"):
+                await asyncio.wait_for(dup, 30)
+            assert (await asyncio.wait_for(fine, 30)).succeeded
+        await mine.aclose()
+    assert "dup" not in sim.stats.creates_by_external_id
+    await other.aclose()
 
 
 async def test_unreachable_redis_is_a_clear_error_at_start() -> None:

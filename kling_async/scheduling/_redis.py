@@ -143,7 +143,17 @@ class RedisSlotPool(SlotPool):
     # -- SlotPool ---------------------------------------------------------------------
 
     async def try_acquire(self, pack: str, cost: int, key: str, family: str = "") -> bool:
-        """Take slots under the shared capacity, in arrival order across processes."""
+        """Take slots under the shared capacity, in arrival order across processes.
+
+        Raises:
+            ValueError: another holder has a live lease under ``key``.
+            SlotPoolUnavailableError: Redis cannot be reached.
+        """
+        if key in self._pending_release:  # requeued while Redis was away: free it first
+            async with self._lock:
+                if key in self._pending_release:
+                    await self._call("release", self.prefix, key, self._tomb_ms)
+                    del self._pending_release[key]
         result = int(
             await self._call(
                 "acquire",
@@ -158,7 +168,10 @@ class RedisSlotPool(SlotPool):
             )
         )
         if result == -2:
-            raise ValueError(f"{key!r} already holds a lease")
+            raise ValueError(
+                f"external_task_id {key!r} already holds a lease in the shared slot pool "
+                "(another process submitted the same id)"
+            )
         if result == 1:
             self._leases[key] = (pack, cost, family, "")
         return result == 1
@@ -272,7 +285,13 @@ class RedisSlotPool(SlotPool):
                 claim.pack,
                 claim.task_id,
             )
-            await adopt(claim)
+            try:
+                await adopt(claim)
+            except Exception:
+                # Nobody follows this task now: stop renewing it so the lease expires
+                # and is claimed again, rather than holding its slots for ever.
+                logger.exception("adopting lease %s failed; it will be retried", claim.key)
+                self.forget(claim.key)
         self._snapshot = await self.snapshot()
 
     def forget(self, key: str) -> None:

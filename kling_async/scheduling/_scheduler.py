@@ -360,6 +360,11 @@ class Scheduler(ExactlyOnceCreates, ExternalEvents):
                 )
             except SlotPoolUnavailableError:
                 acquired = False  # nothing is created without a lease
+            except ValueError as error:  # its id is leased elsewhere: never create it
+                self._forget(handle)
+                handle._finish(HandleState.FAILED, error=error)
+                self._changed.set()
+                continue
             if not acquired:
                 core.push(handle)  # keeps its place; a release (or a retry) wakes us
                 await wait_event(wake, self._retry_interval())
