@@ -189,7 +189,7 @@ class KlingClient(TaskEndpoints, SyncEndpoints):
         return self._transport
 
     async def __aenter__(self) -> Self:
-        await self._scheduler.check_pool()
+        await self._scheduler.start()
         return self
 
     async def __aexit__(

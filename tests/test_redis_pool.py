@@ -305,6 +305,49 @@ async def test_an_id_leased_by_another_process_fails_only_its_handle(
     await other.aclose()
 
 
+async def test_an_adopted_task_keeps_its_slot_until_the_simulator_ends_it(
+    redis_server: RedisServer,
+) -> None:
+    """A dead holder's running task: the survivor adopts it and its slot stays counted in
+    Redis for as long as the simulator runs the task; it is freed only after the end."""
+    async with Simulator(
+        capacity=CAPACITY,
+        time_scale=0.002,
+        durations={"text2video": 500},  # about 1 s
+        access_key=ACCESS_KEY,
+        secret_key=SECRET_KEY,
+    ) as sim:
+        dead = pool(redis_server, lease_ttl=0.2)
+        await dead.set_capacity("video", CAPACITY["video"])
+        assert await dead.try_acquire("video", 1, "orphan", "text2video")
+        async with sim.client() as direct:
+            task = await direct.create(TextToVideo(prompt="x"), external_task_id="orphan")
+        await dead.note_task_id("video", "orphan", task.task_id)
+        await dead.aclose()  # the holder dies: no release, no more heartbeats
+        survivor = pool(redis_server, lease_ttl=0.2, heartbeat=0.05)
+        samples: list[tuple[bool, int]] = []  # (simulator says running, slots counted)
+        async with KlingClient(
+            base_url=sim.base_url,
+            access_key=ACCESS_KEY,
+            secret_key=SECRET_KEY,
+            capacity=CAPACITY,
+            slots=survivor,
+            poll=PollPolicy.scaled(0.002),
+        ):
+            sim_task = sim.core.tasks[task.task_id]
+            for _ in range(1000):
+                running = sim.core.now() < sim_task.ends_at
+                samples.append((running, await survivor.in_use("video")))
+                if not running and samples[-1][1] == 0:
+                    break
+                await asyncio.sleep(0.01)
+            adopted = survivor.adopted_here
+        await survivor.aclose()
+    assert adopted == 1
+    assert any(running for running, _ in samples) and samples[-1] == (False, 0)
+    assert all(used == 1 for running, used in samples if running)  # never freed early
+
+
 async def test_unreachable_redis_is_a_clear_error_at_start() -> None:
     """A client whose Redis pool cannot be reached fails at start with a clear message."""
     p = RedisSlotPool(f"redis://127.0.0.1:{free_port()}/0", account="t")

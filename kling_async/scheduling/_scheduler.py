@@ -170,11 +170,14 @@ class Scheduler(ExactlyOnceCreates, ExternalEvents):
     def _retry_interval(self) -> float:
         return self.pool.retry_interval or self.poll.min_interval
 
-    async def check_pool(self) -> None:
-        """Fail fast when a shared slot pool cannot be reached."""
+    async def start(self) -> None:
+        """Fail fast when a shared slot pool cannot be reached, then start the
+        dispatchers and the pool's upkeep (a shared pool's heartbeats and adoption of
+        dead holders' leases run from here on, even before anything is submitted)."""
         check = getattr(self.pool, "check", None)
         if check is not None:
             await check()
+        self._ensure_started()
 
     def _spawn(self, fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
         if self._tg is None:
