@@ -348,6 +348,27 @@ async def test_an_adopted_task_keeps_its_slot_until_the_simulator_ends_it(
     assert all(used == 1 for running, used in samples if running)  # never freed early
 
 
+async def test_a_silent_redis_counts_as_unreachable() -> None:
+    """A Redis that accepts connections but never answers (a partition) is reported
+    unreachable after ``timeout``: acquire refuses, a release is queued, nothing hangs."""
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(-1)  # never answers
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    p = RedisSlotPool(f"redis://127.0.0.1:{port}/0", account="t", timeout=0.2)
+    p._leases["k"] = ("video", 1, "text2video", "")
+    with pytest.raises(SlotPoolUnavailableError):
+        await p.try_acquire("video", 1, "other", "text2video")
+    assert await p.release("video", "k") == 1 and "k" in p._pending_release
+    assert not p.available
+    await p.aclose()
+    server.close()
+    await server.wait_closed()
+
+
 async def test_unreachable_redis_is_a_clear_error_at_start() -> None:
     """A client whose Redis pool cannot be reached fails at start with a clear message."""
     p = RedisSlotPool(f"redis://127.0.0.1:{free_port()}/0", account="t")

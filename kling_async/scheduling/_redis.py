@@ -55,6 +55,8 @@ class RedisSlotPool(SlotPool):
         heartbeat: seconds between heartbeats (default ``lease_ttl / 3``).
         ticket_ttl: seconds after which a holder that stopped asking loses its place.
         retry_interval: seconds between acquire retries while slots are taken.
+        timeout: seconds a Redis connect or command may take before Redis counts as
+            unreachable (a partitioned network must not stall releases for minutes).
         client: an existing ``redis.asyncio.Redis`` to use instead of ``url``.
 
     Example:
@@ -71,6 +73,7 @@ class RedisSlotPool(SlotPool):
         heartbeat: float | None = None,
         ticket_ttl: float = 2.0,
         retry_interval: float = 0.05,
+        timeout: float = 5.0,
         client: Any = None,
     ) -> None:
         try:
@@ -88,7 +91,11 @@ class RedisSlotPool(SlotPool):
             redis_errors.ConnectionError,
             redis_errors.TimeoutError,
         )
-        self._redis = client or redis_asyncio.from_url(url, decode_responses=True)
+        if timeout <= 0:
+            raise ValueError("timeout must be > 0")
+        self._redis = client or redis_asyncio.from_url(
+            url, decode_responses=True, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
         self._owns = client is None
         self.account = account
         self.prefix = f"kling:{account}:"
