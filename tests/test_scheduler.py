@@ -263,6 +263,35 @@ async def test_attach_tracks_and_counts_an_existing_task() -> None:
     assert task.succeeded and sim.stats.total_creates == 1
 
 
+async def test_attach_while_the_slot_pool_is_down_leaves_nothing_behind() -> None:
+    """If the slot pool cannot count an attached task, attach() raises and holds nothing:
+    attaching again later works and counts the slot once."""
+    from kling_async.scheduling import LocalSlotPool, SlotPoolUnavailableError
+
+    class FlakyPool(LocalSlotPool):
+        down = True
+
+        async def adopt(self, *args: Any, **kwargs: Any) -> None:
+            if self.down:
+                raise SlotPoolUnavailableError("pool down")
+            await super().adopt(*args, **kwargs)
+
+    pool = FlakyPool()
+    async with (
+        make_sim({"video": 2}, durations={"text2video": 400}) as sim,
+        make_client(sim, capacity={"video": 2}, slots=pool) as client,
+    ):
+        sim.inject_task("/v1/videos/text2video", {"prompt": "p", "external_task_id": "o1"})
+        with pytest.raises(SlotPoolUnavailableError):
+            await client.attach("text2video", external_task_id="o1")
+        assert client.stats()["packs"]["video"]["in_use"] == 0
+        pool.down = False
+        handle = await client.attach("text2video", external_task_id="o1")
+        assert client.stats()["packs"]["video"]["in_use"] == 1
+        assert (await asyncio.wait_for(handle, 30)).succeeded
+        assert client.stats()["packs"]["video"]["in_use"] == 0
+
+
 async def test_states_changes_as_completed_and_drain() -> None:
     """Handles report each state; as_completed yields every handle; drain waits."""
     async with make_sim({"video": 2}) as sim, make_client(sim, capacity={"video": 2}) as client:

@@ -1,4 +1,6 @@
-"""Events from outside the dispatch loop: callback deliveries and dead holders' leases.
+"""Events from outside the dispatch loop: callback deliveries, tasks attached after a
+restart, and dead holders' leases (the last two share one way of following a task
+that already exists at Kling).
 
 Mixed into :class:`~kling_async.scheduling._scheduler.Scheduler`; the attributes and
 methods declared below are the scheduler's.
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from kling_async._config import BackoffPolicy
-from kling_async._handle import TaskHandle
+from kling_async._handle import HandleState, TaskHandle
 from kling_async.endpoints import family as family_of
 from kling_async.errors import KlingError, TaskNotFoundError
 from kling_async.models import Task, TaskStatus
@@ -54,17 +56,22 @@ class ExternalEvents:
     _early: dict[str, tuple[Task, bool]]
     _seq: itertools.count[int]
 
-    async def _on_task(self, handle: TaskHandle, task: Task) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the Scheduler
 
-    def _hold(self, handle: TaskHandle) -> None:
-        raise NotImplementedError
+        async def _on_task(self, handle: TaskHandle, task: Task) -> None:
+            raise NotImplementedError
 
-    def _count_slots(self, handle: TaskHandle) -> None:
-        raise NotImplementedError
+        def _hold(self, handle: TaskHandle) -> None:
+            raise NotImplementedError
 
-    def _ensure_started(self) -> None:
-        raise NotImplementedError
+        def _count_slots(self, handle: TaskHandle) -> None:
+            raise NotImplementedError
+
+        def _ensure_started(self) -> None:
+            raise NotImplementedError
+
+        def _resolve(self, handle: TaskHandle, task: Task) -> None:
+            raise NotImplementedError
 
     async def on_callback(self, task: Task, *, signed: bool, trusted: bool) -> bool:
         """Apply a callback delivery; False when the task is not one of ours (in flight).
@@ -123,27 +130,70 @@ class ExternalEvents:
             await self.pool.release(claim.pack, claim.key)
             return
         self._ensure_started()
+        handle = self._existing(fam.name, task, claim.key, claim.pack, claim.cost)
+        if task.is_terminal:
+            self._count_slots(handle)
+            self._hold(handle)
+            await self._on_task(handle, task)  # releases the slots, resolves
+            return
+        self._follow(handle, task)
+        await self._note_task_id(handle)
+
+    async def attach(
+        self, family: str, *, task_id: str | None, external_task_id: str | None, cost: int | None
+    ) -> TaskHandle:
+        """Follow a task created earlier; its slots count until it ends."""
+        fam = family_of(family)
+        task = await self.backend.get_task(
+            fam.name, task_id=task_id, external_task_id=external_task_id
+        )
+        self._ensure_started()
+        key = task.external_task_id or external_task_id or f"task-{task.task_id}"
+        pack = fam.pack.value if fam.pack is not None else None
+        handle = self._existing(
+            fam.name, task, key, pack, cost if cost is not None else fam.slot_cost({})
+        )
+        if task.is_terminal:
+            self._resolve(handle, task)
+            return handle
+        if key in self._live:
+            raise ValueError(f"{key!r} is already tracked by this client")
+        if pack is not None:  # before anything is held: if the pool fails, nothing leaks
+            await self.pool.adopt(pack, handle.cost, key, fam.name, task.task_id)
+        self._follow(handle, task)
+        return handle
+
+    def _existing(
+        self, family: str, task: Task, key: str, pack: str | None, cost: int
+    ) -> TaskHandle:
+        """A handle for a task that already exists at Kling."""
         handle = TaskHandle(
-            family=fam.name,
+            family=family,
             request=None,
-            external_task_id=claim.key,
-            pack=claim.pack,
-            cost=claim.cost,
+            external_task_id=key,
+            pack=pack,
+            cost=cost,
             priority=0,
             seq=next(self._seq),
             deadline=None,
             scheduler=cast("Scheduler", self),  # the mixin only lives in a Scheduler
         )
         handle.task_id, handle.task = task.task_id, task
-        self._count_slots(handle)
-        self._hold(handle)
-        if task.is_terminal:
-            await self._on_task(handle, task)
-            return
+        return handle
+
+    def _follow(self, handle: TaskHandle, task: Task) -> None:
+        """Count a running task's slots and track it until it ends."""
         now = self.clock()
         age = max(0.0, time.time() - task.created_at / 1000) if task.created_at else 0.0
         handle.created_at, handle.last_seen = now - age, now
-        await self._note_task_id(handle)
+        if handle.pack is not None:
+            self._count_slots(handle)
+        self._hold(handle)
+        handle._set_state(
+            HandleState.PROCESSING
+            if task.task_status is TaskStatus.PROCESSING
+            else HandleState.SUBMITTED
+        )
         self.tracker.track(handle)
 
     async def _resolve_lease(self, family: str, key: str) -> Task | None:

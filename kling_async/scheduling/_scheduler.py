@@ -263,52 +263,6 @@ class Scheduler(ExactlyOnceCreates, ExternalEvents):
         if self._live.get(handle.external_task_id) is handle:
             del self._live[handle.external_task_id]
 
-    async def attach(
-        self, family: str, *, task_id: str | None, external_task_id: str | None, cost: int | None
-    ) -> TaskHandle:
-        """Follow a task created earlier; its slots count until it ends."""
-        fam = family_of(family)
-        task = await self.backend.get_task(
-            fam.name, task_id=task_id, external_task_id=external_task_id
-        )
-        self._ensure_started()
-        pack = fam.pack.value if fam.pack is not None else None
-        handle = TaskHandle(
-            family=fam.name,
-            request=None,
-            external_task_id=task.external_task_id or external_task_id or f"task-{task.task_id}",
-            pack=pack,
-            cost=cost if cost is not None else fam.slot_cost({}),
-            priority=0,
-            seq=next(self._seq),
-            deadline=None,
-            scheduler=self,
-        )
-        handle.task_id, handle.task = task.task_id, task
-        if task.is_terminal:
-            self._resolve(handle, task)
-            return handle
-        if handle.external_task_id in self._live:
-            raise ValueError(f"{handle.external_task_id!r} is already tracked by this client")
-        self._hold(handle)
-        now = self.clock()
-        age = 0.0
-        if task.created_at is not None:
-            age = max(0.0, time.time() - task.created_at / 1000)
-        handle.created_at, handle.last_seen = now - age, now
-        if pack is not None:
-            await self.pool.adopt(
-                pack, handle.cost, handle.external_task_id, fam.name, task.task_id
-            )
-            self._count_slots(handle)
-        handle._set_state(
-            HandleState.PROCESSING
-            if task.task_status is TaskStatus.PROCESSING
-            else HandleState.SUBMITTED
-        )
-        self.tracker.track(handle)
-        return handle
-
     def cancel(self, handle: TaskHandle) -> None:
         """Cancel ``handle``: dequeue it, or stop awaiting a created task (slots kept)."""
         if handle.in_queue and handle.pack is not None:
