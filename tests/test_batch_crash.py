@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import sqlite3
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 
+from tests._simproc import start_simulator
 from tests._workload import write_jobs
 from tests.conftest import ACCESS_KEY, SECRET_KEY
 
@@ -46,30 +46,10 @@ async def test_sigkill_at_20_moments_then_resume_creates_each_job_exactly_once(
     jobs = tmp_path / "jobs.jsonl"
     write_jobs(jobs, JOBS, seed=11)
     out = tmp_path / "out"
-    sim = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "kling_async.simulator",
-        "--port",
-        "0",
-        "--json",
-        "--access-key",
-        ACCESS_KEY,
-        "--secret-key",
-        SECRET_KEY,
-        "--time-scale",
-        SCALE,
-        "--video",
-        "5",
-        "--image",
-        "9",
-        "--try-on",
-        "1",
-        stdout=asyncio.subprocess.PIPE,
+    sim, info = await start_simulator(
+        "--time-scale", SCALE, "--video", "5", "--image", "9", "--try-on", "1"
     )
     try:
-        assert sim.stdout is not None
-        info = json.loads(await asyncio.wait_for(sim.stdout.readline(), 30))
         env = {
             **os.environ,
             "KLING_ACCESS_KEY": ACCESS_KEY,

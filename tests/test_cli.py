@@ -3,38 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import sys
 
 from kling_async import KlingClient, TextToVideo
+from tests._simproc import start_simulator
 from tests.conftest import ACCESS_KEY, SECRET_KEY
 
 
 async def test_simulate_serves_until_interrupted() -> None:
     """The command prints its URL, serves a real client, keeps state, stops on SIGINT."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "kling_async.simulator",
-        "--port",
-        "0",
-        "--json",
-        "--access-key",
-        ACCESS_KEY,
-        "--secret-key",
-        SECRET_KEY,
-        "--video",
-        "2",
-        "--time-scale",
-        "100",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc, info = await start_simulator("--video", "2", "--time-scale", "100")
     try:
-        assert proc.stdout is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), 30)
-        info = json.loads(line)
         assert info["access_key"] == ACCESS_KEY and info["capacity"]["video"] == 2
         async with KlingClient(
             access_key=ACCESS_KEY, secret_key=SECRET_KEY, base_url=info["base_url"]

@@ -30,6 +30,7 @@ import logging
 import os
 import secrets
 import socket
+from collections.abc import Awaitable
 from typing import Any
 
 from kling_async.scheduling._redis_scripts import SCRIPTS
@@ -121,8 +122,13 @@ class RedisSlotPool(SlotPool):
         return f"<RedisSlotPool account={self.account!r} holder={self.holder!r}>"
 
     async def _call(self, name: str, *args: Any) -> Any:
+        """Run one Lua script; connection-class failures become SlotPoolUnavailableError."""
+        return await self._guarded(self._scripts[name](args=list(args)))
+
+    async def _guarded(self, command: Awaitable[Any]) -> Any:
+        """Await one Redis command; connection-class failures mark Redis unavailable."""
         try:
-            result = await self._scripts[name](args=list(args))
+            result = await command
         except self._unavailable as exc:
             self._down(exc)
             raise SlotPoolUnavailableError(f"Redis unreachable: {type(exc).__name__}") from None
@@ -158,9 +164,7 @@ class RedisSlotPool(SlotPool):
         """
         if key in self._pending_release:  # requeued while Redis was away: free it first
             async with self._lock:
-                if key in self._pending_release:
-                    await self._call("release", self.prefix, key, self._tomb_ms)
-                    del self._pending_release[key]
+                await self._flush_release(key)
         result = int(
             await self._call(
                 "acquire",
@@ -223,20 +227,12 @@ class RedisSlotPool(SlotPool):
 
     async def in_use(self, pack: str) -> int:
         """Slots of ``pack`` held by every holder."""
-        try:
-            value = await self._redis.get(self.prefix + f"used:{pack}")
-        except self._unavailable as exc:
-            self._down(exc)
-            raise SlotPoolUnavailableError("Redis unreachable") from None
+        value = await self._guarded(self._redis.get(self.prefix + f"used:{pack}"))
         return int(value or 0)
 
     async def capacity(self, pack: str) -> int | None:
         """The shared capacity of ``pack``."""
-        try:
-            value = await self._redis.get(self.prefix + f"cap:{pack}")
-        except self._unavailable as exc:
-            self._down(exc)
-            raise SlotPoolUnavailableError("Redis unreachable") from None
+        value = await self._guarded(self._redis.get(self.prefix + f"cap:{pack}"))
         return None if value is None else int(value)
 
     async def set_capacity(self, pack: str, capacity: int) -> None:
@@ -244,11 +240,7 @@ class RedisSlotPool(SlotPool):
         if capacity < 1:
             raise ValueError("capacity must be >= 1")
         self._capacity[pack] = capacity
-        try:
-            await self._redis.set(self.prefix + f"cap:{pack}", capacity)
-        except self._unavailable as exc:
-            self._down(exc)
-            raise SlotPoolUnavailableError("Redis unreachable") from None
+        await self._guarded(self._redis.set(self.prefix + f"cap:{pack}", capacity))
 
     async def maintain(self, adopt: Adopter) -> None:
         """Heartbeat, retry pending releases, restore capacities, adopt expired leases."""
@@ -266,8 +258,7 @@ class RedisSlotPool(SlotPool):
     async def _upkeep(self, adopt: Adopter) -> None:
         async with self._lock:
             for key in list(self._pending_release):
-                await self._call("release", self.prefix, key, self._tomb_ms)
-                del self._pending_release[key]
+                await self._flush_release(key)
             for pack, capacity in self._capacity.items():
                 await self._redis.set(self.prefix + f"cap:{pack}", capacity, nx=True)
             args: list[Any] = [self.prefix, self.holder, int(self.lease_ttl * 1000)]
@@ -300,6 +291,12 @@ class RedisSlotPool(SlotPool):
                 logger.exception("adopting lease %s failed; it will be retried", claim.key)
                 self.forget(claim.key)
         self._snapshot = await self.snapshot()
+
+    async def _flush_release(self, key: str) -> None:
+        """Send a release queued during an outage (call with the lock held)."""
+        if key in self._pending_release:
+            await self._call("release", self.prefix, key, self._tomb_ms)
+            del self._pending_release[key]
 
     def forget(self, key: str) -> None:
         """Stop renewing ``key`` (its adoption failed; it will expire and be retried)."""
