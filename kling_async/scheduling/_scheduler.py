@@ -1,9 +1,10 @@
 """The scheduler: per-pack dispatchers, exactly-once creates, handle resolution.
 
 See ``docs/scheduler.md`` for the data flow. The dispatchers, creates and pollers
-run in one anyio task group owned by the scheduler (started on first use, torn
-down by :meth:`Scheduler.aclose`). Nothing a child task raises escapes: every
-failure ends up on the handle it concerns, so no submission is ever lost.
+run in one anyio task group owned by the scheduler (started by ``async with
+KlingClient`` or on first use, torn down by :meth:`Scheduler.aclose`). Nothing a
+child task raises escapes: every failure ends up on the handle it concerns, so no
+submission is ever lost.
 """
 
 from __future__ import annotations
