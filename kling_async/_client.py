@@ -280,10 +280,16 @@ class KlingClient(TaskEndpoints, SyncEndpoints):
         """Follow a task created earlier (e.g. before a restart).
 
         Its slots count against its pack until Kling reports it ended. ``cost``
-        gives an image task's ``n`` (default: 1 slot).
+        gives an image task's ``n`` (default: 1 slot). Give the ``task_id``, the
+        ``external_task_id``, or both: the task found must name what was given
+        (with both, a task naming another external id is refused).
+
+        Raises:
+            TaskNotFoundError: Kling has no such task.
+            TaskMismatchError: the answer names another task; nothing is followed.
         """
-        if (task_id is None) == (external_task_id is None):
-            raise ValueError("give exactly one of task_id= or external_task_id=")
+        if task_id is None and external_task_id is None:
+            raise ValueError("give task_id=, external_task_id= or both")
         return await self._scheduler.attach(
             family(family_name).name,
             task_id=task_id,

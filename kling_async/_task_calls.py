@@ -14,16 +14,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
+from urllib.parse import quote
 
+from kling_async._lookup import check_identity, find_in_list, is_not_found
 from kling_async._retry import Decision, classify
 from kling_async._sync_calls import parse_data
 from kling_async._transport import Transport
 from kling_async.endpoints import Family, family
 from kling_async.errors import (
     CreateOutcomeUnknownError,
-    InvalidRequestError,
     KlingError,
     ResponseError,
+    TaskMismatchError,
     TaskNotFoundError,
 )
 from kling_async.models import KlingRequest, Task
@@ -92,51 +94,63 @@ class TaskEndpoints:
         task_id: str | None = None,
         external_task_id: str | None = None,
     ) -> Task:
-        """Query one task by ``task_id`` or by ``external_task_id`` (exactly one).
+        """Look one task up by ``task_id``, by ``external_task_id``, or by both.
+
+        Both forms use the documented path ``GET {path}/{id}`` (Kling matches the
+        segment against task ids and external ids). The answer is checked against
+        what was asked before it is returned: the task id must match; an external
+        id must be named by the answer and match (with both given, an answer that
+        names no external id is accepted on its task id). A task that is not the one
+        asked for is never returned.
 
         Raises:
-            TaskNotFoundError: no such task in this account.
-            ValueError: both or neither id given, or the family has no query.
+            TaskNotFoundError: no such task (live Kling: HTTP 400, code 1201,
+                ``Task not found by id/external id``; 1203 / HTTP 404 too).
+            TaskMismatchError: the answer names another task.
+            ValueError: no id given, or the family has no query endpoint.
         """
         fam = family(family_name)
-        if (task_id is None) == (external_task_id is None):
-            raise ValueError("give exactly one of task_id= or external_task_id=")
+        if task_id is None and external_task_id is None:
+            raise ValueError("give task_id= or external_task_id=")
         if not fam.queryable:
             raise ValueError(f"{fam.name} has no query endpoint (its result comes inline)")
+        segment = task_id if task_id is not None else external_task_id
+        assert segment is not None
+        where = f"{fam.name} lookup"
         try:
-            if task_id is not None:
-                envelope = await self._transport.request(
-                    "GET", fam.task_path(task_id), idempotent=True
-                )
-            else:
-                assert external_task_id is not None
-                envelope = await self._transport.request(
-                    "GET",
-                    fam.path,
-                    params={"external_task_id": external_task_id},
-                    idempotent=True,
-                )
-        except InvalidRequestError as error:
-            if error.code == 1203:
+            envelope = await self._transport.request(
+                "GET", fam.task_path(quote(segment, safe="")), idempotent=True
+            )
+        except KlingError as error:
+            if is_not_found(error):
                 raise TaskNotFoundError(
-                    error.message,
-                    http_status=error.http_status,
-                    code=error.code,
-                    request_id=error.request_id,
+                    f"no {fam.name} task with {_asked(task_id, external_task_id)} ({error})",
+                    http_status=getattr(error, "http_status", None) or 0,
+                    code=getattr(error, "code", 0),
+                    request_id=getattr(error, "request_id", None),
                 ) from None
             raise
         data = envelope.data
         if isinstance(data, list):
-            # Some deployments answer an external-id query with a list.
-            if not data:
-                raise TaskNotFoundError(
-                    f"no {fam.name} task with external_task_id={external_task_id!r}",
-                    http_status=envelope.http_status,
-                    code=1203,
-                    request_id=envelope.request_id,
+            # Not an answer of the path form; take only an item that is provably ours.
+            found = find_in_list(data, task_id=task_id, external_task_id=external_task_id)
+            if found is None:
+                raise TaskMismatchError(
+                    f"{where}: asked for {_asked(task_id, external_task_id)}, the answer is a "
+                    f"list of {len(data)} task(s) without it; not adopted",
+                    asked=segment,
+                    got_task_id=None,
                 )
-            data = data[0]
-        return parse_data(Task, data, what=f"{fam.name} query")
+            data = found
+        task = parse_data(Task, data, what=where)
+        check_identity(
+            task.task_id,
+            task.external_task_id,
+            task_id=task_id,
+            external_task_id=external_task_id,
+            where=where,
+        )
+        return task
 
     async def list_tasks(
         self,
@@ -211,3 +225,12 @@ def merge_external_id(from_model: Any, explicit: str | None) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError("external_task_id must be a non-empty string")
     return value
+
+
+def _asked(task_id: str | None, external_task_id: str | None) -> str:
+    parts = []
+    if task_id is not None:
+        parts.append(f"task_id={task_id!r}")
+    if external_task_id is not None:
+        parts.append(f"external_task_id={external_task_id!r}")
+    return " and ".join(parts)

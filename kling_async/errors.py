@@ -7,13 +7,15 @@ non-zero ``code``)::
     KlingError
     ├── TransportError              network fault, timeout, connection reset
     ├── ResponseError               answer that is not a valid Kling envelope
+    │   └── TaskMismatchError           a lookup answered with another task than asked
     ├── APIError                    Kling answered with code != 0
     │   ├── AuthenticationError         1000-1004
     │   ├── AccountError                1100-1103
     │   │   ├── InsufficientBalanceError    1102
     │   │   └── PermissionDeniedError       1103
     │   ├── InvalidRequestError         1200-1203
-    │   │   └── TaskNotFoundError           1203 on a task query
+    │   │   └── TaskNotFoundError           a task lookup found nothing (1201 "Task not
+    │   │                                   found ...", 1203 or HTTP 404)
     │   ├── PolicyError                 1300, 1301, 1304
     │   ├── RateLimitError              1302
     │   │   └── ConcurrencyLimitError       1303
@@ -54,6 +56,7 @@ __all__ = [
     "TaskCancelledError",
     "TaskExpiredError",
     "TaskFailedError",
+    "TaskMismatchError",
     "TaskNotFoundError",
     "TaskTimeoutError",
     "TransportError",
@@ -100,6 +103,22 @@ class ResponseError(KlingError):
         return self.http_status is not None and self.http_status >= 500
 
 
+class TaskMismatchError(ResponseError):
+    """A lookup answered with a task other than the one asked for.
+
+    Every task taken from a lookup or a list answer is checked against the task id
+    or ``external_task_id`` asked for (design invariant 9); such an answer is never
+    adopted. Not retryable: asking the same way again gives the same answer.
+    """
+
+    def __init__(self, message: str, *, asked: str, got_task_id: str | None) -> None:
+        super().__init__(message)
+        self.asked = asked
+        """The id that was asked for (a task id or an external id)."""
+        self.got_task_id = got_task_id
+        """The task id the answer named, if any."""
+
+
 class APIError(KlingError):
     """Kling answered with a non-zero ``code`` in its envelope."""
 
@@ -142,7 +161,12 @@ class InvalidRequestError(APIError):
 
 
 class TaskNotFoundError(InvalidRequestError):
-    """A task query named a task that does not exist (code 1203)."""
+    """A task lookup found no such task in this account.
+
+    Live Kling answers HTTP 400, code 1201, ``Task not found by id/external id: <id>``
+    for an unknown task id or external id; code 1203 and HTTP 404 are read the same
+    way, defensively. Any other 1201 stays an :class:`InvalidRequestError`.
+    """
 
 
 class PolicyError(APIError):

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
+
 from kling_async import (
     CreateOutcomeUnknownError,
     InvalidRequestError,
+    KlingError,
     Task,
+    TaskMismatchError,
     TaskNotFoundError,
     TextToVideo,
     TransportError,
@@ -135,4 +139,54 @@ async def test_unreachable_create_is_requeued_and_sent_when_possible() -> None:
     await s.aclose()
     assert task.succeeded and backend.calls == [("create", "job"), ("create", "job")]
     assert stats["count_unreachable"] == 1 and stats["count_1302"] == 0
+    assert stats["in_use"] == 0
+
+
+async def test_a_server_that_never_keeps_its_tasks_fails_the_handle_after_a_bound() -> None:
+    """Unknown outcome, confirmed missing, again and again: after MAX_RECREATES creates
+    again the handle fails with the unknown outcome (never a silent endless loop)."""
+    from kling_async.scheduling._creates import MAX_RECREATES
+
+    rounds = MAX_RECREATES + 1
+    backend = Scripted(creates=[_unknown()] * rounds, queries=[_not_found()] * (2 * rounds))
+    s = scheduler(backend)
+    handle = s.submit(TextToVideo(prompt="p"), external_task_id="job")
+    with pytest.raises(CreateOutcomeUnknownError):
+        await handle
+    stats = s.stats()["packs"]["video"]
+    await s.aclose()
+    assert [c[0] for c in backend.calls].count("create") == rounds
+    assert stats["in_use"] == 0
+
+
+async def test_duplicate_id_that_cannot_be_found_fails_and_is_never_created_again() -> None:
+    """'already exists' but no lookup finds it: the handle fails with Kling's refusal."""
+    dup = InvalidRequestError("External_task_id job already exists", http_status=400, code=1201)
+    backend = Scripted(creates=[dup], queries=[_not_found(), _not_found()])
+    s = scheduler(backend)
+    handle = s.submit(TextToVideo(prompt="p"), external_task_id="job")
+    with pytest.raises(InvalidRequestError, match="already exists"):
+        await handle
+    await s.aclose()
+    assert [c[0] for c in backend.calls] == ["create", "query", "query"]
+
+
+@pytest.mark.parametrize(
+    "definite",
+    [
+        TaskMismatchError("names another task", asked="job", got_task_id="t9"),
+        InvalidRequestError("invalid parameter: task_id", http_status=400, code=1201),
+    ],
+)
+async def test_resolution_stops_at_a_definite_answer(definite: KlingError) -> None:
+    """A lookup answering another task, or a real bad request, fails the handle at once:
+    nothing adopted, nothing created again, the slot given back."""
+    backend = Scripted(creates=[_unknown()], queries=[definite])
+    s = scheduler(backend)
+    handle = s.submit(TextToVideo(prompt="p"), external_task_id="job")
+    with pytest.raises(type(definite)):
+        await handle
+    stats = s.stats()["packs"]["video"]
+    await s.aclose()
+    assert [c[0] for c in backend.calls] == ["create", "query"]
     assert stats["in_use"] == 0

@@ -59,6 +59,7 @@ EXPECTED = {
     "TaskCancelledError",
     "TaskExpiredError",
     "TaskFailedError",
+    "TaskMismatchError",
     "TaskNotFoundError",
     "TaskResult",
     "TaskStatus",

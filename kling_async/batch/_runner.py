@@ -127,7 +127,13 @@ class BatchRunner:
             return Task.model_validate(row.task or {"task_id": row.task_id or "?"})
         handle: TaskHandle | None = None
         if row.state == "created" and row.task_id:
-            handle = await self.client.attach(row.family, task_id=row.task_id, cost=row.cost)
+            # Both ids: a task id that now names another job's task is never adopted.
+            handle = await self.client.attach(
+                row.family,
+                task_id=row.task_id,
+                external_task_id=row.external_task_id,
+                cost=row.cost,
+            )
         elif row.state == "creating":
             try:
                 handle = await self.client.attach(

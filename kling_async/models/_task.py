@@ -1,18 +1,39 @@
 """Response models: the task object and the answers of synchronous calls.
 
-They are tolerant: unknown fields are kept (``model_extra``), ids sent as numbers
-are read as strings, numbers sent as strings are read as numbers, and the status
-spellings ``succeed`` (legacy) and ``succeeded`` (new design) both read as
-:attr:`TaskStatus.SUCCEED`.
+Strict on requests, lenient on responses: these models accept every shape live Kling
+was seen to send (``kling_api_2026.md`` A5) and never fail an answer over a field the
+client does not need to decide anything:
+
+* unknown fields are kept (``model_extra``);
+* ids sent as numbers are read as strings, numbers sent as strings as numbers;
+* result lists that are ``null``, missing or not a list read as ``[]`` (items that
+  are not objects are dropped); ``task_info`` / ``task_result`` that are ``null``,
+  ``{}`` or missing read as empty;
+* an optional field of an unreadable type reads as ``None`` (the raw value stays in
+  nothing the client acts on);
+* the status spellings ``succeed`` (legacy) and ``succeeded`` (new design) both read
+  as :attr:`TaskStatus.SUCCEED`; an unknown status word is never success.
+
+Only ``task_id`` is required: an answer that does not name its task cannot be used.
 """
 
 from __future__ import annotations
 
 import enum
+import math
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 
 __all__ = [
     "AccountCosts",
@@ -35,24 +56,67 @@ __all__ = [
 def _to_str(value: Any) -> Any:
     if isinstance(value, bool):
         return value
-    if isinstance(value, int | float):
-        return (
-            str(value)
-            if not isinstance(value, float) or not value.is_integer()
-            else str(int(value))
-        )
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return value
+        return str(int(value)) if value.is_integer() else str(value)
     return value
 
 
 def _to_int(value: Any) -> Any:
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isdigit():
+            return int(text)
+        try:
+            number = float(text)
+        except ValueError:
+            return value
+        return int(number) if math.isfinite(number) and number.is_integer() else value
     return value
 
 
+def _or_none(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """An optional field whose value cannot be read becomes None (never a failure)."""
+    try:
+        return handler(value)
+    except ValidationError:
+        return None
+
+
+def _list_of_objects(value: Any) -> Any:
+    """``null`` / missing / not a list -> ``[]``; a lone object -> ``[object]``;
+    items that are not objects are dropped."""
+    if isinstance(value, Mapping):
+        return [value]
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, Mapping)]
+
+
+def _object_or_empty(value: Any) -> Any:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _str_or_empty_none(value: Any) -> Any:
+    value = _to_str(value)
+    return None if value == "" else value
+
+
 IdStr = Annotated[str, BeforeValidator(_to_str)]
-OptStr = Annotated[str | None, BeforeValidator(_to_str)]
-OptInt = Annotated[int | None, BeforeValidator(_to_int)]
+OptStr = Annotated[str | None, BeforeValidator(_to_str), WrapValidator(_or_none)]
+OptText = Annotated[str | None, WrapValidator(_or_none)]
+OptInt = Annotated[int | None, BeforeValidator(_to_int), WrapValidator(_or_none)]
+OptFloat = Annotated[float | None, WrapValidator(_or_none)]
+OptBool = Annotated[bool | None, WrapValidator(_or_none)]
+OptDict = Annotated[dict[str, Any] | None, WrapValidator(_or_none)]
+OptExternalId = Annotated[str | None, BeforeValidator(_str_or_empty_none), WrapValidator(_or_none)]
+
+_T = TypeVar("_T")
+ObjectList = Annotated[list[_T], BeforeValidator(_list_of_objects)]
+"""A list of objects read leniently (see the module docstring)."""
 
 
 class TaskStatus(enum.StrEnum):
@@ -89,8 +153,8 @@ class Video(_Tolerant):
     """A generated video."""
 
     id: OptStr = None
-    url: str | None = None
-    watermark_url: str | None = None
+    url: OptText = None
+    watermark_url: OptText = None
     duration: OptStr = None
     session_id: OptStr = None
 
@@ -99,10 +163,10 @@ class Image(_Tolerant):
     """A generated image (``url_1``..``url_3`` variants are kept as extras)."""
 
     index: OptInt = None
-    url: str | None = None
-    watermark_url: str | None = None
-    type: str | None = None
-    is_contain: bool | None = None
+    url: OptText = None
+    watermark_url: OptText = None
+    type: OptText = None
+    is_contain: OptBool = None
 
 
 class Audio(_Tolerant):
@@ -110,9 +174,9 @@ class Audio(_Tolerant):
 
     id: OptStr = None
     audio_id: OptStr = None
-    url: str | None = None
-    url_mp3: str | None = None
-    url_wav: str | None = None
+    url: OptText = None
+    url_mp3: OptText = None
+    url_wav: OptText = None
     duration: OptStr = None
     duration_mp3: OptStr = None
     duration_wav: OptStr = None
@@ -127,8 +191,8 @@ class Voice(_Tolerant):
     """A custom or preset voice."""
 
     voice_id: OptStr = None
-    voice_name: str | None = None
-    trial_url: str | None = None
+    voice_name: OptText = None
+    trial_url: OptText = None
     owned_by: OptStr = None
 
 
@@ -136,34 +200,34 @@ class Element(_Tolerant):
     """An element (subject) created by advanced-custom-elements."""
 
     element_id: OptStr = None
-    element_name: str | None = None
-    element_description: str | None = None
-    reference_type: str | None = None
+    element_name: OptText = None
+    element_description: OptText = None
+    reference_type: OptText = None
     owned_by: OptStr = None
-    status: str | None = None
+    status: OptText = None
 
 
 class TaskResult(_Tolerant):
     """``task_result``: outputs by kind; which lists are filled depends on the family."""
 
-    videos: list[Video] = Field(default_factory=list)
-    images: list[Image] = Field(default_factory=list)
-    series_images: list[Image] = Field(default_factory=list)
-    audios: list[Audio] = Field(default_factory=list)
-    voices: list[Voice] = Field(default_factory=list)
-    elements: list[Element] = Field(default_factory=list)
-    result_type: str | None = None
+    videos: ObjectList[Video] = Field(default_factory=list)
+    images: ObjectList[Image] = Field(default_factory=list)
+    series_images: ObjectList[Image] = Field(default_factory=list)
+    audios: ObjectList[Audio] = Field(default_factory=list)
+    voices: ObjectList[Voice] = Field(default_factory=list)
+    elements: ObjectList[Element] = Field(default_factory=list)
+    result_type: OptText = None
 
 
 class TaskInfo(_Tolerant):
     """``task_info``: echo of creation parameters (``external_task_id``, parent video)."""
 
-    external_task_id: OptStr = None
-    parent_video: Video | None = None
+    external_task_id: OptExternalId = None
+    parent_video: Annotated[Video | None, WrapValidator(_or_none)] = None
 
 
-def _status(value: Any) -> Any:
-    return TaskStatus(value) if isinstance(value, str) else value
+def _status(value: Any) -> TaskStatus:
+    return TaskStatus(value) if isinstance(value, str) else TaskStatus.UNKNOWN
 
 
 class Task(_Tolerant):
@@ -177,12 +241,16 @@ class Task(_Tolerant):
 
     task_id: IdStr
     task_status: Annotated[TaskStatus, BeforeValidator(_status)] = TaskStatus.UNKNOWN
-    task_status_msg: str | None = None
-    task_info: TaskInfo = Field(default_factory=TaskInfo)
-    task_result: TaskResult = Field(default_factory=TaskResult)
-    watermark_info: dict[str, Any] | None = None
+    task_status_msg: OptStr = None
+    task_info: Annotated[TaskInfo, BeforeValidator(_object_or_empty)] = Field(
+        default_factory=TaskInfo
+    )
+    task_result: Annotated[TaskResult, BeforeValidator(_object_or_empty)] = Field(
+        default_factory=TaskResult
+    )
+    watermark_info: OptDict = None
     final_unit_deduction: OptStr = None
-    final_balance_deduction: dict[str, Any] | None = None
+    final_balance_deduction: OptDict = None
     created_at: OptInt = None
     updated_at: OptInt = None
 
@@ -235,7 +303,7 @@ class FaceData(_Tolerant):
     """One face found by identify-face (times in ms)."""
 
     face_id: OptStr = None
-    face_image: str | None = None
+    face_image: OptText = None
     start_time: OptInt = None
     end_time: OptInt = None
 
@@ -246,33 +314,33 @@ class SyncResult(_Tolerant):
     session_id: OptStr = None
     status: OptInt = None
     final_unit_deduction: OptStr = None
-    final_balance_deduction: dict[str, Any] | None = None
-    task_result: TaskResult | None = None
+    final_balance_deduction: OptDict = None
+    task_result: Annotated[TaskResult | None, WrapValidator(_or_none)] = None
 
 
 class IdentifyFaceResult(SyncResult):
     """Answer of identify-face: a session id and the faces found."""
 
-    face_data: list[FaceData] = Field(default_factory=list)
+    face_data: ObjectList[FaceData] = Field(default_factory=list)
 
 
 class ResourcePack(_Tolerant):
     """One resource pack of the account."""
 
-    resource_pack_name: str | None = None
+    resource_pack_name: OptText = None
     resource_pack_id: OptStr = None
-    resource_pack_type: str | None = None
-    total_quantity: float | None = None
-    remaining_quantity: float | None = None
+    resource_pack_type: OptText = None
+    total_quantity: OptFloat = None
+    remaining_quantity: OptFloat = None
     purchase_time: OptInt = None
     effective_time: OptInt = None
     invalid_time: OptInt = None
-    status: str | None = None
+    status: OptText = None
 
 
 class AccountCosts(_Tolerant):
     """Answer of ``/account/costs`` (``remaining_quantity`` may lag by up to 12 h)."""
 
     code: OptInt = None
-    msg: str | None = None
-    resource_pack_subscribe_infos: list[ResourcePack] = Field(default_factory=list)
+    msg: OptText = None
+    resource_pack_subscribe_infos: ObjectList[ResourcePack] = Field(default_factory=list)

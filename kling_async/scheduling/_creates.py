@@ -4,9 +4,14 @@ Data flow: the dispatcher has taken the slots -> ``_create`` -> ``before_create`
 (a batch journals "creating") -> one create call carrying the ``external_task_id`` ->
   * created: note the task id in the pool, track it (or resolve it if already ended);
   * 1303 / 1302 / never sent: give the slots back, pause the pack, requeue at the head;
-  * outcome unknown (timeout, reset after sending, 5xxx) or "duplicate external id":
-    query that id; adopt the task if it exists, create again (same id) only if a
-    second look confirms it does not;
+  * outcome unknown (timeout, reset after sending, 5xxx): look that id up (the one
+    verified lookup); adopt the task if it exists, create again (same id) only if a
+    second look confirms it does not, at most ``MAX_RECREATES`` times in a row;
+  * "External_task_id <id> already exists" (400/1201): look it up and adopt it (an
+    earlier create of ours may have made it); never create it again;
+  * a lookup that answers with another task (``TaskMismatchError``) or a definite
+    error (bad request, authentication, account): give the slots back and fail the
+    handle with it, never adopt;
   * any other error: give the slots back and fail the handle with it.
 
 Mixed into :class:`~kling_async.scheduling._scheduler.Scheduler`; the attributes and
@@ -24,13 +29,15 @@ from typing import TYPE_CHECKING
 
 from kling_async._config import BackoffPolicy
 from kling_async._handle import HandleState, TaskHandle
+from kling_async._lookup import is_duplicate_external_id
 from kling_async.errors import (
     APIError,
     ConcurrencyLimitError,
     CreateOutcomeUnknownError,
-    InvalidRequestError,
     KlingError,
     RateLimitError,
+    ResponseError,
+    TaskMismatchError,
     TaskNotFoundError,
     TransportError,
 )
@@ -49,8 +56,10 @@ class _Requeued(Exception):
     """Internal: the create was definitely refused; the entry went back to its queue."""
 
 
-def _is_duplicate_external_id(error: APIError) -> bool:
-    return isinstance(error, InvalidRequestError) and "external_task_id" in error.message.lower()
+MAX_RECREATES = 3
+"""Creates with an unknown outcome whose task was then confirmed missing, in a row,
+before the handle fails with the last unknown outcome (a server that never keeps
+what it answers must not be asked for ever)."""
 
 
 class ExactlyOnceCreates:
@@ -126,6 +135,7 @@ class ExactlyOnceCreates:
 
     async def _create_exactly_once(self, handle: TaskHandle, core: PackCore) -> Task:
         assert handle.request is not None
+        recreated = 0
         while True:
             if self.before_create is not None:
                 await self.before_create(handle)
@@ -147,12 +157,20 @@ class ExactlyOnceCreates:
                 found = await self._resolve_unknown(handle)
                 if found is not None:
                     return found
+                recreated += 1
+                if recreated > MAX_RECREATES:
+                    raise
                 logger.info("%r was not created; creating it again (same id)", handle)
             except APIError as error:
-                if not _is_duplicate_external_id(error):
+                if not is_duplicate_external_id(error):
                     raise
-                found = await self._resolve_unknown(handle, confirm_missing=False)
+                found = await self._resolve_unknown(handle)
                 if found is None:
+                    logger.warning(
+                        "Kling says external_task_id %r already exists but a lookup does "
+                        "not find it; not creating it again",
+                        handle.external_task_id,
+                    )
                     raise
                 return found
 
@@ -189,13 +207,14 @@ class ExactlyOnceCreates:
         self._wake[core.name].set()
         raise _Requeued
 
-    async def _resolve_unknown(
-        self, handle: TaskHandle, *, confirm_missing: bool = True
-    ) -> Task | None:
+    async def _resolve_unknown(self, handle: TaskHandle) -> Task | None:
         """Find out whether a create with an unknown outcome made the task.
 
-        Queries by ``external_task_id`` until Kling answers; "not found" is
-        confirmed once after a pause before it is believed. Slots stay held.
+        Looks the ``external_task_id`` up (verified: a task naming another id is
+        never adopted) until Kling answers; "not found" is confirmed once after a
+        pause before it is believed. Transient faults are retried; a definite error
+        (``TaskMismatchError``, authentication, account, bad request) is raised.
+        Slots stay held meanwhile.
         """
         attempt = 0
         misses = 0
@@ -206,9 +225,20 @@ class ExactlyOnceCreates:
                 )
             except TaskNotFoundError:
                 misses += 1
-                if not confirm_missing or misses >= 2:
+                if misses >= 2:
                     return None
             except KlingError as error:
+                if not _transient(error):
+                    raise
                 logger.warning("resolving %r failed (%s); retrying", handle, type(error).__name__)
             await asyncio.sleep(pause_delay(attempt, self.backoff, None, self.rng))
             attempt += 1
+
+
+def _transient(error: KlingError) -> bool:
+    """Faults worth asking again about: network, 5xxx, 1302, gateway pages."""
+    if isinstance(error, TaskMismatchError):
+        return False
+    if isinstance(error, ResponseError):
+        return error.is_server_fault
+    return error.retryable

@@ -117,7 +117,9 @@ class ExternalEvents:
         task: Task | None
         try:
             if claim.task_id:
-                task = await self.backend.get_task(fam.name, task_id=claim.task_id)
+                task = await self.backend.get_task(
+                    fam.name, task_id=claim.task_id, external_task_id=claim.key
+                )
             else:
                 task = await self._resolve_lease(fam.name, claim.key)
         except KlingError as error:
@@ -142,7 +144,11 @@ class ExternalEvents:
     async def attach(
         self, family: str, *, task_id: str | None, external_task_id: str | None, cost: int | None
     ) -> TaskHandle:
-        """Follow a task created earlier; its slots count until it ends."""
+        """Follow a task created earlier; its slots count until it ends.
+
+        The lookup is verified: with both ids given, a task that names another
+        external id raises :class:`~kling_async.errors.TaskMismatchError`.
+        """
         fam = family_of(family)
         task = await self.backend.get_task(
             fam.name, task_id=task_id, external_task_id=external_task_id

@@ -44,6 +44,12 @@ class Simulator:
         webhook_secret: sign callbacks with Standard Webhooks (``whsec_...``).
         durations: typical seconds per family name, before ``time_scale``.
         duration_spread: each task's duration varies ±this fraction (default 0.3).
+        live_shapes: answer in every shape live Kling was seen to use (default): some
+            create answers without ``task_info``, succeed results with ``null`` /
+            ``[]`` sibling lists, missing ``final_unit_deduction``, error envelopes
+            without ``request_id``. False gives the plain documented shapes.
+        not_found: how an unknown task is answered: ``"live"`` (HTTP 400, 1201,
+            ``Task not found by id/external id: <id>``) or ``"1203"`` (HTTP 404, 1203).
         host, port: where to listen.
     """
 
@@ -60,6 +66,8 @@ class Simulator:
         webhook_secret: str | None = None,
         durations: dict[str, float] | None = None,
         duration_spread: float = 0.3,
+        live_shapes: bool = True,
+        not_found: str = "live",
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -78,6 +86,8 @@ class Simulator:
             webhook_secret=webhook_secret,
             durations=dict(durations or {}),
             duration_spread=duration_spread,
+            live_shapes=live_shapes,
+            not_found=not_found,
         )
         self._host = host
         self._port = port

@@ -4,13 +4,17 @@ Request pipeline (one aiohttp middleware, then the handler)::
 
     count request -> added latency -> JWT / API-key check (1000-1004, HTTP 401)
       -> faults: 1302 burst, 5000/5001/5002 -> route:
-         POST create: validate (1201) -> duplicate external id (1201)
+         POST create: validate (1201) -> maybe drop before creating (fault)
+                      -> duplicate external id (1201)
                       -> pack capacity (1303, HTTP 429) -> create task
                       -> maybe drop the connection without answering (fault)
-         GET {path}/{id} | ?external_task_id= | ?pageNum&pageSize  (queries)
+         GET {path}/{task_id or external_task_id}   (lookup; unknown -> 400/1201)
+         GET {path}?pageNum&pageSize  (list; any other parameter is ignored)
          synchronous calls, /account/costs, result files, /__stats
 
-Every answer uses Kling's envelope ``{code, message, request_id, data}``.
+Every answer uses Kling's envelope: ``{code, message, request_id, data}`` on success,
+``{code, message, request_id}`` (no ``data``, sometimes no ``request_id``) on errors,
+as live Kling answers (``kling_api_2026.md`` A2, A5).
 Callbacks are POSTed on each status change when ``callback_url`` was given,
 signed with Standard Webhooks headers when a webhook secret is configured.
 """
@@ -34,7 +38,7 @@ from aiohttp import web
 from kling_async.simulator._callbacks import CallbackSender
 from kling_async.simulator._errors import Answer as _Answer
 from kling_async.simulator._spec import SIM_FAMILIES, SimFamily, validate_body
-from kling_async.simulator._state import Faults, PackState, SimStats, SimTask
+from kling_async.simulator._state import QUIRK_BITS, Faults, PackState, SimStats, SimTask
 from kling_async.simulator._sync import sync_answer
 
 __all__ = ["DEFAULT_CAPACITY", "Faults", "SimulatorCore"]
@@ -42,6 +46,11 @@ __all__ = ["DEFAULT_CAPACITY", "Faults", "SimulatorCore"]
 logger = logging.getLogger("kling_async.simulator")
 
 DEFAULT_CAPACITY = {"video": 5, "image": 9, "try_on": 1}
+
+NOT_FOUND_STYLES = ("live", "1203")
+"""How an unknown task id is answered: ``live`` = HTTP 400, code 1201, ``Task not found
+by id/external id: <id>`` (what live Kling says); ``1203`` = HTTP 404, code 1203 (the
+reading of older docs, kept so the client's defensive handling can be tested)."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -62,6 +71,8 @@ class SimulatorCore:
         webhook_secret: str | None,
         durations: dict[str, float],
         duration_spread: float,
+        live_shapes: bool = True,
+        not_found: str = "live",
     ) -> None:
         unknown = set(capacity) - set(DEFAULT_CAPACITY)
         if unknown:
@@ -82,6 +93,12 @@ class SimulatorCore:
         self._api_key = api_key
         self.durations = durations
         self.duration_spread = duration_spread
+        if not_found not in NOT_FOUND_STYLES:
+            raise ValueError(f"not_found must be one of {', '.join(NOT_FOUND_STYLES)}")
+        self.live_shapes = live_shapes
+        self.not_found = not_found
+        # A separate stream: live shapes never shift the seeded durations and faults.
+        self._shape_rng = random.Random(seed + 1)
         self.stats = SimStats(max_in_use={name: 0 for name in DEFAULT_CAPACITY})
         self.tasks: dict[str, SimTask] = {}
         self.by_family: dict[str, list[SimTask]] = {}
@@ -178,7 +195,12 @@ class SimulatorCore:
         message: str = "SUCCEED",
         retry_after: float | None = None,
     ) -> web.Response:
-        body = {"code": code, "message": message, "request_id": str(uuid.uuid4()), "data": data}
+        body: dict[str, Any] = {"code": code, "message": message}
+        if code == 0:
+            body["request_id"] = str(uuid.uuid4())
+            body["data"] = data
+        elif not (self.live_shapes and self._shape_rng.random() < 0.2):
+            body["request_id"] = str(uuid.uuid4())  # some live error captures lack it
         headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else None
         return web.json_response(body, status=http, headers=headers)
 
@@ -192,6 +214,13 @@ class SimulatorCore:
             problem = validate_body(fam, body)
             if problem:
                 raise _Answer(400, 1201, f"invalid parameter: {problem}")
+            if self.faults.drop_before_create_rate and (
+                self.rng.random() < self.faults.drop_before_create_rate
+            ):
+                self.stats.dropped_before_create += 1
+                if request.transport is not None:
+                    request.transport.abort()
+                raise asyncio.CancelledError
             task = self.create_task(fam, body)
             if self.faults.drop_after_create_rate and (
                 self.rng.random() < self.faults.drop_after_create_rate
@@ -200,7 +229,7 @@ class SimulatorCore:
                 if request.transport is not None:
                     request.transport.abort()
                 raise asyncio.CancelledError
-            return self._envelope(task.to_json(self.now()))
+            return self._envelope(task.to_json(self.now(), create=True))
 
         return handle
 
@@ -208,7 +237,8 @@ class SimulatorCore:
         """Create a task as Kling would (raises ``_Answer`` for 1201 / 1303)."""
         ext = body.get("external_task_id")
         if ext is not None and ext in self.external:
-            raise _Answer(400, 1201, "invalid parameter: external_task_id already exists")
+            # Account-wide, across families; refused for free (live, 2026-09-22).
+            raise _Answer(400, 1201, f"External_task_id {ext} already exists")
         now = self.now()
         cost = fam.cost(body)
         typical = self.durations.get(fam.name, fam.typical_seconds) * self.time_scale
@@ -245,6 +275,7 @@ class SimulatorCore:
             result_kind=fam.result,
             base_url=self.base_url,
             seq=self._seq,
+            quirks=self._shape_rng.randrange(QUIRK_BITS) if self.live_shapes else 0,
         )
         self.tasks[task_id] = task
         self.by_family.setdefault(fam.name, []).append(task)
@@ -260,16 +291,14 @@ class SimulatorCore:
     # -- queries ------------------------------------------------------------------
 
     def query_handler(self, fam: SimFamily) -> Handler:
-        """GET ``{path}`` (list or external id) handler for ``fam``."""
+        """GET ``{path}``: the family's list, newest first.
+
+        ``?external_task_id=`` is not a documented lookup: like the list endpoint it
+        is, the simulator ignores it and answers the plain list.
+        """
 
         async def handle(request: web.Request) -> web.StreamResponse:
             now = self.now()
-            ext = request.query.get("external_task_id")
-            if ext is not None:
-                task = self.external.get(ext)
-                if task is None or task.family != fam.name:
-                    raise _Answer(404, 1203, "task not found")
-                return self._envelope(task.to_json(now))
             page = _int_param(request, "pageNum", 1, 1, 1000)
             size = _int_param(request, "pageSize", 30, 1, 500)
             tasks = self.by_family.get(fam.name, [])
@@ -280,15 +309,23 @@ class SimulatorCore:
         return handle
 
     def single_handler(self, fam: SimFamily) -> Handler:
-        """GET ``{path}/{task_id}`` handler for ``fam``."""
+        """GET ``{path}/{id}``: one task by task id or external id (live: both match)."""
 
         async def handle(request: web.Request) -> web.StreamResponse:
-            task = self.tasks.get(request.match_info["task_id"])
+            key = request.match_info["task_id"]
+            task = self.tasks.get(key)
             if task is None or task.family != fam.name:
-                raise _Answer(404, 1203, "task not found")
+                task = self.external.get(key)
+            if task is None or task.family != fam.name:
+                raise self._task_not_found(key)
             return self._envelope(task.to_json(self.now()))
 
         return handle
+
+    def _task_not_found(self, key: str) -> _Answer:
+        if self.not_found == "1203":
+            return _Answer(404, 1203, "requested resource does not exist")
+        return _Answer(400, 1201, f"Task not found by id/external id: {key}")
 
     async def close(self) -> None:
         """Stop callback deliveries and close the callback session."""

@@ -15,7 +15,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["PackState", "SimStats", "SimTask"]
+__all__ = ["QUIRK_BITS", "PackState", "SimStats", "SimTask"]
+
+QUIRK_NO_TASK_INFO = 1
+"""The create answer leaves ``task_info`` out (seen live, even with an id sent)."""
+QUIRK_NULL_SIBLINGS = 2
+"""A video result carries ``"images": null`` beside ``videos``."""
+QUIRK_EMPTY_SIBLINGS = 4
+"""A video result carries ``"images": []`` and ``"audios": []``."""
+QUIRK_SPARSE = 8
+"""``final_unit_deduction`` and ``watermark_info`` are missing."""
+QUIRK_BITS = 16
+"""Quirk sets are drawn from ``range(QUIRK_BITS)``."""
 
 
 @dataclass(slots=True)
@@ -40,6 +51,9 @@ class SimTask:
     result_kind: str
     base_url: str
     seq: int = 0
+    quirks: int = 0
+    """Which of live Kling's optional shapes this task's answers take (bit set, see
+    :data:`QUIRK_BITS`); 0 = the plain documented shape."""
 
     def status(self, now: float) -> str:
         """Kling's ``task_status`` at monotonic time ``now``."""
@@ -57,27 +71,40 @@ class SimTask:
             return self.created_ms + int((self.processing_at - self.created_at) * 1000)
         return self.created_ms
 
-    def to_json(self, now: float) -> dict[str, Any]:
-        """The task object as Kling's query, list and callback answers show it."""
+    def to_json(self, now: float, *, create: bool = False) -> dict[str, Any]:
+        """The task object as Kling's create, query, list and callback answers show it.
+
+        Live shapes (``kling_api_2026.md`` A5), chosen per task by :attr:`quirks`: a
+        create answer has no ``task_result`` and sometimes no ``task_info``;
+        ``task_result`` is ``{}`` while processing and on failure; a succeed result
+        may carry ``null`` or ``[]`` sibling lists; ``final_unit_deduction`` and
+        ``watermark_info`` may be missing.
+        """
         status = self.status(now)
         body: dict[str, Any] = {
             "task_id": self.task_id,
             "task_status": status,
             "task_status_msg": self.failure_msg if status == "failed" else "",
-            "task_info": {"external_task_id": self.external_task_id}
-            if self.external_task_id
-            else {},
             "created_at": self.created_ms,
             "updated_at": self.updated_ms(now),
         }
-        if "watermark_info" in self.params:
+        if not (create and self.quirks & QUIRK_NO_TASK_INFO):
+            body["task_info"] = (
+                {"external_task_id": self.external_task_id} if self.external_task_id else {}
+            )
+        if create:
+            return body
+        sparse = bool(self.quirks & QUIRK_SPARSE)
+        if "watermark_info" in self.params and not sparse:
             body["watermark_info"] = self.params["watermark_info"]
         if status == "succeed":
             body["task_result"] = self._result()
-            body["final_unit_deduction"] = self._units()
+            if not sparse:
+                body["final_unit_deduction"] = self._units()
         elif status == "failed":
             body["task_result"] = {}
-            body["final_unit_deduction"] = "0"
+            if not sparse:
+                body["final_unit_deduction"] = "0"
         else:
             body["task_result"] = {}
         return body
@@ -137,6 +164,11 @@ class SimTask:
         if self.params.get("watermark_info", {}).get("enabled"):
             videos[0]["watermark_url"] = self._file("0-wm.mp4")
         result: dict[str, Any] = {"videos": videos}
+        if self.quirks & QUIRK_NULL_SIBLINGS:
+            result["images"] = None  # seen live (2024)
+        elif self.quirks & QUIRK_EMPTY_SIBLINGS:
+            result["images"] = []  # seen live (2025-12)
+            result["audios"] = []
         if kind == "video+audio":
             result["audios"] = [
                 {
@@ -193,6 +225,7 @@ class SimStats:
     count_1303: int = 0
     count_5xxx: int = 0
     dropped_connections: int = 0
+    dropped_before_create: int = 0
     callbacks_sent: int = 0
     callbacks_dropped: int = 0
     callbacks_failed: int = 0
@@ -221,6 +254,7 @@ class SimStats:
             "count_1303": self.count_1303,
             "count_5xxx": self.count_5xxx,
             "dropped_connections": self.dropped_connections,
+            "dropped_before_create": self.dropped_before_create,
             "callbacks_sent": self.callbacks_sent,
             "callbacks_dropped": self.callbacks_dropped,
             "callbacks_failed": self.callbacks_failed,
@@ -244,6 +278,8 @@ class Faults:
         latency: extra delay per request, uniform in ``[latency/2, latency]`` real seconds.
         drop_after_create_rate: fraction of creates that create the task and then
             drop the connection without answering (outcome unknown to the client).
+        drop_before_create_rate: fraction of creates whose connection is dropped
+            before the task is made (outcome unknown to the client; nothing exists).
         failure_rate: fraction of tasks that end ``failed``.
         callback_drop_rate: fraction of callbacks never sent.
         callback_duplicate_rate: fraction of callbacks sent twice.
@@ -255,6 +291,7 @@ class Faults:
     rate_limit_burst: int = 3
     latency: float = 0.0
     drop_after_create_rate: float = 0.0
+    drop_before_create_rate: float = 0.0
     failure_rate: float = 0.0
     callback_drop_rate: float = 0.0
     callback_duplicate_rate: float = 0.0
@@ -265,6 +302,7 @@ class Faults:
             "server_error_rate",
             "rate_limit_rate",
             "drop_after_create_rate",
+            "drop_before_create_rate",
             "failure_rate",
             "callback_drop_rate",
             "callback_duplicate_rate",

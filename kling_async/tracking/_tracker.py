@@ -23,8 +23,9 @@ from pydantic import ValidationError
 from kling_async._aio import wait_event
 from kling_async._config import PollPolicy
 from kling_async._handle import TaskHandle
+from kling_async._lookup import check_identity, named_external_id
 from kling_async.endpoints import family as family_of
-from kling_async.errors import KlingError, TaskNotFoundError
+from kling_async.errors import KlingError, TaskMismatchError, TaskNotFoundError
 from kling_async.models import Task
 from kling_async.tracking._backend import Backend
 from kling_async.tracking._estimator import DurationEstimator, duration_key
@@ -264,7 +265,7 @@ class Tracker:
         fam = family_of(family)
         seen: dict[str, Task] = {}
         if len(handles) >= self.poll.list_threshold and fam.list_supported:
-            seen = await self._read_list(family, {h.task_id for h in handles if h.task_id})
+            seen = await self._read_list(family, {h.task_id: h for h in handles if h.task_id})
         for handle in handles:
             if handle.task_id in seen or not self.is_tracked(handle):
                 continue
@@ -272,10 +273,12 @@ class Tracker:
                 self.single_requests += 1
                 try:
                     seen[handle.task_id or ""] = await self.backend.get_task(
-                        family, task_id=handle.task_id
+                        family, task_id=handle.task_id, external_task_id=handle.external_task_id
                     )
                 except TaskNotFoundError:
                     logger.warning("task %s of %s not found on query", handle.task_id, family)
+                except TaskMismatchError as error:
+                    logger.warning("%s", error)
         self._confirm.pop(family, None)
         for handle in handles:
             task = seen.get(handle.task_id or "")
@@ -283,7 +286,7 @@ class Tracker:
                 handle.last_seen = started
                 await self.on_task(handle, task)
 
-    async def _read_list(self, family: str, wanted: set[str]) -> dict[str, Task]:
+    async def _read_list(self, family: str, wanted: dict[str, TaskHandle]) -> dict[str, Task]:
         # Tasks in flight are among the family's newest, so a page a few times the
         # number tracked usually holds them all; later pages are read if not. Only
         # the tracked items are parsed.
@@ -295,11 +298,22 @@ class Tracker:
                 raw = await self.backend.list_page_raw(family, page=page, page_size=size)
             for item in raw:
                 task_id = str(item.get("task_id"))
-                if task_id in wanted:
-                    try:
-                        found[task_id] = Task.model_validate(item)
-                    except ValidationError:
-                        logger.warning("unreadable list item for task %s", task_id)
+                handle = wanted.get(task_id)
+                if handle is None:
+                    continue
+                try:
+                    check_identity(
+                        task_id,
+                        named_external_id(item),
+                        task_id=task_id,
+                        external_task_id=handle.external_task_id,
+                        where=f"{family} list",
+                    )
+                    found[task_id] = Task.model_validate(item)
+                except TaskMismatchError as error:
+                    logger.warning("%s", error)
+                except ValidationError:
+                    logger.warning("unreadable list item for task %s", task_id)
             if len(found) == len(wanted) or len(raw) < size:
                 break
         return found

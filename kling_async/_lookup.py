@@ -1,0 +1,125 @@
+"""What a task lookup may believe: not-found answers and the identity check.
+
+Pure functions shared by every place that takes a task from an answer (the single
+lookup of :mod:`kling_async._task_calls`, the tracker's list pages):
+
+* :func:`is_not_found` reads "no such task" the way live Kling says it
+  (``kling_api_2026.md`` A2): HTTP 400 with code 1201 and a message starting
+  ``Task not found``; code 1203 and HTTP 404 defensively. Any other 1201 is a bad
+  request, not an absence.
+* :func:`check_identity` refuses a task that is not the one asked for (design
+  invariant 9): the task id must be the one asked; an external id must be named by
+  the answer and equal. With both asked, an answer that names no external id is
+  accepted on its task id (answers may omit ``task_info``), one that names another
+  is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from kling_async.errors import APIError, KlingError, ResponseError, TaskMismatchError
+
+__all__ = [
+    "check_identity",
+    "find_in_list",
+    "is_duplicate_external_id",
+    "is_not_found",
+    "named_external_id",
+]
+
+_NOT_FOUND = re.compile(r"\s*task not found", re.IGNORECASE)
+_ALREADY_EXISTS = re.compile(r"already exist", re.IGNORECASE)
+_INVALID_METHOD = 1202
+
+
+def is_not_found(error: KlingError) -> bool:
+    """True when ``error``, answered to a task lookup, means "no such task"."""
+    if isinstance(error, APIError):
+        if error.code == 1203:
+            return True
+        if error.code == 1201:
+            return bool(_NOT_FOUND.match(error.message))
+        return error.http_status == 404 and error.code != _INVALID_METHOD
+    return isinstance(error, ResponseError) and error.http_status == 404
+
+
+def is_duplicate_external_id(error: KlingError) -> bool:
+    """True for Kling's refusal of a create whose ``external_task_id`` is taken
+    (HTTP 400, code 1201, ``External_task_id <id> already exists``; nothing created)."""
+    return (
+        isinstance(error, APIError)
+        and error.code == 1201
+        and bool(_ALREADY_EXISTS.search(error.message))
+    )
+
+
+def named_external_id(item: Mapping[str, Any]) -> str | None:
+    """The external id a raw task object names (``task_info.external_task_id``)."""
+    info = item.get("task_info")
+    if not isinstance(info, Mapping):
+        return None
+    value = info.get("external_task_id")
+    if value is None or value == "":
+        return None
+    return str(value)
+
+
+def check_identity(
+    got_task_id: str,
+    got_external_id: str | None,
+    *,
+    task_id: str | None,
+    external_task_id: str | None,
+    where: str,
+) -> None:
+    """Raise :class:`TaskMismatchError` unless the answer names what was asked.
+
+    Args:
+        got_task_id, got_external_id: what the answer names.
+        task_id, external_task_id: what was asked (at least one).
+        where: for the message, e.g. ``"text2video lookup"``.
+    """
+    if task_id is not None and got_task_id != task_id:
+        raise TaskMismatchError(
+            f"{where}: asked for task {task_id!r}, the answer is task {got_task_id!r}; not adopted",
+            asked=task_id,
+            got_task_id=got_task_id,
+        )
+    if external_task_id is None or got_external_id == external_task_id:
+        return
+    if got_external_id is None and task_id is not None:
+        return  # the task id matched; answers may leave task_info out
+    named = "names no external id" if got_external_id is None else f"names {got_external_id!r}"
+    raise TaskMismatchError(
+        f"{where}: asked for external_task_id {external_task_id!r}, the answer (task "
+        f"{got_task_id!r}) {named}; not adopted",
+        asked=external_task_id,
+        got_task_id=got_task_id,
+    )
+
+
+def find_in_list(
+    items: list[Any], *, task_id: str | None, external_task_id: str | None
+) -> Mapping[str, Any] | None:
+    """The one object of a list answer that is the task asked for, if any."""
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        got_id = item.get("task_id")
+        if got_id is None:
+            continue
+        try:
+            check_identity(
+                str(got_id),
+                named_external_id(item),
+                task_id=task_id,
+                external_task_id=external_task_id,
+                where="list",
+            )
+        except TaskMismatchError:
+            continue
+        return item
+    return None
