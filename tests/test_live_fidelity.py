@@ -21,6 +21,7 @@ from kling_async import (
     RetryPolicy,
     TaskHandle,
     TextToVideo,
+    UnknownModelWarning,
 )
 from kling_async.batch import Journal, load_jobs, resume_batch
 from kling_async.batch._journal import external_id
@@ -182,3 +183,16 @@ async def test_resume_against_a_fresh_server_never_adopts_another_jobs_task(
     theirs = {t.task_id for t in others}
     assert all(r.task_id not in theirs for r in rows.values() if r.state == "downloaded")
     assert fresh.stats.duplicate_creates == {}
+
+
+async def test_an_unknown_model_is_sent_and_the_server_has_the_last_word() -> None:
+    """A model name the client does not know: warned, sent as given; the simulator (like
+    Kling) refuses it with 1201, which fails the handle at once and frees the slot."""
+    async with make_sim() as sim, make_client(sim) as client:
+        with pytest.warns(UnknownModelWarning, match="kling-v7-preview"):
+            request = TextToVideo(model_name="kling-v7-preview", prompt="fox", duration=12)
+        with pytest.raises(InvalidRequestError, match="kling-v7-preview"):
+            await asyncio.wait_for(client.run(request), 30)
+        stats = client.stats()
+    assert sim.stats.requests_by_endpoint[f"POST {T2V}"] == 1
+    assert sim.stats.total_creates == 0 and stats["packs"]["video"]["in_use"] == 0

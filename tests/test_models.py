@@ -26,7 +26,6 @@ VALID: list[tuple[type[BaseModel], dict[str, Any]]] = [
             "model_name": "kling-v2-6",
             "prompt": "a fox",
             "sound": "on",
-            "voice_list": [{"voice_id": "v1"}],
             "mode": "pro",
             "aspect_ratio": "9:16",
             "duration": "10",
@@ -39,7 +38,7 @@ VALID: list[tuple[type[BaseModel], dict[str, Any]]] = [
     (
         m.TextToVideo,
         {
-            "model_name": "kling-v1",
+            "model_name": "kling-v1-6",
             "prompt": "a",
             "cfg_scale": 0.7,
             "camera_control": {"type": "simple", "config": {"zoom": 5}},
@@ -62,7 +61,16 @@ VALID: list[tuple[type[BaseModel], dict[str, Any]]] = [
     ),
     (m.ImageToVideo, {"image": IMG}),
     (m.ImageToVideo, {"image": B64, "image_tail": IMG, "model_name": "kling-v1-5", "mode": "pro"}),
-    (m.ImageToVideo, {"image_tail": IMG}),
+    (
+        m.ImageToVideo,
+        {
+            "image": IMG,
+            "model_name": "kling-v2-6",
+            "mode": "pro",
+            "sound": "on",
+            "voice_list": [{"voice_id": "v1"}],
+        },
+    ),
     (
         m.ImageToVideo,
         {
@@ -239,12 +247,13 @@ INVALID: list[tuple[type[BaseModel], dict[str, Any], str]] = [
     (m.TextToVideo, {}, "prompt"),
     (m.TextToVideo, {"prompt": "x" * 2501}, "prompt"),
     (m.TextToVideo, {"prompt": "a", "negative_prompt": "x" * 2501}, "negative_prompt"),
-    (m.TextToVideo, {"prompt": "a", "model_name": "kling-v1-5"}, "model_name"),
+    (m.TextToVideo, {"prompt": "a", "model_name": "kling-v1"}, "discontinued"),
+    (m.ImageToVideo, {"image_tail": IMG}, "first frame"),
     (m.TextToVideo, {"prompt": "a", "mode": "ultra"}, "mode"),
     (m.TextToVideo, {"prompt": "a", "aspect_ratio": "4:3"}, "aspect_ratio"),
     (m.TextToVideo, {"prompt": "a", "duration": "7"}, "duration"),
     (m.TextToVideo, {"prompt": "a", "duration": "five"}, "duration"),
-    (m.TextToVideo, {"prompt": "a", "model_name": "kling-v1", "duration": "15"}, "duration"),
+    (m.TextToVideo, {"prompt": "a", "model_name": "kling-v1-6", "duration": "15"}, "duration"),
     (m.TextToVideo, {"prompt": "a", "cfg_scale": 1.5}, "cfg_scale"),
     (
         m.TextToVideo,
@@ -336,8 +345,8 @@ INVALID: list[tuple[type[BaseModel], dict[str, Any], str]] = [
     (m.MultiImageToVideo, {"image_list": [{"image": IMG}]}, "prompt"),
     (
         m.MultiImageToVideo,
-        {"prompt": "p", "image_list": [{"image": IMG}], "model_name": "kling-v1"},
-        "model_name",
+        {"prompt": "p", "image_list": [{"image": IMG}], "mode": "4k"},
+        "mode",
     ),
     (m.OmniVideo, {"prompt": "p"}, "aspect_ratio"),
     (
@@ -592,7 +601,7 @@ INVALID: list[tuple[type[BaseModel], dict[str, Any], str]] = [
     (m.ImageExpand, {"image": IMG, "up_expansion_ratio": 1}, "down_expansion_ratio"),
     (m.AIMultiShot, {}, "element_frontal_image"),
     (m.VirtualTryOn, {"human_image": IMG}, "cloth_image"),
-    (m.VirtualTryOn, {"human_image": IMG, "cloth_image": IMG, "model_name": "v2"}, "model_name"),
+    (m.VirtualTryOn, {"human_imag": IMG, "cloth_image": IMG}, "did you mean 'human_image'"),
     (m.ImageRecognize, {"image": ""}, "image"),
 ]
 
@@ -616,16 +625,22 @@ def test_every_task_family_has_a_model() -> None:
     assert FAMILIES["tts"].queryable is False
 
 
-def test_unknown_parameters_are_sent_as_given() -> None:
-    """A parameter the client does not know yet goes into the payload unchanged."""
-    req = m.TextToVideo(prompt="a", brand_new_knob={"level": 3})
+def test_unknown_parameters_go_through_extra_body() -> None:
+    """A parameter the client does not know yet is sent unchanged through extra_body."""
+    req = m.TextToVideo(prompt="a", extra_body={"brand_new_knob": {"level": 3}})
     assert req.payload() == {"prompt": "a", "brand_new_knob": {"level": 3}}
 
 
 def test_payload_omits_unset_fields_and_keeps_kling_types() -> None:
     """Durations are strings, None fields are not sent, element ids stay exact."""
-    req = m.ImageToVideo(image=IMG, duration=10, element_list=[{"element_id": 829836802793406551}])
+    req = m.ImageToVideo(
+        image=IMG,
+        model_name="kling-v3",
+        duration=10,
+        element_list=[{"element_id": 829836802793406551}],
+    )
     assert req.payload() == {
+        "model_name": "kling-v3",
         "image": IMG,
         "duration": "10",
         "element_list": [{"element_id": 829836802793406551}],

@@ -69,6 +69,7 @@ EXPECTED = {
     "TextToVideo",
     "Timeouts",
     "TransportError",
+    "UnknownModelWarning",
     "VideoEffects",
     "VideoExtend",
     "VideoToAudio",

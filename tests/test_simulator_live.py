@@ -136,3 +136,60 @@ async def test_plain_shapes_when_asked() -> None:
     assert all(c["task_info"]["external_task_id"] for c in creates)
     assert all(set(t["task_result"]) == {"videos"} for t in done)
     assert all("final_unit_deduction" in t for t in done)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "ok"),
+    [
+        (T2V, {"model_name": "kling-v3", "mode": "4k", "duration": "15"}, True),
+        (T2V, {"model_name": "kling-v2-6", "mode": "4k"}, False),
+        (T2V, {"model_name": "kling-v2-6", "sound": "on", "mode": "std"}, False),
+        (T2V, {"model_name": "kling-v2-master", "mode": "std"}, False),
+        (T2V, {"model_name": "kling-v9-unknown"}, False),
+        (
+            "/v1/videos/image2video",
+            {
+                "model_name": "kling-v3",
+                "image": "https://x.example/a.png",
+                "image_tail": "https://x.example/b.png",
+                "multi_shot": True,
+                "shot_type": "intelligence",
+            },
+            True,
+        ),
+        ("/v1/videos/image2video", {"image_tail": "https://x.example/b.png"}, False),
+        (
+            "/v1/videos/omni-video",
+            {
+                "model_name": "kling-v3-omni",
+                "mode": "4k",
+                "duration": "15",
+                "aspect_ratio": "16:9",
+                "video_list": [{"video_url": "https://x.example/v.mp4", "refer_type": "feature"}],
+            },
+            True,
+        ),
+        ("/v1/videos/omni-video", {"mode": "4k", "aspect_ratio": "1:1"}, False),
+    ],
+)
+async def test_model_rules_follow_the_2026_matrix(
+    session: aiohttp.ClientSession, path: str, body: dict[str, Any], ok: bool
+) -> None:
+    """The simulator's own validation follows section B: 4k, durations, multi-shot with
+    frames, reference videos; models it does not serve are refused with 1201."""
+    async with sim_for(time_scale=100, capacity={"video": 50}) as sim:
+        status, answer = await Raw(sim, session).create(path, **body)
+    assert (status == 200) is ok, answer
+    if not ok:
+        assert (status, answer["code"]) == (400, 1201)
+
+
+async def test_retired_model_is_refused_with_the_live_message(
+    session: aiohttp.ClientSession,
+) -> None:
+    """kling-v1 is answered with the message live Kling used when it retired it."""
+    async with sim_for(time_scale=100) as sim:
+        status, answer = await Raw(sim, session).create(model_name="kling-v1")
+    assert (status, answer["code"]) == (400, 1201)
+    assert "The model 'kling-v1' has been discontinued" in answer["message"]
+    assert sim.stats.total_creates == 0

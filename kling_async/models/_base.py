@@ -1,18 +1,28 @@
 """Shared pieces of the request models: base classes, field types, helpers.
 
-Every request model validates the documented constraints of its family before any
-network I/O and names the offending field in its error. Unknown extra fields are
-kept and sent as given, so a new server parameter never waits for a release.
+Strict on requests, open to the future:
+
+* every request model validates the documented constraints of its family before any
+  network I/O and names the offending field in its error;
+* a field the model does not know is refused, naming it and the closest known field
+  (``duraton`` -> "did you mean 'duration'?"): Kling ignores unknown fields and bills
+  its defaults, so a typo must never be sent;
+* fields the client does not know yet go through ``extra_body`` (sent as given,
+  merged over the model's own fields);
+* an unknown ``model_name`` is sent as given with an :class:`UnknownModelWarning`
+  (once per name), and only the rules that hold for every model apply to it.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 import os
-from collections.abc import Iterable
+import warnings
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -37,11 +47,15 @@ __all__ = [
     "Media",
     "MultiPromptShot",
     "Prompt",
+    "UnknownModelWarning",
     "VoiceRef",
     "WatermarkInfo",
     "encode_bytes",
     "encode_file",
+    "rules_for",
 ]
+
+_R = TypeVar("_R")
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_AUDIO_BYTES = 5 * 1024 * 1024
@@ -141,7 +155,7 @@ YesNo = Literal["yes", "no"]
 
 
 class KlingModel(BaseModel):
-    """Base of request objects: extra fields are kept and sent.
+    """Base of request objects: every field is declared; unknown ones are refused.
 
     Blank values (``""`` and ``[]``) mean "not given", as in Kling's own examples
     (``"callback_url": ""``); they are dropped, so a required field left blank is
@@ -149,7 +163,7 @@ class KlingModel(BaseModel):
     """
 
     model_config = ConfigDict(
-        extra="allow",
+        extra="forbid",
         validate_assignment=True,
         protected_namespaces=(),
         populate_by_name=True,
@@ -159,8 +173,84 @@ class KlingModel(BaseModel):
     @classmethod
     def _blank_is_absent(cls, data: Any) -> Any:
         if isinstance(data, dict):
+            unknown = [k for k in data if k not in cls.model_fields]
+            if unknown:
+                raise ValueError(unknown_fields_message(cls, unknown))
             return {k: v for k, v in data.items() if not (isinstance(v, str | list) and not v)}
         return data
+
+
+_RENAMED = {"model": "model_name"}
+"""Old spellings Kling still accepts but reads as unset (``model`` behaves as an empty
+``model_name``: the default model), so they are worth a precise hint."""
+
+
+def unknown_fields_message(model: type[BaseModel], unknown: Iterable[object]) -> str:
+    """Say which fields of ``model`` are unknown and the closest known names."""
+    known = [name for name in model.model_fields if name != "extra_body"]
+    parts = []
+    for key in unknown:
+        name = str(key)
+        renamed = _RENAMED.get(name)
+        close = (
+            [renamed]
+            if renamed in known
+            else difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        )
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        parts.append(f"unknown field {name!r} for {model.__name__}{hint}")
+    escape = (
+        " (a field the client does not know yet goes in extra_body={...})"
+        if "extra_body" in model.model_fields
+        else ""
+    )
+    return "; ".join(parts) + escape
+
+
+class UnknownModelWarning(UserWarning):
+    """A ``model_name`` the client does not know: it is sent as given, and only the
+    rules that hold for every model are checked (Kling adds models often; the
+    server has the last word)."""
+
+
+_warned_models: set[tuple[str, str]] = set()
+
+
+def rules_for(
+    family: str,
+    model_name: str | None,
+    table: Mapping[str, _R],
+    *,
+    unknown: _R,
+    omitted: _R | None = None,
+) -> _R:
+    """The per-model rules of ``model_name`` in ``table``.
+
+    ``None`` (no ``model_name`` sent) gives ``omitted``, or the table's first entry
+    (the family's default model). A name the client does not know gives ``unknown``
+    (rules that hold for every model) and one :class:`UnknownModelWarning` per name.
+    """
+    if model_name is None:
+        return omitted if omitted is not None else next(iter(table.values()))
+    rules = table.get(model_name)
+    if rules is not None:
+        return rules
+    key = (family, model_name)
+    if key not in _warned_models:
+        _warned_models.add(key)
+        warnings.warn(
+            f"{family}: model_name {model_name!r} is not one the client knows "
+            f"({', '.join(table)}); sending it as given with only the rules that hold "
+            "for every model",
+            UnknownModelWarning,
+            stacklevel=2,
+        )
+    return unknown
+
+
+def check_known_model(family: str, model_name: str | None, known: Collection[str]) -> None:
+    """Warn once when ``model_name`` is not in ``known`` (it is still sent)."""
+    rules_for(family, model_name, dict.fromkeys(known, True), unknown=True, omitted=True)
 
 
 class WatermarkInfo(KlingModel):
@@ -225,23 +315,52 @@ class CameraControl(KlingModel):
         return self
 
 
+_MANAGED = frozenset({"external_task_id", "callback_url", "n", "result_type", "series_amount"})
+"""Fields ``extra_body`` may not set: the client manages them (exactly-once ids,
+callback tokens) or counts slots from them."""
+
+
+def _check_extra_body(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    managed = sorted(_MANAGED & set(value))
+    if managed:
+        raise ValueError(
+            f"extra_body may not set {', '.join(managed)}: set the field itself "
+            "(the client manages ids and counts slots from these)"
+        )
+    return value
+
+
+ExtraBody = Annotated[dict[str, Any] | None, AfterValidator(_check_extra_body)]
+"""Fields sent as given, merged over the model's own: the escape hatch for what the
+client does not know yet (``extra_body={"new_knob": 1}``)."""
+
+
 class KlingRequest(KlingModel):
     """Base of every task-creating request model.
 
     Subclasses set ``family`` (a key of :data:`kling_async.endpoints.FAMILIES`).
     ``external_task_id`` and ``callback_url`` may be set here or given to the
     client; every create carries an ``external_task_id`` (one is generated when
-    none is given).
+    none is given). ``extra_body`` holds fields the client does not know yet; they
+    are sent as given (not validated) and win over a declared field of the same name.
+
+    Example:
+        >>> TextToVideo(prompt="a fox", extra_body={"new_knob": 1}).payload()
+        {'prompt': 'a fox', 'new_knob': 1}
     """
 
     family: ClassVar[str]
 
     callback_url: HttpURL | None = None
     external_task_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    extra_body: ExtraBody = None
 
     def payload(self) -> dict[str, Any]:
-        """The JSON body to send: set fields and extras, ``None`` values omitted."""
-        return self.model_dump(mode="json", exclude_none=True, by_alias=True)
+        """The JSON body to send: set fields, ``None`` values omitted, ``extra_body``
+        merged on top."""
+        return _payload(self)
 
     def slot_cost(self) -> int:
         """Concurrency slots this request holds in its pack while it runs."""
@@ -258,13 +377,25 @@ class KlingRequest(KlingModel):
 
 
 class KlingSyncRequest(KlingModel):
-    """Base of requests to synchronous endpoints (answer inline, no task to track)."""
+    """Base of requests to synchronous endpoints (answer inline, no task to track).
+
+    ``extra_body`` works as on :class:`KlingRequest`.
+    """
 
     endpoint: ClassVar[str]
 
+    extra_body: ExtraBody = None
+
     def payload(self) -> dict[str, Any]:
-        """The JSON body to send."""
-        return self.model_dump(mode="json", exclude_none=True, by_alias=True)
+        """The JSON body to send (``extra_body`` merged on top)."""
+        return _payload(self)
+
+
+def _payload(model: KlingRequest | KlingSyncRequest) -> dict[str, Any]:
+    body = model.model_dump(mode="json", exclude_none=True, by_alias=True, exclude={"extra_body"})
+    if model.extra_body:
+        body.update(model.extra_body)
+    return body
 
 
 def exactly_one(model: BaseModel, names: Iterable[str], *, required: bool = True) -> None:

@@ -13,8 +13,10 @@ from kling_async.models._base import (
     KlingRequest,
     KlingSyncRequest,
     Media,
+    NonEmpty,
     Prompt,
     WatermarkInfo,
+    check_known_model,
 )
 
 __all__ = [
@@ -30,16 +32,15 @@ __all__ = [
 
 ImageCount = Annotated[int, Field(ge=1, le=9)]
 
+_IMAGE_MODELS = ("kling-v1", "kling-v1-5", "kling-v2", "kling-v2-new", "kling-v2-1", "kling-v3")
+
 
 class ImageGeneration(KlingRequest):
     """Text/image to image (``POST /v1/images/generations``); holds ``n`` image slots."""
 
     family = "image_generation"
 
-    model_name: (
-        Literal["kling-v1", "kling-v1-5", "kling-v2", "kling-v2-new", "kling-v2-1", "kling-v3"]
-        | None
-    ) = None
+    model_name: NonEmpty | None = None
     prompt: Annotated[Prompt, StringConstraints(min_length=1)]
     negative_prompt: Prompt | None = None
     image: Media | None = None
@@ -54,6 +55,7 @@ class ImageGeneration(KlingRequest):
 
     @model_validator(mode="after")
     def _check(self) -> ImageGeneration:
+        check_known_model(self.family, self.model_name, _IMAGE_MODELS)
         if self.image_reference is not None and self.image is None:
             raise ValueError("image is required when image_reference is set")
         if self.negative_prompt is not None and self.image is not None:
@@ -74,7 +76,7 @@ class OmniImage(KlingRequest):
 
     family = "omni_image"
 
-    model_name: Literal["kling-image-o1", "kling-v3-omni"] | None = None
+    model_name: NonEmpty | None = None
     prompt: Annotated[Prompt, StringConstraints(min_length=1)]
     image_list: Annotated[list[_OmniImageItem], Field(min_length=1, max_length=10)] | None = None
     element_list: Annotated[list[ElementRef], Field(min_length=1, max_length=10)] | None = None
@@ -87,6 +89,7 @@ class OmniImage(KlingRequest):
 
     @model_validator(mode="after")
     def _check(self) -> OmniImage:
+        check_known_model(self.family, self.model_name, ("kling-image-o1", "kling-v3-omni"))
         if len(self.image_list or []) + len(self.element_list or []) > 10:
             raise ValueError("image_list and element_list together allow at most 10 items")
         return self
@@ -103,7 +106,7 @@ class MultiImageToImage(KlingRequest):
 
     family = "multi_image2image"
 
-    model_name: Literal["kling-v2", "kling-v2-1"] | None = None
+    model_name: NonEmpty | None = None
     prompt: Prompt | None = None
     negative_prompt: Prompt | None = None
     subject_image_list: Annotated[list[SubjectImage], Field(min_length=1, max_length=4)]
@@ -112,6 +115,11 @@ class MultiImageToImage(KlingRequest):
     n: ImageCount | None = None
     aspect_ratio: ImageAspectRatio | None = None
     watermark_info: WatermarkInfo | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> MultiImageToImage:
+        check_known_model(self.family, self.model_name, ("kling-v2", "kling-v2-1"))
+        return self
 
 
 Ratio = Annotated[float, Field(ge=0, le=2)]
@@ -161,9 +169,16 @@ class VirtualTryOn(KlingRequest):
 
     family = "virtual_try_on"
 
-    model_name: Literal["kolors-virtual-try-on-v1", "kolors-virtual-try-on-v1-5"] | None = None
+    model_name: NonEmpty | None = None
     human_image: Media
     cloth_image: Media
+
+    @model_validator(mode="after")
+    def _check(self) -> VirtualTryOn:
+        check_known_model(
+            self.family, self.model_name, ("kolors-virtual-try-on-v1", "kolors-virtual-try-on-v1-5")
+        )
+        return self
 
 
 class ImageRecognize(KlingSyncRequest):

@@ -1,4 +1,10 @@
-"""Request models for the video families (video pack, 1 slot each)."""
+"""Request models for the video generation families (video pack, 1 slot each).
+
+Per-model rules (modes, durations, sound, multi-shot, frames, voices) come from the
+tables of :mod:`kling_async.models._video_rules`; the rules written here hold for
+every model. A ``model_name`` the client does not know is sent with a warning and
+checked against the every-model rules only.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +23,22 @@ from kling_async.models._base import (
     Media,
     Mode,
     MultiPromptShot,
+    NonEmpty,
     OnOff,
     Prompt,
     VoiceRef,
     WatermarkInfo,
     check_duration,
+    check_known_model,
+    rules_for,
+)
+from kling_async.models._video_rules import (
+    ANY_MODEL,
+    CLASSIC,
+    I2V_MODELS,
+    OMNI_MODELS,
+    T2V_MODELS,
+    VideoModel,
 )
 
 __all__ = [
@@ -35,9 +52,15 @@ __all__ = [
     "TrajectoryPoint",
 ]
 
-_LONG_DURATION_MODELS = frozenset({"kling-v3", "kling-v3-omni"})
-_SOUND_MODELS = frozenset({"kling-v2-6", "kling-v3", "kling-v3-omni"})
-_CLASSIC = (5, 10)
+_OMITTED = VideoModel()
+"""No ``model_name`` sent: Kling's documented default is a v1 model, so the classic
+rules (std/pro, 5/10 s, no sound, no multi-shot) apply."""
+
+Shots = Annotated[list[MultiPromptShot], Field(min_length=1, max_length=6)]
+
+
+def _name(model_name: str | None) -> str:
+    return model_name or "the default model"
 
 
 def _check_multi_shot(
@@ -70,53 +93,70 @@ def _check_multi_shot(
         raise ValueError("prompt is required (unless multi_shot with shot_type 'customize')")
 
 
-def _check_sound(model_name: str | None, sound: str | None, voices: list[VoiceRef] | None) -> None:
-    if sound is not None and (model_name or "kling-v1") not in _SOUND_MODELS:
-        raise ValueError(f"sound is only supported by {', '.join(sorted(_SOUND_MODELS))}")
-    if voices and sound != "on":
-        raise ValueError("voice_list requires sound='on'")
-
-
-def _check_cfg(model_name: str | None, cfg_scale: float | None) -> None:
-    if cfg_scale is not None and (model_name or "").startswith("kling-v2"):
-        raise ValueError("cfg_scale is not supported by kling-v2.x models")
-
-
-def _check_mode_4k(model_name: str | None, mode: str | None) -> None:
-    if mode == "4k" and (model_name or "kling-v1") not in _LONG_DURATION_MODELS:
-        raise ValueError("mode '4k' is only supported by kling-v3")
-
-
-def _video_durations(model_name: str | None) -> tuple[int, ...]:
-    return tuple(range(3, 16)) if model_name in _LONG_DURATION_MODELS else _CLASSIC
+def _check_model(
+    rules: VideoModel,
+    model_name: str | None,
+    *,
+    mode: str | None,
+    duration: str | None,
+    sound: str | None,
+    cfg_scale: float | None,
+    multi_shot: bool | None,
+    voices: bool,
+) -> None:
+    """The per-model rules every video generation family shares."""
+    name = _name(model_name)
+    if rules.discontinued:
+        raise ValueError(f"model_name: {rules.discontinued}")
+    if mode is not None and rules.modes is not None:
+        if not rules.modes:
+            raise ValueError(f"mode is not accepted by {name} (leave it out)")
+        if mode not in rules.modes:
+            allowed = " / ".join(repr(m) for m in sorted(rules.modes))
+            raise ValueError(f"mode must be {allowed} for {name}, got {mode!r}")
+    if rules.durations is not None:
+        check_duration(duration, rules.durations)
+    if sound is not None and not rules.sound:
+        raise ValueError(f"sound is not supported by {name}")
+    if sound == "on" and rules.sound_needs_pro and mode != "pro":
+        raise ValueError(f"sound 'on' needs mode 'pro' (1080p) on {name}; 720p is silent only")
+    if cfg_scale is not None and not rules.cfg_scale:
+        raise ValueError(f"cfg_scale is not supported by {name} (kling-v2.x and later)")
+    if multi_shot and not rules.multi_shot:
+        raise ValueError(f"multi_shot is not supported by {name}")
+    if voices:
+        if not rules.voices:
+            raise ValueError(
+                f"voice_list (voice control) is not supported by {name} on this endpoint; "
+                "only kling-v2-6 image-to-video at 1080p has it"
+            )
+        if sound != "on":
+            raise ValueError("voice_list requires sound='on'")
+        if rules.sound_needs_pro and mode != "pro":
+            raise ValueError(f"voice_list needs mode 'pro' (1080p) on {name}")
 
 
 class TextToVideo(KlingRequest):
-    """Text to video (``POST /v1/videos/text2video``)."""
+    """Text to video (``POST /v1/videos/text2video``).
+
+    Known models: ``kling-v3`` (std / pro / 4k, 3-15 s, sound, multi-shot),
+    ``kling-v2-6`` (sound "on" needs pro), ``kling-v2-5-turbo``, ``kling-v2-1-master``,
+    ``kling-v2-master`` (no ``mode``), ``kling-v1-6``; ``kling-v1`` is discontinued.
+    Any other name is sent with an :class:`~kling_async.UnknownModelWarning`.
+    """
 
     family = "text2video"
 
-    model_name: (
-        Literal[
-            "kling-v1",
-            "kling-v1-6",
-            "kling-v2-master",
-            "kling-v2-1-master",
-            "kling-v2-5-turbo",
-            "kling-v2-6",
-            "kling-v3",
-        ]
-        | None
-    ) = None
+    model_name: NonEmpty | None = None
     prompt: Prompt | None = None
     negative_prompt: Prompt | None = None
     multi_shot: bool | None = None
     shot_type: Literal["customize", "intelligence"] | None = None
-    multi_prompt: Annotated[list[MultiPromptShot], Field(min_length=1, max_length=6)] | None = None
+    multi_prompt: Shots | None = None
     sound: OnOff | None = None
     voice_list: Annotated[list[VoiceRef], Field(min_length=1, max_length=2)] | None = None
     cfg_scale: Annotated[float, Field(ge=0, le=1)] | None = None
-    mode: Literal["std", "pro", "4k"] | None = None
+    mode: NonEmpty | None = None
     camera_control: CameraControl | None = None
     aspect_ratio: AspectRatio | None = None
     duration: Duration | None = None
@@ -124,13 +164,27 @@ class TextToVideo(KlingRequest):
 
     @model_validator(mode="after")
     def _check(self) -> TextToVideo:
+        rules = rules_for(
+            self.family, self.model_name, T2V_MODELS, unknown=ANY_MODEL, omitted=_OMITTED
+        )
+        if self.voice_list and rules is not ANY_MODEL:
+            raise ValueError(
+                "voice_list (voice control) is not supported on text-to-video; only "
+                "kling-v2-6 image-to-video at 1080p has it"
+            )
+        _check_model(
+            rules,
+            self.model_name,
+            mode=self.mode,
+            duration=self.duration,
+            sound=self.sound,
+            cfg_scale=self.cfg_scale,
+            multi_shot=self.multi_shot,
+            voices=bool(self.voice_list),
+        )
         _check_multi_shot(
             self.multi_shot, self.shot_type, self.multi_prompt, self.prompt, self.duration
         )
-        _check_sound(self.model_name, self.sound, self.voice_list)
-        _check_cfg(self.model_name, self.cfg_scale)
-        _check_mode_4k(self.model_name, self.mode)
-        check_duration(self.duration, _video_durations(self.model_name))
         return self
 
 
@@ -149,36 +203,31 @@ class DynamicMask(KlingModel):
 
 
 class ImageToVideo(KlingRequest):
-    """Image to video (``POST /v1/videos/image2video``)."""
+    """Image to video (``POST /v1/videos/image2video``).
+
+    ``image`` is the first frame (required: a last frame alone is refused by every
+    current model); ``image_tail`` the last frame. Known models: ``kling-v3`` (std /
+    pro / 4k, 3-15 s, sound, multi-shot also with a last frame, up to 3 elements),
+    ``kling-v2-6`` (sound "on" and voice control need pro; first + last frame pro and
+    silent), ``kling-v2-5-turbo``, ``kling-v2-1``, ``kling-v2-1-master``,
+    ``kling-v2-master``, ``kling-v1-6``, ``kling-v1-5``; ``kling-v1`` is discontinued.
+    """
 
     family = "image2video"
 
-    model_name: (
-        Literal[
-            "kling-v1",
-            "kling-v1-5",
-            "kling-v1-6",
-            "kling-v2-master",
-            "kling-v2-1",
-            "kling-v2-1-master",
-            "kling-v2-5-turbo",
-            "kling-v2-6",
-            "kling-v3",
-        ]
-        | None
-    ) = None
+    model_name: NonEmpty | None = None
     image: Media | None = None
     image_tail: Media | None = None
     prompt: Prompt | None = None
     negative_prompt: Prompt | None = None
     multi_shot: bool | None = None
     shot_type: Literal["customize", "intelligence"] | None = None
-    multi_prompt: Annotated[list[MultiPromptShot], Field(min_length=1, max_length=6)] | None = None
-    element_list: Annotated[list[ElementRef], Field(min_length=1, max_length=3)] | None = None
+    multi_prompt: Shots | None = None
+    element_list: Annotated[list[ElementRef], Field(min_length=1, max_length=7)] | None = None
     voice_list: Annotated[list[VoiceRef], Field(min_length=1, max_length=2)] | None = None
     sound: OnOff | None = None
     cfg_scale: Annotated[float, Field(ge=0, le=1)] | None = None
-    mode: Literal["std", "pro", "4k"] | None = None
+    mode: NonEmpty | None = None
     static_mask: Media | None = None
     dynamic_masks: Annotated[list[DynamicMask], Field(min_length=1, max_length=6)] | None = None
     camera_control: CameraControl | None = None
@@ -187,11 +236,18 @@ class ImageToVideo(KlingRequest):
 
     @model_validator(mode="after")
     def _check(self) -> ImageToVideo:
-        if self.image is None and self.image_tail is None:
-            raise ValueError("image is required (or image_tail for end-frame-only control)")
+        rules = rules_for(
+            self.family, self.model_name, I2V_MODELS, unknown=ANY_MODEL, omitted=_OMITTED
+        )
+        name = _name(self.model_name)
+        if self.image is None:
+            raise ValueError(
+                "image (the first frame) is required; a last frame alone (image_tail) is "
+                "refused by every current model"
+            )
         groups = [
-            name
-            for name, used in (
+            label
+            for label, used in (
                 ("image_tail", self.image_tail is not None),
                 ("static_mask/dynamic_masks", bool(self.static_mask or self.dynamic_masks)),
                 ("camera_control", self.camera_control is not None),
@@ -202,16 +258,33 @@ class ImageToVideo(KlingRequest):
             raise ValueError(f"{' and '.join(groups)} cannot be used together")
         if self.element_list and self.voice_list:
             raise ValueError("element_list and voice_list cannot be used together")
+        if self.element_list and len(self.element_list) > rules.max_elements:
+            raise ValueError(
+                f"element_list allows at most {rules.max_elements} item(s) on {name}"
+                if rules.max_elements
+                else f"element_list is not supported by {name}"
+            )
+        _check_model(
+            rules,
+            self.model_name,
+            mode=self.mode,
+            duration=self.duration,
+            sound=self.sound,
+            cfg_scale=self.cfg_scale,
+            multi_shot=self.multi_shot,
+            voices=bool(self.voice_list),
+        )
+        if self.image_tail is not None:
+            if rules.tail_needs_pro and self.mode != "pro":
+                raise ValueError(f"image_tail (first + last frame) needs mode 'pro' on {name}")
+            if rules.tail_silent_only and self.sound == "on":
+                raise ValueError(f"image_tail (first + last frame) is silent only on {name}")
+            if self.multi_shot and not rules.multi_shot_with_frames:
+                raise ValueError(f"multi_shot cannot be combined with image_tail on {name}")
         if self.multi_shot:
-            if self.image_tail is not None:
-                raise ValueError("multi_shot cannot be combined with image_tail (end frame)")
             _check_multi_shot(
                 self.multi_shot, self.shot_type, self.multi_prompt, self.prompt, self.duration
             )
-        _check_sound(self.model_name, self.sound, self.voice_list)
-        _check_cfg(self.model_name, self.cfg_scale)
-        _check_mode_4k(self.model_name, self.mode)
-        check_duration(self.duration, _video_durations(self.model_name))
         return self
 
 
@@ -220,11 +293,11 @@ class _ImageItem(KlingModel):
 
 
 class MultiImageToVideo(KlingRequest):
-    """Reference images to video (``POST /v1/videos/multi-image2video``)."""
+    """Reference images to video (``POST /v1/videos/multi-image2video``; ``kling-v1-6``)."""
 
     family = "multi_image2video"
 
-    model_name: Literal["kling-v1-6"] | None = None
+    model_name: NonEmpty | None = None
     image_list: Annotated[list[_ImageItem], Field(min_length=1, max_length=4)]
     prompt: Annotated[Prompt, StringConstraints(min_length=1)]
     negative_prompt: Prompt | None = None
@@ -235,7 +308,8 @@ class MultiImageToVideo(KlingRequest):
 
     @model_validator(mode="after")
     def _check(self) -> MultiImageToVideo:
-        check_duration(self.duration, _CLASSIC)
+        check_known_model(self.family, self.model_name, ("kling-v1-6",))
+        check_duration(self.duration, CLASSIC)
         return self
 
 
@@ -255,45 +329,73 @@ class OmniVideoRef(KlingModel):
 
 
 class OmniVideo(KlingRequest):
-    """Omni video (``POST /v1/videos/omni-video``)."""
+    """Omni video (``POST /v1/videos/omni-video``).
+
+    Known models: ``kling-video-o1`` (default; std / pro, 3-10 s, plain text or
+    first-frame only 5/10 s, no sound, no multi-shot) and ``kling-v3-omni`` (std / pro
+    / 4k also with a reference video, 3-15 s, sound off with a video, multi-shot also
+    with first/last frames; with a ``feature`` video only as ``shot_type="intelligence"``).
+    """
 
     family = "omni_video"
 
-    model_name: Literal["kling-video-o1", "kling-v3-omni"] | None = None
+    model_name: NonEmpty | None = None
     prompt: Prompt | None = None
     multi_shot: bool | None = None
     shot_type: Literal["customize", "intelligence"] | None = None
-    multi_prompt: Annotated[list[MultiPromptShot], Field(min_length=1, max_length=6)] | None = None
+    multi_prompt: Shots | None = None
     image_list: Annotated[list[OmniImageRef], Field(min_length=1, max_length=7)] | None = None
     element_list: Annotated[list[ElementRef], Field(min_length=1, max_length=7)] | None = None
     video_list: Annotated[list[OmniVideoRef], Field(min_length=1, max_length=1)] | None = None
     sound: OnOff | None = None
-    mode: Mode | None = None
+    mode: NonEmpty | None = None
     aspect_ratio: AspectRatio | None = None
     duration: Duration | None = None
     watermark_info: WatermarkInfo | None = None
 
     @model_validator(mode="after")
     def _check(self) -> OmniVideo:
+        rules = rules_for(self.family, self.model_name, OMNI_MODELS, unknown=ANY_MODEL)
         model = self.model_name or "kling-video-o1"
         images = self.image_list or []
+        elements = self.element_list or []
         kinds = [img.type for img in images]
-        has_video = bool(self.video_list)
-        is_base = has_video and any(v.refer_type == "base" for v in self.video_list or [])
         frames = [k for k in kinds if k is not None]
-        if self.multi_shot and model != "kling-v3-omni":
-            raise ValueError("multi_shot is only supported by kling-v3-omni")
-        if self.multi_shot and frames:
-            raise ValueError("multi_shot cannot be combined with first_frame/end_frame images")
+        video = self.video_list[0] if self.video_list else None
+        is_base = video is not None and video.refer_type == "base"
+        is_feature = video is not None and not is_base
+        _check_model(
+            rules,
+            self.model_name,
+            mode=self.mode,
+            duration=None,  # checked below: it depends on the inputs
+            sound=self.sound,
+            cfg_scale=None,
+            multi_shot=self.multi_shot,
+            voices=False,
+        )
+        if self.multi_shot:
+            if frames and not rules.multi_shot_with_frames:
+                raise ValueError(
+                    f"multi_shot cannot be combined with first_frame/end_frame on {model}"
+                )
+            if is_base:
+                raise ValueError("multi_shot cannot be used with a 'base' video (editing)")
+            if is_feature and self.shot_type != "intelligence":
+                raise ValueError(
+                    "with a 'feature' video, multi_shot needs shot_type 'intelligence'"
+                )
         _check_multi_shot(
             self.multi_shot, self.shot_type, self.multi_prompt, self.prompt, self.duration
         )
-        limit = 4 if has_video else 7
-        if len(images) + len(self.element_list or []) > limit:
+        limit = 4 if video is not None else 7
+        if len(images) + len(elements) > limit:
             raise ValueError(
                 f"image_list and element_list together allow at most {limit} items"
-                + (" when video_list is given" if has_video else "")
+                + (" when video_list is given" if video is not None else "")
             )
+        if frames and len(elements) > 3:
+            raise ValueError("element_list allows at most 3 items with first/last frames")
         if kinds.count("first_frame") > 1 or kinds.count("end_frame") > 1:
             raise ValueError("image_list may hold at most one first_frame and one end_frame")
         if "end_frame" in kinds:
@@ -301,27 +403,23 @@ class OmniVideo(KlingRequest):
                 raise ValueError("image_list: an end_frame requires a first_frame")
             if len(images) > 2:
                 raise ValueError("image_list: end_frame is not allowed with more than 2 images")
+            if elements and model == "kling-video-o1":
+                raise ValueError(
+                    "element_list cannot be used with first + end frames on kling-video-o1"
+                )
         if is_base and frames:
             raise ValueError("video_list refer_type 'base' cannot be combined with frame images")
-        if has_video and self.sound == "on":
+        if video is not None and self.sound == "on":
             raise ValueError("sound must be 'off' when video_list is given")
-        if self.sound is not None and model != "kling-v3-omni":
-            raise ValueError("sound is only supported by kling-v3-omni")
         if self.aspect_ratio is None and "first_frame" not in kinds and not is_base:
             raise ValueError("aspect_ratio is required without a first_frame image or a base video")
-        if not is_base:
-            top = 15 if model == "kling-v3-omni" else 10
-            if has_video:
-                top = 10
-            allowed: tuple[int, ...] = tuple(range(3, top + 1))
+        if not is_base and rules.durations is not None:
+            allowed = rules.durations
             plain = (
                 model == "kling-video-o1"
-                and not self.element_list
-                and (not images or frames == ["first_frame"])
-                and not has_video
-                and len(images) <= 1
+                and not elements
+                and video is None
+                and (not images or kinds == ["first_frame"])
             )
-            if plain:
-                allowed = (5, 10)
-            check_duration(self.duration, allowed)
+            check_duration(self.duration, CLASSIC if plain else allowed)
         return self

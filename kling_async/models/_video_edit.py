@@ -22,9 +22,13 @@ from kling_async.models._base import (
     Prompt,
     WatermarkInfo,
     check_duration,
+    check_known_model,
     exactly_one,
+    rules_for,
 )
-from kling_async.models._video import _CLASSIC, _ImageItem
+from kling_async.models._video import _ImageItem
+from kling_async.models._video_rules import ANY_MODEL, MOTION_MODELS
+from kling_async.models._video_rules import CLASSIC as _CLASSIC
 
 __all__ = [
     "AdvancedLipSync",
@@ -44,11 +48,15 @@ __all__ = [
 
 
 class MotionControl(KlingRequest):
-    """Motion control (``POST /v1/videos/motion-control``)."""
+    """Motion control (``POST /v1/videos/motion-control``).
+
+    Known models: ``kling-v2-6`` (default) and ``kling-v3`` (one element, which needs
+    ``character_orientation="video"``); std / pro only (no 4K).
+    """
 
     family = "motion_control"
 
-    model_name: Literal["kling-v2-6", "kling-v3"] | None = None
+    model_name: NonEmpty | None = None
     prompt: Prompt | None = None
     image_url: Media
     video_url: HttpURL
@@ -60,9 +68,15 @@ class MotionControl(KlingRequest):
 
     @model_validator(mode="after")
     def _check(self) -> MotionControl:
+        rules = rules_for(self.family, self.model_name, MOTION_MODELS, unknown=ANY_MODEL)
+        name = self.model_name or "kling-v2-6"
         if self.element_list:
-            if self.model_name != "kling-v3":
-                raise ValueError("element_list is only supported by kling-v3")
+            if len(self.element_list) > rules.max_elements:
+                raise ValueError(
+                    f"element_list allows at most {rules.max_elements} item(s) on {name}"
+                    if rules.max_elements
+                    else f"element_list is not supported by {name} (kling-v3 takes one)"
+                )
             if self.character_orientation != "video":
                 raise ValueError("character_orientation must be 'video' with element_list")
         return self
@@ -73,7 +87,7 @@ class MultiElements(KlingRequest):
 
     family = "multi_elements"
 
-    model_name: Literal["kling-v1-6"] | None = None
+    model_name: NonEmpty | None = None
     session_id: NonEmpty
     edit_mode: Literal["addition", "swap", "removal"]
     image_list: Annotated[list[_ImageItem], Field(max_length=2)] | None = None
@@ -85,6 +99,7 @@ class MultiElements(KlingRequest):
 
     @model_validator(mode="after")
     def _check(self) -> MultiElements:
+        check_known_model(self.family, self.model_name, ("kling-v1-6",))
         count = len(self.image_list or [])
         expected = {"addition": (1, 2), "swap": (1, 1), "removal": (0, 0)}[self.edit_mode]
         if not expected[0] <= count <= expected[1]:
@@ -216,11 +231,12 @@ class EffectInput(KlingModel):
     image: Media | None = None
     images: Annotated[list[Media], Field(min_length=2, max_length=2)] | None = None
     duration: Duration | None = None
-    model_name: Literal["kling-v1", "kling-v1-5", "kling-v1-6"] | None = None
+    model_name: NonEmpty | None = None
     mode: Mode | None = None
 
     @model_validator(mode="after")
     def _check(self) -> EffectInput:
+        check_known_model("effects", self.model_name, ("kling-v1", "kling-v1-5", "kling-v1-6"))
         exactly_one(self, ("image", "images"))
         check_duration(self.duration, (5,) if self.images else _CLASSIC, "input.duration")
         return self

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kling_async.simulator._models import check_video_model
+
 __all__ = ["SIM_FAMILIES", "SimFamily", "validate_body"]
 
 Check = Callable[[Mapping[str, Any]], str | None]
@@ -158,8 +160,16 @@ def _list_len(name: str, low: int, high: int) -> Check:
     return check
 
 
-def _image_or_tail(body: Mapping[str, Any]) -> str | None:
-    return None if body.get("image") or body.get("image_tail") else "image is required"
+def _image_required(body: Mapping[str, Any]) -> str | None:
+    # A last frame alone is refused by every current model (2026 map).
+    return None if body.get("image") else "image is required"
+
+
+def _models_of(family: str) -> Check:
+    def check(body: Mapping[str, Any]) -> str | None:
+        return check_video_model(family, body)
+
+    return check
 
 
 def _v(name: str, path: str, secs: float, result: str = "video", **kw: Any) -> SimFamily:
@@ -170,43 +180,25 @@ def _i(name: str, path: str, secs: float, **kw: Any) -> SimFamily:
     return SimFamily(name, path, "image", secs, "image", **kw)
 
 
-_T2V_MODELS = frozenset(
-    {
-        "kling-v1",
-        "kling-v1-6",
-        "kling-v2-master",
-        "kling-v2-1-master",
-        "kling-v2-5-turbo",
-        "kling-v2-6",
-        "kling-v3",
-    }
-)
-_LONG = frozenset({"kling-v3", "kling-v3-omni"})
-
 _FAMILIES: tuple[SimFamily, ...] = (
     _v(
         "text2video",
         "/v1/videos/text2video",
         320,
-        enums={
-            "model_name": _T2V_MODELS,
-            "mode": _MODES | {"4k"},
-            "aspect_ratio": _VIDEO_RATIOS,
-            "sound": frozenset({"on", "off"}),
-        },
+        enums={"aspect_ratio": _VIDEO_RATIOS, "sound": frozenset({"on", "off"})},
         max_len={"prompt": 2500, "negative_prompt": 2500},
         ranges={"cfg_scale": (0, 1)},
-        checks=(_prompt_unless_customize, _duration(_LONG), _camera),
+        checks=(_models_of("text2video"), _prompt_unless_customize, _camera),
     ),
     _v(
         "image2video",
         "/v1/videos/image2video",
         165,
-        enums={"mode": _MODES | {"4k"}, "sound": frozenset({"on", "off"})},
+        enums={"sound": frozenset({"on", "off"})},
         max_len={"prompt": 2500, "negative_prompt": 2500},
         ranges={"cfg_scale": (0, 1)},
         media=("image", "image_tail", "static_mask"),
-        checks=(_image_or_tail, _duration(_LONG), _camera),
+        checks=(_models_of("image2video"), _image_required, _camera),
     ),
     _v(
         "multi_image2video",
@@ -221,13 +213,9 @@ _FAMILIES: tuple[SimFamily, ...] = (
         "omni_video",
         "/v1/videos/omni-video",
         300,
-        enums={
-            "model_name": frozenset({"kling-video-o1", "kling-v3-omni"}),
-            "mode": _MODES,
-            "aspect_ratio": _VIDEO_RATIOS,
-        },
+        enums={"aspect_ratio": _VIDEO_RATIOS},
         max_len={"prompt": 2500},
-        checks=(_prompt_unless_customize,),
+        checks=(_models_of("omni_video"), _prompt_unless_customize),
     ),
     _v(
         "motion_control",
@@ -236,6 +224,7 @@ _FAMILIES: tuple[SimFamily, ...] = (
         required=("image_url", "video_url", "character_orientation", "mode"),
         enums={"character_orientation": frozenset({"image", "video"}), "mode": _MODES},
         media=("image_url",),
+        checks=(_models_of("motion_control"),),
     ),
     _v(
         "multi_elements",
