@@ -28,36 +28,14 @@ from kling_async._config import (
     RetryPolicy,
     Timeouts,
 )
-from kling_async._conveniences import as_completed, family_method
+from kling_async._conveniences import as_completed
+from kling_async._family_methods import FamilyMethods
 from kling_async._handle import TaskHandle
 from kling_async._sync_calls import SyncEndpoints
 from kling_async._task_calls import TaskEndpoints, merge_external_id, new_external_task_id
 from kling_async._transport import Transport
 from kling_async.endpoints import Family, family
-from kling_async.models import (
-    AdvancedCustomElement,
-    AdvancedLipSync,
-    AIMultiShot,
-    Avatar,
-    CustomVoice,
-    ImageExpand,
-    ImageGeneration,
-    ImageToVideo,
-    KlingRequest,
-    MotionControl,
-    MultiElements,
-    MultiImageToImage,
-    MultiImageToVideo,
-    OmniImage,
-    OmniVideo,
-    Task,
-    TextToAudio,
-    TextToVideo,
-    VideoEffects,
-    VideoExtend,
-    VideoToAudio,
-    VirtualTryOn,
-)
+from kling_async.models import KlingRequest, Task
 from kling_async.scheduling._scheduler import Scheduler
 from kling_async.scheduling._slots import SlotPool
 
@@ -67,7 +45,7 @@ __all__ = ["KlingClient", "as_completed", "new_external_task_id"]
 ENV_BASE_URL = "KLING_BASE_URL"
 
 
-class KlingClient(TaskEndpoints, SyncEndpoints):
+class KlingClient(TaskEndpoints, SyncEndpoints, FamilyMethods):
     """Async client for the Kling API.
 
     Args:
@@ -309,24 +287,3 @@ class KlingClient(TaskEndpoints, SyncEndpoints):
     def as_completed(self, handles: Iterable[TaskHandle]) -> AsyncIterator[TaskHandle]:
         """Yield ``handles`` as they finish (see :func:`kling_async.as_completed`)."""
         return as_completed(handles)
-
-    text_to_video = family_method(TextToVideo)
-    image_to_video = family_method(ImageToVideo)
-    multi_image_to_video = family_method(MultiImageToVideo)
-    omni_video = family_method(OmniVideo)
-    motion_control = family_method(MotionControl)
-    multi_elements = family_method(MultiElements)
-    video_extend = family_method(VideoExtend)
-    advanced_lip_sync = family_method(AdvancedLipSync)
-    avatar = family_method(Avatar)
-    video_effects = family_method(VideoEffects)
-    text_to_audio = family_method(TextToAudio)
-    video_to_audio = family_method(VideoToAudio)
-    custom_voice = family_method(CustomVoice)
-    advanced_custom_element = family_method(AdvancedCustomElement)
-    image_generation = family_method(ImageGeneration)
-    omni_image = family_method(OmniImage)
-    multi_image_to_image = family_method(MultiImageToImage)
-    image_expand = family_method(ImageExpand)
-    ai_multi_shot = family_method(AIMultiShot)
-    virtual_try_on = family_method(VirtualTryOn)

@@ -17,15 +17,18 @@ from kling_async.endpoints import SYNC_PATHS
 from kling_async.errors import ResponseError
 from kling_async.models import (
     AccountCosts,
+    Element,
     IdentifyFace,
     IdentifyFaceResult,
     ImageRecognize,
+    KlingSyncRequest,
     MultiElementsInitSelection,
     MultiElementsSelection,
     MultiElementsSession,
     SyncResult,
     Task,
     TextToSpeech,
+    Voice,
 )
 
 __all__ = ["SyncEndpoints", "parse_data"]
@@ -109,8 +112,69 @@ class SyncEndpoints:
             )
         return parse_data(AccountCosts, envelope.data, what="account costs")
 
-    async def _sync(self, name: str, request: BaseModel, *, path: str | None = None) -> Any:
-        payload = request.model_dump(mode="json", exclude_none=True, by_alias=True)
+    async def preset_voices(self, *, page: int = 1, page_size: int = 30) -> list[Voice]:
+        """One page of Kling's official voices (``GET /v1/general/presets-voices``).
+
+        Their ``voice_id`` goes in ``voice_list`` / ``element_voice_id`` (not in TTS,
+        which has its own catalogue).
+        """
+        items = await self._library_page("presets_voices", page, page_size)
+        return [Voice.model_validate(v) for v in _library_items(items, "voices", "voice_id")]
+
+    async def preset_elements(self, *, page: int = 1, page_size: int = 30) -> list[Element]:
+        """One page of Kling's official elements
+        (``GET /v1/general/advanced-presets-elements``)."""
+        items = await self._library_page("presets_elements", page, page_size)
+        return [Element.model_validate(e) for e in _library_items(items, "elements", "element_id")]
+
+    async def delete_voice(self, voice_id: str) -> SyncResult:
+        """Delete one of your custom voices (``POST /v1/general/delete-voices``).
+
+        Returns the answer's data (empty when Kling sends none).
+
+        Raises:
+            InvalidRequestError: unknown or already deleted voice.
+        """
+        return await self._delete("delete_voices", "voice_id", voice_id)
+
+    async def delete_element(self, element_id: str | int) -> SyncResult:
+        """Delete one of your elements (``POST /v1/general/delete-advanced-elements``).
+
+        Live Kling answers code 0 with no data at all; that is a success (an empty
+        :class:`SyncResult`).
+
+        Raises:
+            InvalidRequestError: unknown or already deleted element
+                (``Element already be deleted for id: …``).
+        """
+        return await self._delete("delete_elements", "element_id", element_id)
+
+    async def _delete(self, name: str, key: str, value: str | int) -> SyncResult:
+        ident = str(value).strip() if isinstance(value, str | int) else ""
+        if not ident or isinstance(value, bool):
+            raise ValueError(f"{key} must be a non-empty id")
+        envelope = await self._transport.request(
+            "POST", SYNC_PATHS[name], json_body={key: ident}, idempotent=False
+        )
+        data = envelope.data if envelope.data is not None else {}
+        return parse_data(SyncResult, data, what=name.replace("_", "-"))
+
+    async def _library_page(self, name: str, page: int, page_size: int) -> list[Any]:
+        if not 1 <= page <= 1000 or not 1 <= page_size <= 500:
+            raise ValueError("page must be 1..1000 and page_size 1..500")
+        envelope = await self._transport.request(
+            "GET",
+            SYNC_PATHS[name],
+            params={"pageNum": page, "pageSize": page_size},
+            idempotent=True,
+        )
+        data = envelope.data if envelope.data is not None else []
+        if not isinstance(data, list):
+            raise ResponseError(f"{name}: expected a list in 'data', got {type(data).__name__}")
+        return data
+
+    async def _sync(self, name: str, request: KlingSyncRequest, *, path: str | None = None) -> Any:
+        payload = request.payload()
         # These calls deduct units but create nothing to find again; a fault after
         # sending is surfaced as is (TransportError) rather than resent blindly.
         envelope: Envelope = await self._transport.request(
@@ -129,3 +193,20 @@ def parse_data(model: type[_M], data: Any, *, what: str) -> _M:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "data"
         raise ResponseError(f"{what}: unexpected answer at {where}: {first['msg']}") from None
+
+
+def _library_items(items: list[Any], kind: str, id_key: str) -> list[Mapping[str, Any]]:
+    """Voices / elements from a page: task objects carry them in ``task_result``;
+    a bare item (``{voice_id: …}``) is taken as is."""
+    found: list[Mapping[str, Any]] = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        if id_key in item:
+            found.append(item)
+            continue
+        result = item.get("task_result")
+        inner = result.get(kind) if isinstance(result, Mapping) else None
+        if isinstance(inner, list):
+            found.extend(x for x in inner if isinstance(x, Mapping))
+    return found

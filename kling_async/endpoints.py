@@ -1,7 +1,7 @@
 """The family table: every Kling task family and how to talk to it.
 
-For each family: its create path (queries use ``{path}/{task_id}``, external ids
-``{path}?external_task_id=``, lists ``{path}?pageNum=&pageSize=``), whether it has
+For each family: its create path (lookups by task id or external id use
+``{path}/{id}``, lists ``{path}?pageNum=&pageSize=``), whether it has
 a list endpoint, the resource pack whose concurrency it consumes, how many slots a
 request holds, and typical durations used to time the first poll.
 
@@ -55,7 +55,7 @@ class Family:
 
     Attributes:
         name: the kling_async name (``"text2video"``, ``"image_generation"``...).
-        path: create path; also the base of single, external-id and list queries.
+        path: create path; also the base of lookups (``{path}/{id}``) and lists.
         pack: the resource pack it consumes, or None for calls that hold no slot.
         cost: slots held by one request, from its payload (image tasks: ``n``).
         list_supported: whether ``GET {path}?pageNum=&pageSize=`` exists.
@@ -116,6 +116,17 @@ _TABLE: tuple[Family, ...] = (
     ),
     Family(
         "avatar", "/v1/videos/avatar/image2video", _V, _one, typical_seconds=300, min_seconds=60
+    ),
+    # The older single-call lip-sync (still used by peer clients); its list endpoint
+    # is not documented, so its tasks are followed by single queries only.
+    Family(
+        "lip_sync",
+        "/v1/videos/lip-sync",
+        _V,
+        _one,
+        list_supported=False,
+        typical_seconds=120,
+        min_seconds=30,
     ),
     Family("effects", "/v1/videos/effects", _V, _one, typical_seconds=320, min_seconds=60),
     # --- audio, voices, elements: pack UNCERTAIN, counted as video (safe) ----------

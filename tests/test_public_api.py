@@ -81,6 +81,8 @@ EXPECTED = {
     "BackoffPolicy",
     "HandleState",
     "LearnPolicy",
+    "LipSync",
+    "LipSyncInput",
     "LocalSlotPool",
     "PollPolicy",
     "SlotPool",

@@ -10,10 +10,12 @@ from pathlib import Path
 from kling_async import (
     ConcurrencyLimitError,
     CreateOutcomeUnknownError,
+    HandleState,
     ImageGeneration,
     KlingClient,
     KlingError,
     Task,
+    TaskHandle,
     TaskStatus,
     TextToVideo,
     encode_file,
@@ -45,3 +47,29 @@ async def typed_usage(path: Path) -> list[str]:
             pages: list[list[Task]] = [p async for p in client.list_tasks("text2video")]
             del status, cost
             return [t.task_id for page in pages for t in page]
+
+
+async def typed_scheduling(client: KlingClient, path: Path) -> list[Task]:
+    """submit(), TaskHandle and the per-family coroutines, as a user writes them."""
+    handle: TaskHandle = client.submit(
+        TextToVideo(prompt="a fox", model_name="kling-v3", duration=10),
+        priority=2,
+        external_task_id="job-1",
+    )
+    state: HandleState = handle.state
+    ext: str = handle.external_task_id
+    task_id: str | None = handle.task_id
+    first: Task = await handle
+    again: Task = await handle.wait(timeout=5)
+    del state, ext, task_id
+    video: Task = await client.text_to_video(
+        prompt="a fox", model_name="kling-v3", duration=10, sound="on", priority=1
+    )
+    image: Task = await client.image_generation(prompt="p", n=2, image=path.read_bytes())
+    try_on: Task = await client.virtual_try_on(human_image=path, cloth_image="https://x/c.png")
+    ready: Task = await client.image_to_video(image=path, model_name="kling-v3", mode="4k")
+    # Misspelled fields and wrong types are caught by the type checker:
+    await client.text_to_video(prompt="a fox", duraton=10)  # type: ignore[call-arg]
+    await client.text_to_video(prompt="a fox", sound="loud")  # type: ignore[arg-type]
+    await client.image_generation(prompt="p", n="two")  # type: ignore[arg-type]
+    return [first, again, video, image, try_on, ready]

@@ -36,6 +36,8 @@ __all__ = [
     "EffectInput",
     "FaceChoice",
     "IdentifyFace",
+    "LipSync",
+    "LipSyncInput",
     "MotionControl",
     "MultiElements",
     "MultiElementsInitSelection",
@@ -205,6 +207,54 @@ class AdvancedLipSync(KlingRequest):
     session_id: NonEmpty
     face_choose: Annotated[list[FaceChoice], Field(min_length=1, max_length=1)]
     watermark_info: WatermarkInfo | None = None
+
+
+class LipSyncInput(KlingModel):
+    """``input`` of the single-call lip-sync: a video and what the lips should say.
+
+    ``mode="text2video"`` speaks ``text`` with a TTS ``voice_id`` / ``voice_language``;
+    ``mode="audio2video"`` uses an audio file (``audio_type="file"`` + ``audio_file``,
+    Base64 or URL, ≤ 5 MB) or URL (``audio_type="url"`` + ``audio_url``).
+    """
+
+    video_id: NonEmpty | None = None
+    video_url: HttpURL | None = None
+    mode: Literal["text2video", "audio2video"]
+    text: NonEmpty | None = None
+    voice_id: NonEmpty | None = None
+    voice_language: Literal["zh", "en"] | None = None
+    voice_speed: Annotated[float, Field(ge=0.8, le=2.0)] | None = None
+    audio_type: Literal["file", "url"] | None = None
+    audio_file: AudioMedia | None = None
+    audio_url: HttpURL | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> LipSyncInput:
+        exactly_one(self, ("video_id", "video_url"))
+        if self.mode == "text2video":
+            missing = [n for n in ("text", "voice_id", "voice_language") if not getattr(self, n)]
+            if missing:
+                raise ValueError(f"input.{missing[0]} is required for mode 'text2video'")
+        else:
+            if self.audio_type is None:
+                raise ValueError("input.audio_type ('file' or 'url') is required for audio2video")
+            field = f"audio_{self.audio_type}"
+            if getattr(self, field) is None:
+                raise ValueError(f"input.{field} is required for audio_type {self.audio_type!r}")
+        return self
+
+
+class LipSync(KlingRequest):
+    """Single-call lip-sync (``POST /v1/videos/lip-sync``; video pack, 1 slot).
+
+    The older lip-sync API, still served and used by peer clients; the current one is
+    identify-face + :class:`AdvancedLipSync`. Its list endpoint is not documented, so
+    its tasks are followed by single queries.
+    """
+
+    family = "lip_sync"
+
+    input: LipSyncInput
 
 
 class Avatar(KlingRequest):

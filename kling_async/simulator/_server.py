@@ -39,7 +39,7 @@ from kling_async.simulator._callbacks import CallbackSender
 from kling_async.simulator._errors import Answer as _Answer
 from kling_async.simulator._spec import SIM_FAMILIES, SimFamily, validate_body
 from kling_async.simulator._state import QUIRK_BITS, Faults, PackState, SimStats, SimTask
-from kling_async.simulator._sync import sync_answer
+from kling_async.simulator._sync import NO_DATA, sync_answer
 
 __all__ = ["DEFAULT_CAPACITY", "Faults", "SimulatorCore"]
 
@@ -101,6 +101,8 @@ class SimulatorCore:
         self._shape_rng = random.Random(seed + 1)
         self.stats = SimStats(max_in_use={name: 0 for name in DEFAULT_CAPACITY})
         self.tasks: dict[str, SimTask] = {}
+        self.deleted: set[str] = set()
+        """Voice and element ids deleted through the delete endpoints."""
         self.by_family: dict[str, list[SimTask]] = {}
         self.external: dict[str, SimTask] = {}
         self.base_url = ""
@@ -198,7 +200,8 @@ class SimulatorCore:
         body: dict[str, Any] = {"code": code, "message": message}
         if code == 0:
             body["request_id"] = str(uuid.uuid4())
-            body["data"] = data
+            if data is not NO_DATA:
+                body["data"] = data
         elif not (self.live_shapes and self._shape_rng.random() < 0.2):
             body["request_id"] = str(uuid.uuid4())  # some live error captures lack it
         headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else None
@@ -389,6 +392,13 @@ class SimulatorCore:
         for path, kind in sync_routes.items():
             router.add_post(path, self.sync_handler(kind))
         router.add_get("/account/costs", self.sync_handler("account_costs"))
+        router.add_get("/v1/general/presets-voices", self.sync_handler("presets_voices"))
+        router.add_get(
+            "/v1/general/advanced-presets-elements", self.sync_handler("presets_elements")
+        )
+        router.add_post("/v1/general/delete-voices", self.sync_handler("delete_voice"))
+        for path in ("/v1/general/delete-advanced-elements", "/v1/general/delete-elements"):
+            router.add_post(path, self.sync_handler("delete_element"))
         router.add_get("/__files/{task_id}/{name}", self.file_handler)
         router.add_get("/__stats", self.stats_handler)
         return app

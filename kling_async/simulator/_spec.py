@@ -141,6 +141,26 @@ def _face_choose(body: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _lip_sync_input(body: Mapping[str, Any]) -> str | None:
+    value = body.get("input")
+    if not isinstance(value, dict):
+        return "input is required"
+    if bool(value.get("video_id")) == bool(value.get("video_url")):
+        return "input needs exactly one of video_id/video_url"
+    mode = value.get("mode")
+    if mode == "text2video":
+        for key in ("text", "voice_id", "voice_language"):
+            if not value.get(key):
+                return f"input.{key} is required for mode text2video"
+        return None
+    if mode == "audio2video":
+        kind = value.get("audio_type")
+        if kind not in ("file", "url"):
+            return "input.audio_type must be file or url"
+        return None if value.get(f"audio_{kind}") else f"input.audio_{kind} is required"
+    return "input.mode must be text2video or audio2video"
+
+
 def _audio_duration(body: Mapping[str, Any]) -> str | None:
     value = body.get("duration")
     if not isinstance(value, int | float) or isinstance(value, bool) or not 3 <= value <= 10:
@@ -249,6 +269,13 @@ _FAMILIES: tuple[SimFamily, ...] = (
         455,
         required=("session_id",),
         checks=(_face_choose,),
+    ),
+    _v(
+        "lip_sync",
+        "/v1/videos/lip-sync",
+        120,
+        required=("input",),
+        checks=(_lip_sync_input,),
     ),
     _v(
         "avatar",

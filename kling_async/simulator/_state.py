@@ -109,6 +109,14 @@ class SimTask:
             body["task_result"] = {}
         return body
 
+    def made_id(self) -> str:
+        """The voice or element id this custom-voice / element task produces ("" else)."""
+        if self.result_kind == "voice":
+            return f"v{self.task_id}"
+        if self.result_kind == "element":
+            return str(800000000000000000 + int(self.task_id[-9:]))
+        return ""
+
     def _units(self) -> str:
         if self.pack == "image":
             return str(self.cost)
@@ -142,7 +150,7 @@ class SimTask:
             return {
                 "voices": [
                     {
-                        "voice_id": f"v{self.task_id}",
+                        "voice_id": self.made_id(),
                         "voice_name": self.params.get("voice_name", "voice"),
                         "trial_url": self._file("0.mp3"),
                         "owned_by": "10001",
@@ -153,7 +161,7 @@ class SimTask:
             return {
                 "elements": [
                     {
-                        "element_id": str(800000000000000000 + int(self.task_id[-9:])),
+                        "element_id": self.made_id(),
                         "element_name": self.params.get("element_name", "element"),
                         "status": "succeed",
                         "owned_by": "10001",

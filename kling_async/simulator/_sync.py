@@ -13,7 +13,17 @@ from kling_async.simulator._errors import Answer
 if TYPE_CHECKING:
     from kling_async.simulator._server import SimulatorCore
 
-__all__ = ["sync_answer"]
+__all__ = ["NO_DATA", "sync_answer"]
+
+NO_DATA: Any = object()
+"""Answer code 0 with no ``data`` key at all (live element deletes do, A6)."""
+
+PRESET_VOICES = (
+    ("kling-voice-001", "Narrator (en)"),
+    ("kling-voice-002", "Warm female (en)"),
+    ("kling-voice-003", "Calm male (zh)"),
+)
+PRESET_ELEMENTS = (("700000000000001", "Astronaut"), ("700000000000002", "Red panda"))
 
 
 def sync_answer(core: SimulatorCore, kind: str, body: dict[str, Any], request: web.Request) -> Any:
@@ -122,4 +132,59 @@ def sync_answer(core: SimulatorCore, kind: str, body: dict[str, Any], request: w
                 }
             ],
         }
+    if kind in ("presets_voices", "presets_elements", "delete_voice", "delete_element"):
+        return _library_answer(core, kind, body, request)
     raise Answer(404, 1203, "requested resource does not exist")
+
+
+def _library_answer(
+    core: SimulatorCore, kind: str, body: dict[str, Any], request: web.Request
+) -> Any:
+    """Preset voices / elements (pages of task objects) and voice / element deletes."""
+    now_ms = int(time.time() * 1000)
+    if kind in ("presets_voices", "presets_elements"):
+        voices = kind == "presets_voices"
+        items = PRESET_VOICES if voices else PRESET_ELEMENTS
+        page = request.query.get("pageNum", "1")
+        if page != "1":
+            return []
+        return [
+            {
+                "task_id": f"preset-{item_id}",
+                "task_status": "succeed",
+                "created_at": now_ms,
+                "updated_at": now_ms,
+                "task_result": {
+                    "voices": [{"voice_id": item_id, "voice_name": name, "owned_by": "kling"}]
+                }
+                if voices
+                else {
+                    "elements": [
+                        {
+                            "element_id": item_id,
+                            "element_name": name,
+                            "owned_by": "kling",
+                            "status": "succeed",
+                        }
+                    ]
+                },
+            }
+            for item_id, name in items
+        ]
+    key = "voice_id" if kind == "delete_voice" else "element_id"
+    raw = body.get(key)
+    target = str(raw) if isinstance(raw, str | int) and not isinstance(raw, bool) else ""
+    if not target:
+        raise Answer(400, 1201, f"invalid parameter: {key} is required")
+    now = core.now()
+    owned = {t.made_id(): t for t in core.tasks.values() if t.status(now) == "succeed"}
+    if target in core.deleted:
+        what = "Voice" if kind == "delete_voice" else "Element"
+        raise Answer(400, 1201, f"{what} already be deleted for id: {target}")
+    if target not in owned:
+        what = "Voice" if kind == "delete_voice" else "Element"
+        raise Answer(400, 1201, f"{what} id not found: {target}")
+    core.deleted.add(target)
+    if kind == "delete_element":
+        return NO_DATA  # live: code 0 and no data, although the docs promise task fields
+    return {"task_id": owned[target].task_id, "task_status": "succeed"}
