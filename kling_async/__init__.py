@@ -28,7 +28,7 @@ from kling_async._config import (
     Timeouts,
 )
 from kling_async._handle import HandleState, TaskHandle
-from kling_async.endpoints import FAMILIES, Family, Pack
+from kling_async.endpoints import FAMILIES, ConcurrencyScope, Family, Pack
 from kling_async.errors import (
     AccountError,
     APIError,
@@ -120,6 +120,7 @@ __all__ = [
     "CameraControl",
     "CapacityError",
     "ConcurrencyLimitError",
+    "ConcurrencyScope",
     "CreateOutcomeUnknownError",
     "CustomVoice",
     "Family",

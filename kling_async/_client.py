@@ -34,7 +34,7 @@ from kling_async._handle import TaskHandle
 from kling_async._sync_calls import SyncEndpoints
 from kling_async._task_calls import TaskEndpoints, merge_external_id, new_external_task_id
 from kling_async._transport import Transport
-from kling_async.endpoints import Family, family
+from kling_async.endpoints import ConcurrencyScope, Family, family
 from kling_async.models import KlingRequest, Task
 from kling_async.scheduling._scheduler import Scheduler
 from kling_async.scheduling._slots import SlotPool
@@ -58,7 +58,12 @@ class KlingClient(TaskEndpoints, SyncEndpoints, FamilyMethods):
         session: an ``aiohttp.ClientSession`` to use; not closed by the client.
         timeouts, retry, limits: network settings (:mod:`kling_async._config`).
         capacity: concurrency slots per pack, e.g. ``{"video": 5, "image": 9,
-            "try_on": 1}``; packs not given are learned from 1303 answers.
+            "try_on": 1}``; packs not given are learned from 1303 answers. With
+            ``concurrency_scope="pack_model"`` a pack's figure applies to each model,
+            and ``"video/kling-v3": 3`` sets one model's.
+        concurrency_scope: ``"pack"`` (default, the safe reading: one limit per pack
+            type) or ``"pack_model"`` (one per pack type and model version, as
+            Kling's 2026 concurrency pages say); see :class:`ConcurrencyScope`.
         slots: a shared :class:`~kling_async.scheduling.SlotPool` (default: in-process).
         poll, backoff, learn: scheduling policies (``PollPolicy.scaled(0.01)`` for
             a simulator running at time scale 0.01).
@@ -97,6 +102,7 @@ class KlingClient(TaskEndpoints, SyncEndpoints, FamilyMethods):
         retry: RetryPolicy | None = None,
         limits: Limits | None = None,
         capacity: Mapping[str, int] | None = None,
+        concurrency_scope: ConcurrencyScope | str = ConcurrencyScope.PACK,
         slots: SlotPool | None = None,
         poll: PollPolicy | None = None,
         backoff: BackoffPolicy | None = None,
@@ -133,6 +139,7 @@ class KlingClient(TaskEndpoints, SyncEndpoints, FamilyMethods):
         self._scheduler = Scheduler(
             self,
             capacity=capacity,
+            scope=concurrency_scope,
             pool=slots,
             poll=poll,
             backoff=backoff,
@@ -254,13 +261,16 @@ class KlingClient(TaskEndpoints, SyncEndpoints, FamilyMethods):
         task_id: str | None = None,
         external_task_id: str | None = None,
         cost: int | None = None,
+        model_name: str | None = None,
     ) -> TaskHandle:
         """Follow a task created earlier (e.g. before a restart).
 
         Its slots count against its pack until Kling reports it ended. ``cost``
         gives an image task's ``n`` (default: 1 slot). Give the ``task_id``, the
         ``external_task_id``, or both: the task found must name what was given
-        (with both, a task naming another external id is refused).
+        (with both, a task naming another external id is refused). ``model_name``
+        says which model's slots it holds with ``concurrency_scope="pack_model"``
+        (a task does not echo its model).
 
         Raises:
             TaskNotFoundError: Kling has no such task.
@@ -273,6 +283,7 @@ class KlingClient(TaskEndpoints, SyncEndpoints, FamilyMethods):
             task_id=task_id,
             external_task_id=external_task_id,
             cost=cost,
+            model_name=model_name,
         )
 
     async def drain(self) -> None:

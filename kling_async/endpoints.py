@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-__all__ = ["FAMILIES", "Family", "Pack", "family"]
+__all__ = ["FAMILIES", "ConcurrencyScope", "Family", "Pack", "family", "slot_key"]
 
 
 class Pack(enum.StrEnum):
@@ -29,6 +29,32 @@ class Pack(enum.StrEnum):
     VIDEO = "video"
     IMAGE = "image"
     TRY_ON = "try_on"
+
+
+class ConcurrencyScope(enum.StrEnum):
+    """What Kling counts one concurrency limit over.
+
+    ``PACK`` (the default, the safe reading): one limit per account and pack type
+    (video / image / try-on), every model together. ``PACK_MODEL``: one limit per
+    account, pack type **and model version**, as the 2026 concurrency pages say
+    (``kling_api_2026.md`` A7, UNCERTAIN for the global platform): each model has its
+    own slots. Choose it only when your account works that way; over-admitting on a
+    per-pack account earns 1303 answers (handled, but wasteful).
+    """
+
+    PACK = "pack"
+    PACK_MODEL = "pack_model"
+
+
+def slot_key(pack: str, model_name: str | None, family_name: str, scope: ConcurrencyScope) -> str:
+    """The name slots are counted under: the pack, or ``pack/model`` per model.
+
+    With ``PACK_MODEL`` a request without ``model_name`` counts under its family's name
+    (``video/avatar``): Kling's default model for it is not documented.
+    """
+    if scope is ConcurrencyScope.PACK:
+        return pack
+    return f"{pack}/{model_name or family_name}"
 
 
 def _one(_: Mapping[str, Any]) -> int:

@@ -196,3 +196,52 @@ async def test_an_unknown_model_is_sent_and_the_server_has_the_last_word() -> No
         stats = client.stats()
     assert sim.stats.requests_by_endpoint[f"POST {T2V}"] == 1
     assert sim.stats.total_creates == 0 and stats["packs"]["video"]["in_use"] == 0
+
+
+async def test_api_key_and_jwt_both_work_on_v1(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A console API key (argument or KLING_API_KEY) and AK/SK JWTs both run /v1 tasks."""
+    key = "console-api-key-0123456789abcdefghijklmnop"
+    async with make_sim(api_key=key) as sim:
+        async with KlingClient(
+            api_key=key, base_url=sim.base_url, poll=PollPolicy.scaled(SCALE)
+        ) as by_key:
+            a = await asyncio.wait_for(by_key.text_to_video(prompt="a"), 30)
+        monkeypatch.setenv("KLING_API_KEY", key)
+        async with KlingClient(base_url=sim.base_url, poll=PollPolicy.scaled(SCALE)) as by_env:
+            b = await asyncio.wait_for(by_env.image_generation(prompt="b", n=2), 30)
+        async with make_client(sim) as by_jwt:
+            c = await asyncio.wait_for(by_jwt.text_to_video(prompt="c"), 30)
+    assert a.succeeded and b.succeeded and c.succeeded
+    assert "api_key" in repr(by_env) and key not in repr(by_env)
+
+
+async def test_job_files_refuse_misspelled_fields_and_send_extra_body(tmp_path: Path) -> None:
+    """A misspelled field in a job file is refused before anything is sent, naming the
+    closest field; extra_body in params reaches Kling as given."""
+    from kling_async.batch import JobFileError, run_batch
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        json.dumps({"id": "a", "family": "text2video", "params": {"prompt": "p", "duraton": 10}})
+        + "\n"
+    )
+    good = tmp_path / "good.jsonl"
+    good.write_text(
+        json.dumps(
+            {
+                "id": "a",
+                "family": "text2video",
+                "params": {"prompt": "p", "extra_body": {"new_knob": "x"}},
+            }
+        )
+        + "\n"
+    )
+    kwargs: dict[str, Any] = {"poll": PollPolicy.scaled(SCALE), "capacity": {"video": 2}}
+    async with make_sim() as sim:
+        kwargs.update(base_url=sim.base_url, access_key=sim.access_key, secret_key=sim.secret_key)
+        with pytest.raises(JobFileError, match="did you mean 'duration'"):
+            await run_batch(bad, tmp_path / "out-bad", **kwargs)
+        assert sim.stats.total_requests == 0
+        await run_batch(good, tmp_path / "out", **kwargs)
+    (task,) = sim.core.tasks.values()
+    assert task.params["new_knob"] == "x" and "extra_body" not in task.params

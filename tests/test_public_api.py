@@ -22,6 +22,7 @@ EXPECTED = {
     "CameraControl",
     "CapacityError",
     "ConcurrencyLimitError",
+    "ConcurrencyScope",
     "CreateOutcomeUnknownError",
     "CustomVoice",
     "Family",

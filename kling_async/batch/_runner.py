@@ -133,11 +133,15 @@ class BatchRunner:
                 task_id=row.task_id,
                 external_task_id=row.external_task_id,
                 cost=row.cost,
+                model_name=row.params.get("model_name"),
             )
         elif row.state == "creating":
             try:
                 handle = await self.client.attach(
-                    row.family, external_task_id=row.external_task_id, cost=row.cost
+                    row.family,
+                    external_task_id=row.external_task_id,
+                    cost=row.cost,
+                    model_name=row.params.get("model_name"),
                 )
             except TaskNotFoundError:
                 handle = None  # never created: submit again with the same id

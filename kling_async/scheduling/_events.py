@@ -73,6 +73,12 @@ class ExternalEvents:
         def _resolve(self, handle: TaskHandle, task: Task) -> None:
             raise NotImplementedError
 
+        def slot_key(self, family: str, model_name: str | None) -> str | None:
+            raise NotImplementedError
+
+        def _core(self, key: str) -> PackCore:
+            raise NotImplementedError
+
     async def on_callback(self, task: Task, *, signed: bool, trusted: bool) -> bool:
         """Apply a callback delivery; False when the task is not one of ours (in flight).
 
@@ -132,6 +138,7 @@ class ExternalEvents:
             await self.pool.release(claim.pack, claim.key)
             return
         self._ensure_started()
+        self._core(claim.pack)  # a per-model key this process has not used yet
         handle = self._existing(fam.name, task, claim.key, claim.pack, claim.cost)
         if task.is_terminal:
             self._count_slots(handle)
@@ -142,7 +149,13 @@ class ExternalEvents:
         await self._note_task_id(handle)
 
     async def attach(
-        self, family: str, *, task_id: str | None, external_task_id: str | None, cost: int | None
+        self,
+        family: str,
+        *,
+        task_id: str | None,
+        external_task_id: str | None,
+        cost: int | None,
+        model_name: str | None = None,
     ) -> TaskHandle:
         """Follow a task created earlier; its slots count until it ends.
 
@@ -155,7 +168,9 @@ class ExternalEvents:
         )
         self._ensure_started()
         key = task.external_task_id or external_task_id or f"task-{task.task_id}"
-        pack = fam.pack.value if fam.pack is not None else None
+        pack = self.slot_key(fam.name, model_name)
+        if pack is not None:
+            self._core(pack)
         handle = self._existing(
             fam.name, task, key, pack, cost if cost is not None else fam.slot_cost({})
         )

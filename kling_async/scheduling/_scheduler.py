@@ -10,6 +10,7 @@ submission is ever lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import random
@@ -24,7 +25,7 @@ from anyio.abc import TaskGroup
 from kling_async._aio import wait_event
 from kling_async._config import BackoffPolicy, LearnPolicy, PollPolicy
 from kling_async._handle import HandleState, TaskHandle
-from kling_async.endpoints import Pack
+from kling_async.endpoints import ConcurrencyScope, Pack, slot_key
 from kling_async.endpoints import family as family_of
 from kling_async.errors import (
     CapacityError,
@@ -56,7 +57,10 @@ class Scheduler(ExactlyOnceCreates, ExternalEvents):
 
     Args:
         backend: the Kling connection (create, get_task, list_page).
-        capacity: slots per pack; packs not given are learned.
+        capacity: slots per pack (``"video"``), or per pack and model
+            (``"video/kling-v3"``) with ``scope=PACK_MODEL`` where a pack's figure is
+            each model's default; packs not given are learned.
+        scope: what one limit counts over (:class:`~kling_async.ConcurrencyScope`).
         pool: the slot pool (default: in-process).
         backoff, learn, poll: policies (see :mod:`kling_async._config`).
         max_backfill_wait: seconds a blocked image head lets smaller tasks pass it
@@ -69,6 +73,7 @@ class Scheduler(ExactlyOnceCreates, ExternalEvents):
         backend: Backend,
         *,
         capacity: Mapping[str, int] | None = None,
+        scope: ConcurrencyScope | str = ConcurrencyScope.PACK,
         pool: SlotPool | None = None,
         backoff: BackoffPolicy | None = None,
         learn: LearnPolicy | None = None,
@@ -78,10 +83,16 @@ class Scheduler(ExactlyOnceCreates, ExternalEvents):
         rng: random.Random | None = None,
     ) -> None:
         capacity = dict(capacity or {})
-        unknown = set(capacity) - set(PACKS)
+        self.scope = ConcurrencyScope(scope)
+        unknown = {k for k in capacity if k.split("/", 1)[0] not in PACKS}
         if unknown:
             raise ValueError(
                 f"unknown pack(s) in capacity: {sorted(unknown)}; packs are {', '.join(PACKS)}"
+            )
+        per_model = sorted(k for k in capacity if "/" in k)
+        if per_model and self.scope is ConcurrencyScope.PACK:
+            raise ValueError(
+                f"capacity per model ({', '.join(per_model)}) needs concurrency_scope='pack_model'"
             )
         for pack, value in capacity.items():
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -92,25 +103,18 @@ class Scheduler(ExactlyOnceCreates, ExternalEvents):
         self.poll = poll or PollPolicy()
         self.clock = clock
         self.rng = rng or random.Random()
-        wait = max_backfill_wait if max_backfill_wait is not None else 80 * self.poll.time_scale
-        self.cores = {
-            pack: PackCore(
-                pack,
-                capacity=capacity.get(pack),
-                backoff=self.backoff,
-                learn=self.learn,
-                max_backfill_wait=wait,
-                rng=self.rng,
-            )
-            for pack in PACKS
-        }
+        self._max_backfill_wait = (
+            max_backfill_wait if max_backfill_wait is not None else 80 * self.poll.time_scale
+        )
+        self._capacity = capacity
+        self.cores: dict[str, PackCore] = {}
+        self._wake: dict[str, asyncio.Event] = {}
         self.pool = pool or LocalSlotPool()
         self.tracker = Tracker(
             backend, self.poll, on_task=self._on_task, spawn=self._spawn, clock=clock
         )
         self.tracker.share = self._local_share
         self._seq = itertools.count()
-        self._wake = {pack: asyncio.Event() for pack in PACKS}
         self._changed = asyncio.Event()
         self._submitting: set[TaskHandle] = set()
         self._live: dict[str, TaskHandle] = {}
@@ -124,6 +128,35 @@ class Scheduler(ExactlyOnceCreates, ExternalEvents):
         self._closed = False
         self.before_create: Callable[[TaskHandle], Awaitable[None]] | None = None
         """Awaited before every create call leaves (a batch journals 'creating' here)."""
+        if self.scope is ConcurrencyScope.PACK:
+            for pack in PACKS:
+                self._core(pack)
+
+    def _core(self, key: str) -> PackCore:
+        """The core counting slots under ``key`` (created, with its dispatcher, on
+        first use: per-model keys appear as models are submitted)."""
+        core = self.cores.get(key)
+        if core is None:
+            pack = key.split("/", 1)[0]
+            core = PackCore(
+                key,
+                capacity=self._capacity.get(key, self._capacity.get(pack)),
+                backoff=self.backoff,
+                learn=self.learn,
+                max_backfill_wait=self._max_backfill_wait,
+                rng=self.rng,
+            )
+            self.cores[key] = core
+            self._wake[key] = asyncio.Event()
+            self._spawn(partial(self._dispatch, key))
+        return core
+
+    def slot_key(self, family: str, model_name: str | None) -> str | None:
+        """The key a task of ``family`` / ``model_name`` counts its slots under."""
+        fam = family_of(family)
+        if fam.pack is None:
+            return None
+        return slot_key(fam.pack.value, model_name, fam.name, self.scope)
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -135,12 +168,11 @@ class Scheduler(ExactlyOnceCreates, ExternalEvents):
 
     async def _run(self) -> None:
         async with anyio.create_task_group() as tg:
-            for pack, core in self.cores.items():
+            for key, core in self.cores.items():
                 try:
-                    await self.pool.set_capacity(pack, core.capacity)
+                    await self.pool.set_capacity(key, core.capacity)
                 except SlotPoolUnavailableError:
                     logger.warning("slot pool unreachable at start; dispatch waits for it")
-                tg.start_soon(self._dispatch, pack)
             tg.start_soon(self.pool.maintain, self._adopt_claim)
             self._tg = tg
             for fn in self._pending:
@@ -164,8 +196,9 @@ class Scheduler(ExactlyOnceCreates, ExternalEvents):
         account = self.pool.stats().get("account")
         if not isinstance(account, dict):
             return 1.0
-        total = account.get("packs", {}).get(fam.pack.value, {}).get("in_use", 0)
-        mine = self.cores[fam.pack.value].in_use
+        pack = fam.pack.value
+        total = account.get("packs", {}).get(pack, {}).get("in_use", 0)
+        mine = sum(core.in_use for key, core in self.cores.items() if key.split("/", 1)[0] == pack)
         return 1.0 if not total or mine >= total else mine / total
 
     def _retry_interval(self) -> float:
@@ -219,14 +252,14 @@ class Scheduler(ExactlyOnceCreates, ExternalEvents):
     ) -> TaskHandle:
         """Queue ``request``; see :meth:`kling_async.KlingClient.submit`."""
         fam = family_of(request.family)
-        if fam.pack is None:
+        pack = self.slot_key(fam.name, getattr(request, "model_name", None))
+        if pack is None:
             raise ValueError(f"{fam.name} answers inline; call the client's method directly")
-        pack = fam.pack.value
         cost = request.slot_cost()
-        core = self.cores[pack]
+        core = self._core(pack)
         if core.configured is not None and cost > core.configured:
             raise CapacityError(
-                f"{fam.name} needs {cost} {pack} slots but the {pack} pack's capacity is "
+                f"{fam.name} needs {cost} {pack} slots but the {pack} capacity is "
                 f"{core.configured}; lower n or raise capacity[{pack!r}]"
             )
         live = self._live.get(external_task_id)
@@ -289,6 +322,8 @@ class Scheduler(ExactlyOnceCreates, ExternalEvents):
     async def _dispatch(self, pack: str) -> None:
         core = self.cores[pack]
         wake = self._wake[pack]
+        with contextlib.suppress(SlotPoolUnavailableError):  # _pick sets it again later
+            await self.pool.set_capacity(pack, core.capacity)
         while True:
             wake.clear()
             now = self.clock()

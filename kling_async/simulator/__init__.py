@@ -50,6 +50,10 @@ class Simulator:
             without ``request_id``. False gives the plain documented shapes.
         not_found: how an unknown task is answered: ``"live"`` (HTTP 400, 1201,
             ``Task not found by id/external id: <id>``) or ``"1203"`` (HTTP 404, 1203).
+        concurrency_scope: ``"pack"`` (default: one limit per pack type) or
+            ``"pack_model"`` (one per pack type and model version, each with the
+            pack's capacity; a request without ``model_name`` counts under its
+            family's name), the two readings of Kling's concurrency pages.
         host, port: where to listen.
     """
 
@@ -68,6 +72,7 @@ class Simulator:
         duration_spread: float = 0.3,
         live_shapes: bool = True,
         not_found: str = "live",
+        concurrency_scope: str = "pack",
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -88,6 +93,7 @@ class Simulator:
             duration_spread=duration_spread,
             live_shapes=live_shapes,
             not_found=not_found,
+            concurrency_scope=concurrency_scope,
         )
         self._host = host
         self._port = port
@@ -140,9 +146,7 @@ class Simulator:
 
     def in_use(self, pack: str) -> int:
         """Slots of ``pack`` held right now."""
-        state = self.core.packs[pack]
-        state.settle(self.core.now())
-        return state.in_use
+        return self.core.in_use(pack)
 
     def set_faults(self, **changes: Any) -> Faults:
         """Change fault settings while running (e.g. ``set_faults(server_error_rate=0.2)``)."""
@@ -150,7 +154,7 @@ class Simulator:
 
     def set_capacity(self, pack: str, capacity: int) -> None:
         """Change one pack's concurrency limit while running."""
-        self.core.packs[pack].capacity = capacity
+        self.core.set_capacity(pack, capacity)
 
     def inject_task(self, path: str, body: dict[str, Any]) -> SimTask:
         """Create a task directly, as another client of the same account would.

@@ -73,6 +73,7 @@ class SimulatorCore:
         duration_spread: float,
         live_shapes: bool = True,
         not_found: str = "live",
+        concurrency_scope: str = "pack",
     ) -> None:
         unknown = set(capacity) - set(DEFAULT_CAPACITY)
         if unknown:
@@ -95,8 +96,14 @@ class SimulatorCore:
         self.duration_spread = duration_spread
         if not_found not in NOT_FOUND_STYLES:
             raise ValueError(f"not_found must be one of {', '.join(NOT_FOUND_STYLES)}")
+        if concurrency_scope not in ("pack", "pack_model"):
+            raise ValueError("concurrency_scope must be 'pack' or 'pack_model'")
         self.live_shapes = live_shapes
         self.not_found = not_found
+        self.concurrency_scope = concurrency_scope
+        self.model_slots: dict[str, PackState] = {}
+        """With ``pack_model`` scope: slots per ``pack/model`` (each with the pack's
+        capacity)."""
         # A separate stream: live shapes never shift the seeded durations and faults.
         self._shape_rng = random.Random(seed + 1)
         self.stats = SimStats(max_in_use={name: 0 for name in DEFAULT_CAPACITY})
@@ -249,13 +256,13 @@ class SimulatorCore:
         duration = typical * self.rng.uniform(1 - spread, 1 + spread) if spread else typical
         ends_at = now + duration
         if fam.pack is not None:
-            pack = self.packs[fam.pack]
+            pack = self._slots(fam, body)
             if not pack.try_acquire(cost, ends_at, now):
                 self.stats.count_1303 += 1
                 raise _Answer(
                     429, 1303, "parallel task over resource pack limit", self.faults.retry_after
                 )
-            self.stats.max_in_use[fam.pack] = pack.max_in_use
+            self.stats.max_in_use[fam.pack] = max(self.stats.max_in_use[fam.pack], pack.max_in_use)
         self._seq += 1
         task_id = str(860000000000000000 + self._seq)
         fails = bool(self.faults.failure_rate) and self.rng.random() < self.faults.failure_rate
@@ -290,6 +297,36 @@ class SimulatorCore:
         if task.callback_url:
             self.callbacks.schedule(task)
         return task
+
+    def _slots(self, fam: SimFamily, body: dict[str, Any]) -> PackState:
+        """Where a task of ``fam`` counts: its pack, or (``pack_model`` scope) its pack
+        and model (a request without ``model_name`` counts under the family's name)."""
+        assert fam.pack is not None
+        pack = self.packs[fam.pack]
+        if self.concurrency_scope == "pack":
+            return pack
+        key = f"{fam.pack}/{body.get('model_name') or fam.name}"
+        state = self.model_slots.get(key)
+        if state is None:
+            state = self.model_slots[key] = PackState(pack.capacity)
+        return state
+
+    def in_use(self, pack: str) -> int:
+        """Slots of ``pack`` held now (every model of it with ``pack_model`` scope)."""
+        now = self.now()
+        states = [self.packs[pack]] + [
+            state for key, state in self.model_slots.items() if key.split("/", 1)[0] == pack
+        ]
+        for state in states:
+            state.settle(now)
+        return sum(state.in_use for state in states)
+
+    def set_capacity(self, pack: str, capacity: int) -> None:
+        """Change a pack's limit (and each of its models' with ``pack_model`` scope)."""
+        self.packs[pack].capacity = capacity
+        for key, state in self.model_slots.items():
+            if key.split("/", 1)[0] == pack:
+                state.capacity = capacity
 
     # -- queries ------------------------------------------------------------------
 
@@ -352,12 +389,10 @@ class SimulatorCore:
 
     def snapshot(self) -> dict[str, Any]:
         """Stats plus current slots in use per pack."""
-        now = self.now()
-        for pack in self.packs.values():
-            pack.settle(now)
         data = self.stats.to_dict()
-        data["in_use"] = {name: p.in_use for name, p in self.packs.items()}
+        data["in_use"] = {name: self.in_use(name) for name in self.packs}
         data["capacity"] = {name: p.capacity for name, p in self.packs.items()}
+        data["max_in_use_by_model"] = {k: s.max_in_use for k, s in self.model_slots.items()}
         return data
 
     def sync_handler(self, kind: str) -> Handler:
