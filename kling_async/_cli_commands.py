@@ -48,7 +48,14 @@ def _batch_flags(p: argparse.ArgumentParser) -> None:
     _connection_flags(p)
     p.add_argument(
         "--capacity",
-        help="slots per pack, e.g. video=5,image=9,try_on=1 (packs left out are learned)",
+        help="slots per pack, e.g. video=5,image=9,try_on=1 (packs left out are learned); "
+        "with --concurrency-scope pack_model also per model, e.g. video/kling-v3=3",
+    )
+    p.add_argument(
+        "--concurrency-scope",
+        choices=("pack", "pack_model"),
+        default="pack",
+        help="what one concurrency limit counts over (default pack: the safe reading)",
     )
     p.add_argument("--download-concurrency", type=int, default=4)
     p.add_argument(
@@ -117,6 +124,9 @@ def _client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     capacity = _capacity(getattr(args, "capacity", None))
     if capacity:
         kwargs["capacity"] = capacity
+    scope = getattr(args, "concurrency_scope", None)
+    if scope:
+        kwargs["concurrency_scope"] = scope
     scale = getattr(args, "poll_scale", None)
     if scale:
         kwargs["poll"] = PollPolicy.scaled(scale)

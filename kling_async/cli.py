@@ -60,6 +60,12 @@ def _add_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="fraction of creates that create the task, then drop the connection",
     )
     p.add_argument(
+        "--drop-before-create-rate",
+        type=float,
+        default=0.0,
+        help="fraction of creates whose connection is dropped before the task is made",
+    )
+    p.add_argument(
         "--rate-limit-burst", type=int, default=3, help="consecutive 1302 answers per burst"
     )
     p.add_argument("--retry-after", type=float, help="send this Retry-After on 1302/1303/5001")
@@ -67,6 +73,23 @@ def _add_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--callback-duplicate-rate", type=float, default=0.0)
     p.add_argument(
         "--duration-spread", type=float, default=0.3, help="task durations vary by ±this fraction"
+    )
+    p.add_argument(
+        "--plain-shapes",
+        action="store_true",
+        help="answer only in the documented shapes (default: every shape live Kling sends)",
+    )
+    p.add_argument(
+        "--not-found",
+        choices=("live", "1203"),
+        default="live",
+        help="unknown task ids: live = HTTP 400 / 1201 'Task not found…', 1203 = HTTP 404 / 1203",
+    )
+    p.add_argument(
+        "--concurrency-scope",
+        choices=("pack", "pack_model"),
+        default="pack",
+        help="count concurrency per pack, or per pack and model version",
     )
     p.add_argument("--json", action="store_true", help="print the start-up info as JSON")
 
@@ -81,6 +104,7 @@ async def _simulate(args: argparse.Namespace) -> int:
             rate_limit_rate=args.rate_limit_rate,
             latency=args.latency,
             drop_after_create_rate=args.drop_after_create_rate,
+            drop_before_create_rate=args.drop_before_create_rate,
             callback_drop_rate=args.callback_drop_rate,
             callback_duplicate_rate=args.callback_duplicate_rate,
             rate_limit_burst=args.rate_limit_burst,
@@ -96,6 +120,9 @@ async def _simulate(args: argparse.Namespace) -> int:
             api_key=args.api_key,
             webhook_secret=args.webhook_secret,
             duration_spread=args.duration_spread,
+            live_shapes=not args.plain_shapes,
+            not_found=args.not_found,
+            concurrency_scope=args.concurrency_scope,
             host=args.host,
             port=args.port,
         )
