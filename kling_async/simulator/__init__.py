@@ -154,7 +154,7 @@ class Simulator:
 
     def set_capacity(self, pack: str, capacity: int) -> None:
         """Change one pack's concurrency limit while running."""
-        self.core.set_capacity(pack, capacity)
+        self.core.slots.set_capacity(pack, capacity)
 
     def inject_task(self, path: str, body: dict[str, Any]) -> SimTask:
         """Create a task directly, as another client of the same account would.

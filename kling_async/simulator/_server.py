@@ -22,7 +22,6 @@ signed with Standard Webhooks headers when a webhook secret is configured.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import random
@@ -37,8 +36,10 @@ from aiohttp import web
 
 from kling_async.simulator._callbacks import CallbackSender
 from kling_async.simulator._errors import Answer as _Answer
+from kling_async.simulator._files import result_file
+from kling_async.simulator._slots import SlotBook
 from kling_async.simulator._spec import SIM_FAMILIES, SimFamily, validate_body
-from kling_async.simulator._state import QUIRK_BITS, Faults, PackState, SimStats, SimTask
+from kling_async.simulator._state import QUIRK_BITS, Faults, SimStats, SimTask
 from kling_async.simulator._sync import NO_DATA, sync_answer
 
 __all__ = ["DEFAULT_CAPACITY", "Faults", "SimulatorCore"]
@@ -82,10 +83,11 @@ class SimulatorCore:
             raise ValueError("time_scale must be > 0")
         if not 0 <= duration_spread < 1:
             raise ValueError("duration_spread must be in [0, 1)")
-        self.packs = {
-            name: PackState(capacity.get(name, default))
-            for name, default in DEFAULT_CAPACITY.items()
-        }
+        self.slots = SlotBook(
+            {name: capacity.get(name, default) for name, default in DEFAULT_CAPACITY.items()},
+            concurrency_scope,
+        )
+        self.packs = self.slots.packs
         self.time_scale = time_scale
         self.rng = random.Random(seed)
         self.faults = faults
@@ -96,14 +98,8 @@ class SimulatorCore:
         self.duration_spread = duration_spread
         if not_found not in NOT_FOUND_STYLES:
             raise ValueError(f"not_found must be one of {', '.join(NOT_FOUND_STYLES)}")
-        if concurrency_scope not in ("pack", "pack_model"):
-            raise ValueError("concurrency_scope must be 'pack' or 'pack_model'")
         self.live_shapes = live_shapes
         self.not_found = not_found
-        self.concurrency_scope = concurrency_scope
-        self.model_slots: dict[str, PackState] = {}
-        """With ``pack_model`` scope: slots per ``pack/model`` (each with the pack's
-        capacity)."""
         # A separate stream: live shapes never shift the seeded durations and faults.
         self._shape_rng = random.Random(seed + 1)
         self.stats = SimStats(max_in_use={name: 0 for name in DEFAULT_CAPACITY})
@@ -256,7 +252,7 @@ class SimulatorCore:
         duration = typical * self.rng.uniform(1 - spread, 1 + spread) if spread else typical
         ends_at = now + duration
         if fam.pack is not None:
-            pack = self._slots(fam, body)
+            pack = self.slots.for_task(fam.pack, body.get("model_name") or fam.name)
             if not pack.try_acquire(cost, ends_at, now):
                 self.stats.count_1303 += 1
                 raise _Answer(
@@ -298,35 +294,9 @@ class SimulatorCore:
             self.callbacks.schedule(task)
         return task
 
-    def _slots(self, fam: SimFamily, body: dict[str, Any]) -> PackState:
-        """Where a task of ``fam`` counts: its pack, or (``pack_model`` scope) its pack
-        and model (a request without ``model_name`` counts under the family's name)."""
-        assert fam.pack is not None
-        pack = self.packs[fam.pack]
-        if self.concurrency_scope == "pack":
-            return pack
-        key = f"{fam.pack}/{body.get('model_name') or fam.name}"
-        state = self.model_slots.get(key)
-        if state is None:
-            state = self.model_slots[key] = PackState(pack.capacity)
-        return state
-
     def in_use(self, pack: str) -> int:
         """Slots of ``pack`` held now (every model of it with ``pack_model`` scope)."""
-        now = self.now()
-        states = [self.packs[pack]] + [
-            state for key, state in self.model_slots.items() if key.split("/", 1)[0] == pack
-        ]
-        for state in states:
-            state.settle(now)
-        return sum(state.in_use for state in states)
-
-    def set_capacity(self, pack: str, capacity: int) -> None:
-        """Change a pack's limit (and each of its models' with ``pack_model`` scope)."""
-        self.packs[pack].capacity = capacity
-        for key, state in self.model_slots.items():
-            if key.split("/", 1)[0] == pack:
-                state.capacity = capacity
+        return self.slots.in_use(pack, self.now())
 
     # -- queries ------------------------------------------------------------------
 
@@ -379,9 +349,8 @@ class SimulatorCore:
         name = request.match_info["name"]
         if task is None or task.status(self.now()) != "succeed":
             return web.Response(status=404, text="not found")
-        ext = name.rsplit(".", 1)[-1]
-        content_type, magic = _FILE_KINDS.get(ext, ("application/octet-stream", b""))
-        return web.Response(body=result_bytes(task.task_id, name, magic), content_type=content_type)
+        content_type, body = result_file(task.task_id, name)
+        return web.Response(body=body, content_type=content_type)
 
     async def stats_handler(self, request: web.Request) -> web.StreamResponse:
         """``GET /__stats``: the ground truth as JSON."""
@@ -392,7 +361,7 @@ class SimulatorCore:
         data = self.stats.to_dict()
         data["in_use"] = {name: self.in_use(name) for name in self.packs}
         data["capacity"] = {name: p.capacity for name, p in self.packs.items()}
-        data["max_in_use_by_model"] = {k: s.max_in_use for k, s in self.model_slots.items()}
+        data["max_in_use_by_model"] = {k: s.max_in_use for k, s in self.slots.by_model.items()}
         return data
 
     def sync_handler(self, kind: str) -> Handler:
@@ -442,21 +411,6 @@ class SimulatorCore:
         """Change fault settings at run time; returns the new :class:`Faults`."""
         self.faults = replace(self.faults, **changes)
         return self.faults
-
-
-_FILE_KINDS = {
-    "mp4": ("video/mp4", b"\x00\x00\x00\x18ftypmp42"),
-    "png": ("image/png", b"\x89PNG\r\n\x1a\n"),
-    "mp3": ("audio/mpeg", b"ID3\x03\x00"),
-    "wav": ("audio/wav", b"RIFF\x00\x00\x00\x00WAVE"),
-}
-
-
-def result_bytes(task_id: str, name: str, magic: bytes) -> bytes:
-    """Deterministic content of a result file (a few KiB; same bytes every time)."""
-    seed = hashlib.sha256(f"{task_id}/{name}".encode()).digest()
-    size = 2048 + seed[0] * 16
-    return magic + (seed * (size // len(seed) + 1))[: size - len(magic)]
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
