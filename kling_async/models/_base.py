@@ -235,22 +235,22 @@ def rules_for(
     rules = table.get(model_name)
     if rules is not None:
         return rules
-    key = (family, model_name)
-    if key not in _warned_models:
-        _warned_models.add(key)
-        warnings.warn(
-            f"{family}: model_name {model_name!r} is not one the client knows "
-            f"({', '.join(table)}); sending it as given with only the rules that hold "
-            "for every model",
-            UnknownModelWarning,
-            stacklevel=2,
-        )
+    check_known_model(family, model_name, table)
     return unknown
 
 
 def check_known_model(family: str, model_name: str | None, known: Collection[str]) -> None:
-    """Warn once when ``model_name`` is not in ``known`` (it is still sent)."""
-    rules_for(family, model_name, dict.fromkeys(known, True), unknown=True, omitted=True)
+    """Warn once per name when ``model_name`` is not in ``known`` (it is still sent)."""
+    if model_name is None or model_name in known or (family, model_name) in _warned_models:
+        return
+    _warned_models.add((family, model_name))
+    warnings.warn(
+        f"{family}: model_name {model_name!r} is not one the client knows "
+        f"({', '.join(known)}); sending it as given with only the rules that hold "
+        "for every model",
+        UnknownModelWarning,
+        stacklevel=3,
+    )
 
 
 class WatermarkInfo(KlingModel):

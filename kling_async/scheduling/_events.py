@@ -73,7 +73,7 @@ class ExternalEvents:
         def _resolve(self, handle: TaskHandle, task: Task) -> None:
             raise NotImplementedError
 
-        def slot_key(self, family: str, model_name: str | None) -> str | None:
+        def key_for(self, family: str, model_name: str | None) -> str | None:
             raise NotImplementedError
 
         def _core(self, key: str) -> PackCore:
@@ -168,7 +168,7 @@ class ExternalEvents:
         )
         self._ensure_started()
         key = task.external_task_id or external_task_id or f"task-{task.task_id}"
-        pack = self.slot_key(fam.name, model_name)
+        pack = self.key_for(fam.name, model_name)
         if pack is not None:
             self._core(pack)
         handle = self._existing(

@@ -151,7 +151,7 @@ class Scheduler(ExactlyOnceCreates, ExternalEvents):
             self._spawn(partial(self._dispatch, key))
         return core
 
-    def slot_key(self, family: str, model_name: str | None) -> str | None:
+    def key_for(self, family: str, model_name: str | None) -> str | None:
         """The key a task of ``family`` / ``model_name`` counts its slots under."""
         fam = family_of(family)
         if fam.pack is None:
@@ -252,7 +252,7 @@ class Scheduler(ExactlyOnceCreates, ExternalEvents):
     ) -> TaskHandle:
         """Queue ``request``; see :meth:`kling_async.KlingClient.submit`."""
         fam = family_of(request.family)
-        pack = self.slot_key(fam.name, getattr(request, "model_name", None))
+        pack = self.key_for(fam.name, getattr(request, "model_name", None))
         if pack is None:
             raise ValueError(f"{fam.name} answers inline; call the client's method directly")
         cost = request.slot_cost()
