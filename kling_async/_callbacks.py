@@ -27,22 +27,28 @@ import json
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
 from kling_async.models import Task
 
-if TYPE_CHECKING:
-    from kling_async.scheduling._scheduler import Scheduler
-
-__all__ = ["CallbackReceiver", "CallbackResult"]
+__all__ = ["CallbackReceiver", "CallbackResult", "OnCallback"]
 
 logger = logging.getLogger("kling_async.callbacks")
 
 DEFAULT_MAX_BODY = 256 * 1024
 SEEN_IDS = 10_000
+
+
+class OnCallback(Protocol):
+    """Where verified deliveries go (the scheduler's ``on_callback``): returns False
+    when the task is not one in flight."""
+
+    def __call__(self, task: Task, *, signed: bool, trusted: bool) -> Awaitable[bool]:
+        """Apply one delivery."""
+        ...
 
 
 class CallbackResult:
@@ -65,7 +71,7 @@ class CallbackReceiver:
     reach it as ``client.callbacks``.
 
     Args:
-        scheduler: the client's scheduler.
+        on_callback: where verified deliveries go (the scheduler's ``on_callback``).
         public_url: the public URL of the callback route, without the token.
         token: the path token (random, unguessable by default). Pin it (e.g. from
             a secret store) so tasks created before a restart still call back.
@@ -78,7 +84,7 @@ class CallbackReceiver:
 
     def __init__(
         self,
-        scheduler: Scheduler,
+        on_callback: OnCallback,
         *,
         public_url: str,
         token: str | None = None,
@@ -92,7 +98,7 @@ class CallbackReceiver:
             raise ValueError("callback token must be at least 16 characters, without '/'")
         if len(webhook_secrets) > 2:
             raise ValueError("give at most two webhook secrets (old and new during rotation)")
-        self._scheduler = scheduler
+        self._on_callback = on_callback
         self.public_url = public_url.rstrip("/")
         self._token = token or secrets.token_urlsafe(32)
         self._verifiers = [_verifier(secret) for secret in webhook_secrets]
@@ -147,9 +153,7 @@ class CallbackReceiver:
         except (ValueError, ValidationError):
             self.rejected += 1
             return CallbackResult(400, "not a task object")
-        known = await self._scheduler.on_callback(
-            task, signed=signed, trusted=signed or self.trust_unsigned
-        )
+        known = await self._on_callback(task, signed=signed, trusted=signed or self.trust_unsigned)
         if known:
             self.accepted += 1
             return CallbackResult(200, "ok")

@@ -1,7 +1,9 @@
 """``KlingClient``: the public facade.
 
-It puts together the transport (auth, retries), the low-level task calls
-(``_task_calls``), the synchronous calls (``_sync_calls``), the scheduler behind
+It puts together, each built with what it needs passed in: the transport (auth,
+retries; opened on first use, closed for good by :meth:`KlingClient.aclose`), the
+low-level task calls (``_task_calls.TaskCalls``, which the scheduler uses as its
+backend), the synchronous calls (``_sync_calls``), the scheduler behind
 :meth:`KlingClient.submit` and the family methods, and the callback receiver.
 """
 
@@ -32,12 +34,15 @@ from kling_async._conveniences import as_completed
 from kling_async._family_methods import FamilyMethods
 from kling_async._handle import TaskHandle
 from kling_async._sync_calls import SyncEndpoints
-from kling_async._task_calls import TaskEndpoints, merge_external_id, new_external_task_id
+from kling_async._task_calls import TaskCalls, merge_external_id, new_external_task_id
 from kling_async._transport import Transport
 from kling_async.endpoints import ConcurrencyScope, Family, family
+from kling_async.errors import ClientClosedError
 from kling_async.models import KlingRequest, Task
+from kling_async.scheduling._creator import BeforeCreate
 from kling_async.scheduling._scheduler import Scheduler
 from kling_async.scheduling._slots import SlotPool
+from kling_async.scheduling._stats import SchedulerStats
 
 __all__ = ["KlingClient", "as_completed", "new_external_task_id"]
 
@@ -45,7 +50,7 @@ __all__ = ["KlingClient", "as_completed", "new_external_task_id"]
 ENV_BASE_URL = "KLING_BASE_URL"
 
 
-class KlingClient(TaskEndpoints, SyncEndpoints, FamilyMethods):
+class KlingClient(SyncEndpoints, FamilyMethods):
     """Async client for the Kling API.
 
     Args:
@@ -77,6 +82,13 @@ class KlingClient(TaskEndpoints, SyncEndpoints, FamilyMethods):
             rotation). With secrets, unsigned or badly signed deliveries get 401.
         trust_unsigned_callbacks: let an unsigned terminal callback resolve at once
             instead of being confirmed by a query first.
+        before_create: ``async def hook(pending: PendingCreate)`` awaited before every
+            create call the scheduler sends (the batch runner journals "creating"
+            there); if it raises, nothing is sent and the submission fails with it.
+
+    Lifecycle: usable at once (the session opens on first use); ``async with``
+    also checks a shared slot pool up front. After :meth:`aclose` every call raises
+    :class:`~kling_async.ClientClosedError` and nothing reaches the network.
 
     Raises:
         MissingCredentialsError: no credentials given or found in the environment.
@@ -112,6 +124,7 @@ class KlingClient(TaskEndpoints, SyncEndpoints, FamilyMethods):
         callback_token: str | None = None,
         webhook_secrets: Sequence[str] | str | None = None,
         trust_unsigned_callbacks: bool = False,
+        before_create: BeforeCreate | None = None,
     ) -> None:
         self._auth: JWTAuth | APIKeyAuth = auth_from(
             access_key=access_key, secret_key=secret_key, api_key=api_key
@@ -136,8 +149,11 @@ class KlingClient(TaskEndpoints, SyncEndpoints, FamilyMethods):
         )
         self._costs_limiter = AsyncLimiter(1, 1 / ACCOUNT_COSTS_PER_SECOND)
         self._closed = False
+        if callback_url is None and (webhook_secrets or callback_token):
+            raise ValueError("webhook_secrets and callback_token need callback_url")
+        self._tasks = TaskCalls(self._transport)
         self._scheduler = Scheduler(
-            self,
+            self._tasks,
             capacity=capacity,
             scope=concurrency_scope,
             pool=slots,
@@ -145,21 +161,20 @@ class KlingClient(TaskEndpoints, SyncEndpoints, FamilyMethods):
             backoff=backoff,
             learn=learn,
             max_backfill_wait=max_backfill_wait,
+            callbacks=callback_url is not None,
+            before_create=before_create,
         )
         self.callbacks: CallbackReceiver | None = None
         """The callback receiver when ``callback_url`` was given, else None."""
         if callback_url is not None:
             secrets = [webhook_secrets] if isinstance(webhook_secrets, str) else webhook_secrets
             self.callbacks = CallbackReceiver(
-                self._scheduler,
+                self._scheduler.on_callback,
                 public_url=callback_url,
                 token=callback_token,
                 webhook_secrets=tuple(secrets or ()),
                 trust_unsigned=trust_unsigned_callbacks,
             )
-            self._scheduler.tracker.callbacks = True
-        elif webhook_secrets or callback_token:
-            raise ValueError("webhook_secrets and callback_token need callback_url")
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -185,11 +200,26 @@ class KlingClient(TaskEndpoints, SyncEndpoints, FamilyMethods):
     ) -> None:
         await self.aclose()
 
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`aclose`."""
+        return self._closed
+
     async def aclose(self) -> None:
-        """Stop the scheduler (queued submissions are cancelled) and close the session."""
+        """Close for good (idempotent).
+
+        Queued submissions end cancelled and are never created. Tasks created (or
+        being created) end ``detached``: awaiting their handles raises
+        :class:`~kling_async.TaskDetachedError` with their ids (they may still run
+        and be billed; follow them later with :meth:`attach`), and one warning lists
+        them. Then the session closes; every later call raises
+        :class:`~kling_async.ClientClosedError`.
+        """
         self._closed = True
-        await self._scheduler.aclose()
-        await self._transport.close()
+        try:
+            await self._scheduler.aclose()
+        finally:
+            await self._transport.close()
 
     def __repr__(self) -> str:
         mode = "jwt" if isinstance(self._auth, JWTAuth) else "api_key"
@@ -232,7 +262,7 @@ class KlingClient(TaskEndpoints, SyncEndpoints, FamilyMethods):
             ValueError: the family answers inline (use its method), or conflicting ids.
         """
         if self._closed:
-            raise RuntimeError("this KlingClient is closed")
+            raise ClientClosedError("the client is closed; make a new KlingClient")
         ext = merge_external_id(request.external_task_id, external_task_id)
         deadline = (
             start_deadline.timestamp() if isinstance(start_deadline, datetime) else (start_deadline)
@@ -276,6 +306,8 @@ class KlingClient(TaskEndpoints, SyncEndpoints, FamilyMethods):
             TaskNotFoundError: Kling has no such task.
             TaskMismatchError: the answer names another task; nothing is followed.
         """
+        if self._closed:
+            raise ClientClosedError("the client is closed; make a new KlingClient")
         if task_id is None and external_task_id is None:
             raise ValueError("give task_id=, external_task_id= or both")
         return await self._scheduler.attach(
@@ -290,11 +322,92 @@ class KlingClient(TaskEndpoints, SyncEndpoints, FamilyMethods):
         """Wait until nothing is queued, being created or in flight."""
         await self._scheduler.drain()
 
-    def stats(self) -> dict[str, Any]:
-        """Scheduler state: per pack capacity (given or learned), slots in use,
-        queued, created, 1302/1303 seen; tracker request counts."""
+    def stats(self) -> SchedulerStats:
+        """Scheduler figures (typed): ``packs[key]`` capacity (given or learned),
+        slots in use, queued, created, 1302/1303 seen; ``pool``; ``tracker``
+        request counts. ``stats().as_dict()`` gives plain dicts."""
         return self._scheduler.stats()
 
     def as_completed(self, handles: Iterable[TaskHandle]) -> AsyncIterator[TaskHandle]:
         """Yield ``handles`` as they finish (see :func:`kling_async.as_completed`)."""
         return as_completed(handles)
+
+    # -- low-level task calls (no scheduling) ------------------------------------------
+
+    async def create(
+        self,
+        request: KlingRequest,
+        *,
+        external_task_id: str | None = None,
+        callback_url: str | None = None,
+    ) -> Task:
+        """Send one create call for ``request`` and return the new task.
+
+        No scheduling happens here: over the concurrency limit this raises
+        :class:`~kling_async.errors.ConcurrencyLimitError`.
+
+        Args:
+            request: a validated request model (``TextToVideo(...)`` ...).
+            external_task_id: your id for the task; wins over the model's field.
+                One is generated when neither is given.
+            callback_url: where Kling should POST status changes.
+
+        Raises:
+            CreateOutcomeUnknownError: the task may exist; query its external id.
+            APIError subclasses: Kling refused the create (nothing was created).
+            TransportError: the request never reached Kling (retries ran out).
+            ClientClosedError: the client is closed (nothing was sent).
+        """
+        return await self._tasks.create(
+            request, external_task_id=external_task_id, callback_url=callback_url
+        )
+
+    async def get_task(
+        self,
+        family_name: str | Family,
+        *,
+        task_id: str | None = None,
+        external_task_id: str | None = None,
+    ) -> Task:
+        """Look one task up by ``task_id``, by ``external_task_id``, or by both
+        (verified: a task that is not the one asked for is never returned).
+
+        Raises:
+            TaskNotFoundError: no such task.
+            TaskMismatchError: the answer names another task.
+            ValueError: no id given, or the family has no query endpoint.
+        """
+        return await self._tasks.get_task(
+            family_name, task_id=task_id, external_task_id=external_task_id
+        )
+
+    def list_tasks(
+        self,
+        family_name: str | Family,
+        *,
+        page_size: int = 500,
+        start_page: int = 1,
+        max_pages: int | None = None,
+    ) -> AsyncIterator[list[Task]]:
+        """Iterate over pages of a family's tasks, newest first (see
+        :meth:`TaskCalls.list_tasks <kling_async._task_calls.TaskCalls.list_tasks>`).
+
+        Example:
+            >>> async for page in client.list_tasks("text2video"):  # doctest: +SKIP
+            ...     for task in page: print(task.task_id, task.task_status)
+        """
+        return self._tasks.list_tasks(
+            family_name, page_size=page_size, start_page=start_page, max_pages=max_pages
+        )
+
+    async def list_page(
+        self, family_name: str | Family, *, page: int = 1, page_size: int = 500
+    ) -> list[Task]:
+        """Fetch one page of a family's task list (newest first)."""
+        return await self._tasks.list_page(family_name, page=page, page_size=page_size)
+
+    async def list_page_raw(
+        self, family_name: str | Family, *, page: int = 1, page_size: int = 500
+    ) -> list[Mapping[str, Any]]:
+        """One page of a family's task list as raw JSON objects (parse what you need)."""
+        return await self._tasks.list_page_raw(family_name, page=page, page_size=page_size)

@@ -38,16 +38,28 @@ async def run_family(
 async def as_completed(handles: Iterable[TaskHandle]) -> AsyncIterator[TaskHandle]:
     """Yield each handle when its outcome is decided, first finished first.
 
+    Leaving the loop early (or being cancelled) leaves every submission running.
+
     Example:
         >>> async for handle in as_completed(handles):      # doctest: +SKIP
         ...     print(handle.external_task_id, handle.state)
     """
-    pending: dict[asyncio.Future[Task], TaskHandle] = {}
-    for handle in handles:
-        pending[handle._future] = handle
-    while pending:
-        # asyncio.wait never cancels the futures it watches: leaving the loop early
-        # (or being cancelled) leaves every submission running.
-        done, _ = await asyncio.wait(list(pending), return_when=asyncio.FIRST_COMPLETED)
-        for future in done:
-            yield pending.pop(future)
+    finished: asyncio.Queue[TaskHandle] = asyncio.Queue()
+    pending = list(dict.fromkeys(handles))  # each handle once, in the order given
+
+    def on_change(handle: TaskHandle) -> None:
+        if handle.done():
+            handle.remove_listener(on_change)
+            finished.put_nowait(handle)
+
+    for handle in pending:
+        if handle.done():
+            finished.put_nowait(handle)
+        else:
+            handle.add_listener(on_change)
+    try:
+        for _ in range(len(pending)):
+            yield await finished.get()
+    finally:
+        for handle in pending:
+            handle.remove_listener(on_change)

@@ -1,147 +1,120 @@
-"""``TaskHandle``: the caller's view of one submission, from queue to result.
+"""``TaskHandle``: the caller's read-only view of one submission, from queue to result.
 
 A handle is awaitable (``task = await handle``) and gives the finished
 :class:`~kling_async.Task`, or raises :class:`~kling_async.TaskFailedError`,
-:class:`~kling_async.TaskCancelledError`, :class:`~kling_async.TaskExpiredError` or
-the typed API error that refused the create. Awaiting is shielded: cancelling the
-coroutine that awaits (or a :meth:`TaskHandle.wait` timeout) never cancels the
-submission, and a created task keeps being tracked until Kling says it ended.
+:class:`~kling_async.TaskCancelledError`, :class:`~kling_async.TaskExpiredError`,
+:class:`~kling_async.TaskDetachedError` or the typed API error that refused the
+create. Awaiting is shielded: cancelling the coroutine that awaits (or a
+:meth:`TaskHandle.wait` timeout) never cancels the submission, and a created task
+keeps being tracked until Kling says it ended (or the client closes).
+
+The state lives in the scheduler's private record
+(:class:`~kling_async.scheduling._record.Submission`); the handle only reads it,
+and asks the scheduler (through the ``cancel`` function it was given) to cancel.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
-from collections.abc import AsyncIterator, Callable, Generator, Hashable
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable, Generator
+from typing import Any
 
-from kling_async.errors import TaskCancelledError, TaskTimeoutError
+from kling_async.errors import TaskTimeoutError
 from kling_async.models import KlingRequest, Task
-
-if TYPE_CHECKING:
-    from kling_async.scheduling._scheduler import Scheduler
+from kling_async.scheduling._record import HandleState, Submission
 
 __all__ = ["HandleState", "TaskHandle"]
-
-
-class HandleState(enum.StrEnum):
-    """Where a submission is."""
-
-    QUEUED = "queued"
-    """Waiting for slots (or for its pack's backoff to end)."""
-    SUBMITTING = "submitting"
-    """The create call is under way (or its outcome is being resolved)."""
-    SUBMITTED = "submitted"
-    """Kling accepted the task; it holds its slots."""
-    PROCESSING = "processing"
-    """Kling reported the task as processing."""
-    SUCCEEDED = "succeeded"
-    """Finished with ``succeed``."""
-    FAILED = "failed"
-    """Ended with ``failed``, or the create was refused."""
-    CANCELLED = "cancelled"
-    """The caller cancelled (a created task is still tracked until it ends)."""
-    EXPIRED = "expired"
-    """Not created before its ``start_deadline``; nothing was spent."""
-
-    @property
-    def is_final(self) -> bool:
-        """True once the handle's outcome is decided."""
-        return self in _FINAL
-
-
-_FINAL = frozenset(
-    {HandleState.SUCCEEDED, HandleState.FAILED, HandleState.CANCELLED, HandleState.EXPIRED}
-)
 
 Listener = Callable[["TaskHandle"], None]
 
 
 class TaskHandle:
-    """One submission: awaitable, cancellable, observable.
+    """One submission: awaitable, cancellable, observable (read-only).
 
     Attributes:
         family: the task family name (``"text2video"``...).
-        request: the validated request model.
+        request: the validated request model (None for a task followed by ``attach``).
         external_task_id: always set (generated when not given).
         task_id: Kling's id once the task is created, else None.
-        pack: the resource pack (``"video"``, ``"image"``, ``"try_on"``) or None.
+        pack: where its slots count: the pack (``"video"``, ``"image"``,
+            ``"try_on"``), or ``"pack/model"`` with ``concurrency_scope="pack_model"``;
+            None for families without a pack.
         cost: slots the task holds while it runs.
         priority: higher runs first within its pack.
         state: a :class:`HandleState`.
         task: the latest :class:`~kling_async.Task` seen, if any.
+        error: why the handle did not succeed, once decided.
 
     Example:
         >>> handle = client.submit(TextToVideo(prompt="a fox"))   # doctest: +SKIP
         >>> task = await handle.wait(timeout=600)                   # doctest: +SKIP
     """
 
-    __slots__ = (
-        "_future",
-        "_listeners",
-        "_scheduler",
-        "callback_url",
-        "cost",
-        "created_at",
-        "deadline",
-        "duration_key",
-        "error",
-        "external_task_id",
-        "family",
-        "holds_slots",
-        "in_queue",
-        "last_seen",
-        "pack",
-        "priority",
-        "request",
-        "seq",
-        "state",
-        "task",
-        "task_id",
-    )
+    __slots__ = ("_cancel", "_listeners", "_record")
 
-    def __init__(
-        self,
-        *,
-        family: str,
-        request: KlingRequest | None,
-        external_task_id: str,
-        pack: str | None,
-        cost: int,
-        priority: int,
-        seq: int,
-        deadline: float | None,
-        scheduler: Scheduler | None,
-        callback_url: str | None = None,
-    ) -> None:
-        self.family = family
-        self.request = request
-        self.external_task_id = external_task_id
-        self.pack = pack
-        self.cost = cost
-        self.priority = priority
-        self.seq = seq
-        self.deadline = deadline
-        self.in_queue = False
-        self.holds_slots = False
-        """True while this process counts the task's slots in its pack."""
-        self.state = HandleState.QUEUED
-        self.task_id: str | None = None
-        self.task: Task | None = None
-        self.error: BaseException | None = None
-        self.callback_url = callback_url
-        self.created_at = 0.0
-        self.last_seen = 0.0
-        self.duration_key: tuple[Hashable, ...] | None = None
-        """What durations are learned under (family, mode, duration); set by the tracker."""
-        self._scheduler = scheduler
-        self._future: asyncio.Future[Task] = asyncio.get_running_loop().create_future()
-        self._listeners: list[Listener] | None = None
+    def __init__(self, record: Submission, cancel: Callable[[Submission], bool]) -> None:
+        """Made by the scheduler; ``cancel`` asks it to cancel ``record``."""
+        self._record = record
+        self._cancel = cancel
+        self._listeners: list[Listener] = []
+        record.on_change = self._notify
+
+    # -- what it shows -------------------------------------------------------------
+
+    @property
+    def family(self) -> str:
+        """The task family name."""
+        return self._record.family
+
+    @property
+    def request(self) -> KlingRequest | None:
+        """The request (None for a task followed by ``attach``)."""
+        return self._record.request
+
+    @property
+    def external_task_id(self) -> str:
+        """The external id every create of this submission carries."""
+        return self._record.external_task_id
+
+    @property
+    def task_id(self) -> str | None:
+        """Kling's task id once created."""
+        return self._record.task_id
+
+    @property
+    def pack(self) -> str | None:
+        """The slot key its slots count under (see the class docstring)."""
+        return self._record.key
+
+    @property
+    def cost(self) -> int:
+        """Slots it holds while it runs."""
+        return self._record.cost
+
+    @property
+    def priority(self) -> int:
+        """Its priority within its pack."""
+        return self._record.priority
+
+    @property
+    def state(self) -> HandleState:
+        """Where it is now."""
+        return self._record.state
+
+    @property
+    def task(self) -> Task | None:
+        """The latest task seen."""
+        return self._record.task
+
+    @property
+    def error(self) -> BaseException | None:
+        """Why it did not succeed, once decided."""
+        return self._record.error
 
     # -- awaiting -------------------------------------------------------------------
 
     def __await__(self) -> Generator[Any, None, Task]:
-        return asyncio.shield(self._future).__await__()
+        return asyncio.shield(self._record.future).__await__()
 
     async def wait(self, timeout: float | None = None) -> Task:  # noqa: ASYNC109 - public API
         """Wait for the outcome, at most ``timeout`` seconds.
@@ -149,14 +122,15 @@ class TaskHandle:
         Raises:
             TaskTimeoutError: the time ran out; the submission goes on and the
                 handle can be awaited again.
-            TaskFailedError, TaskCancelledError, TaskExpiredError, APIError: as
-                for ``await handle``.
+            TaskFailedError, TaskCancelledError, TaskExpiredError,
+                TaskDetachedError, APIError: as for ``await handle``.
         """
+        future = self._record.future
         try:
-            return await asyncio.wait_for(asyncio.shield(self._future), timeout)
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:
-            if self._future.done():
-                return self._future.result()
+            if future.done():
+                return future.result()
             raise TaskTimeoutError(
                 f"task {self.task_id or self.external_task_id} not finished after {timeout}s "
                 f"(state {self.state.value}); it is still tracked"
@@ -164,11 +138,11 @@ class TaskHandle:
 
     def done(self) -> bool:
         """True once the outcome is decided (the task may still hold slots if cancelled)."""
-        return self._future.done()
+        return self._record.future.done()
 
     def result(self) -> Task:
         """The finished task; raises the handle's error, or InvalidStateError if pending."""
-        return self._future.result()
+        return self._record.future.result()
 
     def cancel(self) -> bool:
         """Stop waiting for this submission.
@@ -177,25 +151,17 @@ class TaskHandle:
         being awaited (awaiting raises TaskCancelledError) but keeps its slots
         until Kling reports that it ended. Returns False when already decided.
         """
-        if self._future.done():
-            return False
-        if self._scheduler is not None:
-            self._scheduler.cancel(self)
-        else:
-            self._finish(HandleState.CANCELLED, error=TaskCancelledError("cancelled"))
-        return True
+        return self._cancel(self._record)
 
     # -- observing --------------------------------------------------------------------
 
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener(handle)`` after every state change (for progress displays)."""
-        if self._listeners is None:
-            self._listeners = []
         self._listeners.append(listener)
 
     def remove_listener(self, listener: Listener) -> None:
         """Stop calling ``listener``."""
-        if self._listeners and listener in self._listeners:
+        if listener in self._listeners:
             self._listeners.remove(listener)
 
     async def changes(self) -> AsyncIterator[HandleState]:
@@ -221,34 +187,9 @@ class TaskHandle:
         finally:
             self.remove_listener(push)
 
-    # -- used by the scheduler ----------------------------------------------------------
-
-    def _set_state(self, state: HandleState) -> None:
-        if state is self.state:
-            return
-        self.state = state
-        if self._listeners:
-            for listener in list(self._listeners):
-                listener(self)
-
-    def _finish(
-        self, state: HandleState, *, task: Task | None = None, error: BaseException | None = None
-    ) -> None:
-        """Decide the outcome (once); later calls are ignored."""
-        if self._future.done():
-            return
-        if task is not None:
-            self.task = task
-        self.error = error
-        if error is not None:
-            self._future.set_exception(error)
-            # Nobody may ever await a cancelled or failed handle: do not warn about it.
-            self._future.exception()
-        else:
-            assert task is not None
-            self._future.set_result(task)
-        self._set_state(state)
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener(self)
 
     def __repr__(self) -> str:
-        ident = self.task_id or self.external_task_id
-        return f"<TaskHandle {self.family} {ident} {self.state.value} cost={self.cost}>"
+        return repr(self._record)

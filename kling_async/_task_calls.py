@@ -1,8 +1,9 @@
 """The low-level task calls of :class:`~kling_async.KlingClient`.
 
-They map one-to-one onto Kling endpoints: :meth:`TaskEndpoints.create` sends exactly
-one create call (no scheduling), :meth:`TaskEndpoints.get_task` one query,
-:meth:`TaskEndpoints.list_tasks` pages through a family's tasks.
+:class:`TaskCalls` maps one-to-one onto Kling endpoints: :meth:`TaskCalls.create`
+sends exactly one create call (no scheduling), :meth:`TaskCalls.get_task` one query,
+:meth:`TaskCalls.list_tasks` pages through a family's tasks. It is the backend the
+scheduler talks to; the client exposes the same calls.
 
 Every create carries an ``external_task_id`` (generated when not given). A create
 whose outcome is unknown raises :class:`~kling_async.errors.CreateOutcomeUnknownError`
@@ -30,7 +31,7 @@ from kling_async.errors import (
 )
 from kling_async.models import KlingRequest, Task
 
-__all__ = ["TaskEndpoints", "merge_external_id", "new_external_task_id"]
+__all__ = ["TaskCalls", "merge_external_id", "new_external_task_id"]
 
 MAX_PAGE_SIZE = 500
 MAX_PAGE_NUM = 1000
@@ -41,10 +42,13 @@ def new_external_task_id() -> str:
     return f"ka-{uuid.uuid4().hex}"
 
 
-class TaskEndpoints:
-    """Create, query and list calls (mixed into ``KlingClient``)."""
+class TaskCalls:
+    """Create, query and list calls over one transport."""
 
-    _transport: Transport
+    __slots__ = ("_transport",)
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
 
     async def create(
         self,

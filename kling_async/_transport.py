@@ -15,12 +15,17 @@ Data flow of one call::
           UNKNOWN_OUTCOME -> raise; the client turns it into CreateOutcomeUnknownError
           FAIL            -> raise
 
+Lifecycle: ``unopened -> opened`` (the first request opens the session) ``->
+closed`` (:meth:`Transport.close`). A closed transport never reopens: every request
+raises :class:`~kling_async.errors.ClientClosedError` before anything is sent.
+
 Nothing here logs headers, tokens or bodies that could carry credentials.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import logging
 import random
@@ -34,17 +39,26 @@ from kling_async._auth import APIKeyAuth, JWTAuth
 from kling_async._config import Limits, RetryPolicy, Timeouts
 from kling_async._retry import Decision, classify, parse_retry_after, retry_delay
 from kling_async.errors import (
+    ClientClosedError,
     KlingError,
     ResponseError,
     TransportError,
     error_for_code,
 )
 
-__all__ = ["Envelope", "Transport"]
+__all__ = ["Envelope", "Transport", "TransportState"]
 
 logger = logging.getLogger("kling_async.transport")
 
 _BODY_SNIPPET = 200
+
+
+class TransportState(enum.Enum):
+    """Where a transport is in its life."""
+
+    UNOPENED = "unopened"
+    OPENED = "opened"
+    CLOSED = "closed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +106,7 @@ class Transport:
         self._sleep = sleep
         self.request_count = 0
         """HTTP requests actually sent (attempts, not calls)."""
+        self.state = TransportState.UNOPENED
 
     def _client_timeout(self) -> aiohttp.ClientTimeout:
         # total/connect stay unset: they would include time spent waiting for a
@@ -104,6 +119,9 @@ class Transport:
         )
 
     def _get_session(self) -> aiohttp.ClientSession:
+        if self.state is TransportState.CLOSED:
+            raise ClientClosedError("the client is closed; make a new KlingClient")
+        self.state = TransportState.OPENED
         if self._session is None or self._session.closed:
             if not self._owns_session:
                 raise RuntimeError("the injected aiohttp session is closed")
@@ -114,7 +132,9 @@ class Transport:
         return self._session
 
     async def close(self) -> None:
-        """Close the session if this transport created it."""
+        """Close for good: the session if this transport created it; every later
+        request raises :class:`~kling_async.errors.ClientClosedError`."""
+        self.state = TransportState.CLOSED
         if self._owns_session and self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None if self._owns_session else self._session
@@ -140,6 +160,8 @@ class Transport:
                 or when a create provably never left and retries ran out).
             ResponseError: the answer was not a valid envelope.
         """
+        if self.state is TransportState.CLOSED:
+            raise ClientClosedError("the client is closed; make a new KlingClient")
         attempt = 0
         reauthed = False
         while True:

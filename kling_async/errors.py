@@ -25,7 +25,11 @@ non-zero ``code``)::
     ├── TaskFailedError             the task ended with ``task_status = failed``
     ├── TaskCancelledError          the caller cancelled a submission
     ├── TaskExpiredError            a submission passed its ``start_deadline``
-    └── TaskTimeoutError            a wait ran out (tracking goes on)
+    ├── TaskDetachedError           the client closed while the task ran (or was being
+    │                               created) at Kling: it may still be billed
+    ├── TaskTimeoutError            a wait ran out (tracking goes on)
+    ├── ClientClosedError           a call on a closed client (nothing was sent)
+    └── SchedulerFailedError        the scheduler's background work died
 
 Each class says whether retrying the same call can help (:attr:`KlingError.retryable`).
 Messages never contain credentials or tokens.
@@ -43,6 +47,7 @@ __all__ = [
     "AccountError",
     "AuthenticationError",
     "CapacityError",
+    "ClientClosedError",
     "ConcurrencyLimitError",
     "CreateOutcomeUnknownError",
     "InsufficientBalanceError",
@@ -52,8 +57,10 @@ __all__ = [
     "PolicyError",
     "RateLimitError",
     "ResponseError",
+    "SchedulerFailedError",
     "ServerError",
     "TaskCancelledError",
+    "TaskDetachedError",
     "TaskExpiredError",
     "TaskFailedError",
     "TaskMismatchError",
@@ -234,6 +241,63 @@ class TaskExpiredError(KlingError):
 
 class TaskTimeoutError(KlingError, TimeoutError):
     """A wait ran out; the task is still tracked and its handle can be awaited again."""
+
+
+class TaskDetachedError(KlingError):
+    """The client stopped following a task that exists (or may exist) at Kling.
+
+    The task may still run and be billed. Follow it from another client with
+    ``await client.attach(family, task_id=..., external_task_id=...)`` (a task
+    whose create was still under way has no ``task_id``: attach it by
+    ``external_task_id``; if Kling has no such task, nothing was created).
+
+    Attributes:
+        family, task_id, external_task_id: what to attach.
+    """
+
+    def __init__(
+        self,
+        family: str,
+        task_id: str | None,
+        external_task_id: str,
+        *,
+        reason: str = "the client closed",
+    ) -> None:
+        self.family = family
+        self.task_id = task_id
+        self.external_task_id = external_task_id
+        if task_id is not None:
+            where = f"task {task_id} (external_task_id {external_task_id!r})"
+            how = f"task_id={task_id!r}, external_task_id={external_task_id!r}"
+            state = "it may still run and be billed at Kling"
+        else:
+            where = f"the {family} task with external_task_id {external_task_id!r}"
+            how = f"external_task_id={external_task_id!r}"
+            state = "its create was under way, so it may exist, run and be billed at Kling"
+        super().__init__(
+            f"{reason} while following {where}: {state}; follow it later with "
+            f"await client.attach({family!r}, {how})"
+        )
+
+
+class ClientClosedError(KlingError):
+    """The client was closed (``aclose()`` or the end of ``async with``); nothing
+    was sent. Make a new :class:`~kling_async.KlingClient`."""
+
+
+class SchedulerFailedError(KlingError):
+    """The scheduler's background work died; the client cannot schedule any more.
+
+    The cause is chained (``__cause__``) and named in the message. Submissions
+    already queued failed with this error; tasks in flight ended detached.
+    """
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(
+            f"the scheduler stopped ({type(cause).__name__}: {cause}); close this "
+            "client and make a new one"
+        )
+        self.__cause__ = cause
 
 
 _RANGES: tuple[tuple[range, type[APIError]], ...] = (

@@ -63,7 +63,9 @@ async def main() -> None:
         # SIGUSR1: print what this worker is waiting for (the tests ask on a timeout).
         asyncio.get_running_loop().add_signal_handler(
             signal.SIGUSR1,
-            lambda: print(json.dumps(client.stats(), default=str), file=sys.stderr, flush=True),
+            lambda: print(
+                json.dumps(client.stats().as_dict(), default=str), file=sys.stderr, flush=True
+            ),
         )
         handles = [
             client.submit(r, external_task_id=f"{args.worker}-{i}")

@@ -94,9 +94,9 @@ async def test_signed_callback_resolves_before_any_poll() -> None:
         assert receiver is not None
         await settle(lambda: sim.stats.callbacks_sent >= 24)  # counted after the answer
     assert all(t.succeeded and t.result_urls() for t in tasks)
-    assert stats["list_requests"] == 0 and stats["single_requests"] == 0
+    assert stats.tracker.list_requests == 0 and stats.tracker.single_requests == 0
     assert sim.stats.callbacks_sent >= 24 and receiver.accepted >= 8
-    assert stats["packs"]["video"]["in_use"] == 0
+    assert stats.packs["video"].in_use == 0
 
 
 async def test_forged_stale_replayed_and_unsigned_deliveries_resolve_nothing() -> None:
@@ -176,7 +176,7 @@ async def test_lost_callbacks_are_covered_by_polling() -> None:
         await asyncio.wait_for(asyncio.gather(*handles), 20)
         stats = client.stats()
     assert sim.stats.callbacks_sent == 0 and sim.stats.callbacks_dropped > 0
-    assert stats["list_requests"] + stats["single_requests"] > 0
+    assert stats.tracker.list_requests + stats.tracker.single_requests > 0
 
 
 async def test_unsigned_terminal_callbacks_are_confirmed_by_one_batched_query() -> None:
@@ -188,9 +188,11 @@ async def test_unsigned_terminal_callbacks_are_confirmed_by_one_batched_query() 
         handles = [client.submit(TextToVideo(prompt=f"u{i}")) for i in range(5)]
         await asyncio.wait_for(asyncio.gather(*handles), 10)
         stats = client.stats()
-    assert stats["list_requests"] >= 1
-    assert stats["list_requests"] + stats["single_requests"] <= 3
-    assert sim.stats.requests_by_endpoint["GET /v1/videos/text2video"] == stats["list_requests"]
+    assert stats.tracker.list_requests >= 1
+    assert stats.tracker.list_requests + stats.tracker.single_requests <= 3
+    assert (
+        sim.stats.requests_by_endpoint["GET /v1/videos/text2video"] == stats.tracker.list_requests
+    )
 
 
 async def test_trusting_unsigned_callbacks_skips_confirmation() -> None:
@@ -202,7 +204,7 @@ async def test_trusting_unsigned_callbacks_skips_confirmation() -> None:
         handles = [client.submit(TextToVideo(prompt=f"t{i}")) for i in range(4)]
         await asyncio.wait_for(asyncio.gather(*handles), 10)
         stats = client.stats()
-    assert stats["list_requests"] == 0 and stats["single_requests"] == 0
+    assert stats.tracker.list_requests == 0 and stats.tracker.single_requests == 0
 
 
 async def test_secret_rotation_accepts_old_and_new() -> None:
@@ -213,7 +215,7 @@ async def test_secret_rotation_accepts_old_and_new() -> None:
     ):
         task = await asyncio.wait_for(client.text_to_video(prompt="rotated"), 10)
         stats = client.stats()
-    assert task.succeeded and stats["list_requests"] == 0
+    assert task.succeeded and stats.tracker.list_requests == 0
 
 
 def test_receiver_configuration_errors() -> None:

@@ -66,7 +66,7 @@ async def test_per_model_scope_uses_each_models_slots_without_1303() -> None:
     assert sim.stats.count_1303 == 0
     assert sim.snapshot()["max_in_use_by_model"] == {"video/kling-v3": 2, "video/kling-v2-6": 2}
     assert peak(sim) == 4
-    assert set(stats["packs"]) == {"video/kling-v3", "video/kling-v2-6"}
+    assert set(stats.packs) == {"video/kling-v3", "video/kling-v2-6"}
 
 
 async def test_default_pack_scope_is_safe_on_a_per_model_account() -> None:

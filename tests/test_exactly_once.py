@@ -135,17 +135,17 @@ async def test_unreachable_create_is_requeued_and_sent_when_possible() -> None:
     backend = Scripted(creates=[never_left, "succeed"], queries=[])
     s = scheduler(backend)
     task = await s.submit(TextToVideo(prompt="p"), external_task_id="job")
-    stats = s.stats()["packs"]["video"]
+    stats = s.stats().packs["video"]
     await s.aclose()
     assert task.succeeded and backend.calls == [("create", "job"), ("create", "job")]
-    assert stats["count_unreachable"] == 1 and stats["count_1302"] == 0
-    assert stats["in_use"] == 0
+    assert stats.count_unreachable == 1 and stats.count_1302 == 0
+    assert stats.in_use == 0
 
 
 async def test_a_server_that_never_keeps_its_tasks_fails_the_handle_after_a_bound() -> None:
     """Unknown outcome, confirmed missing, again and again: after MAX_RECREATES creates
     again the handle fails with the unknown outcome (never a silent endless loop)."""
-    from kling_async.scheduling._creates import MAX_RECREATES
+    from kling_async.scheduling._creator import MAX_RECREATES
 
     rounds = MAX_RECREATES + 1
     backend = Scripted(creates=[_unknown()] * rounds, queries=[_not_found()] * (2 * rounds))
@@ -153,10 +153,10 @@ async def test_a_server_that_never_keeps_its_tasks_fails_the_handle_after_a_boun
     handle = s.submit(TextToVideo(prompt="p"), external_task_id="job")
     with pytest.raises(CreateOutcomeUnknownError):
         await handle
-    stats = s.stats()["packs"]["video"]
+    stats = s.stats().packs["video"]
     await s.aclose()
     assert [c[0] for c in backend.calls].count("create") == rounds
-    assert stats["in_use"] == 0
+    assert stats.in_use == 0
 
 
 async def test_duplicate_id_that_cannot_be_found_fails_and_is_never_created_again() -> None:
@@ -186,7 +186,7 @@ async def test_resolution_stops_at_a_definite_answer(definite: KlingError) -> No
     handle = s.submit(TextToVideo(prompt="p"), external_task_id="job")
     with pytest.raises(type(definite)):
         await handle
-    stats = s.stats()["packs"]["video"]
+    stats = s.stats().packs["video"]
     await s.aclose()
     assert [c[0] for c in backend.calls] == ["create", "query"]
-    assert stats["in_use"] == 0
+    assert stats.in_use == 0

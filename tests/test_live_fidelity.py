@@ -130,7 +130,7 @@ async def test_duplicate_of_another_family_fails_clearly_and_creates_nothing() -
             )
         stats = client.stats()
     assert sim.stats.creates_by_external_id["shared-id"] == 1
-    assert stats["packs"]["image"]["in_use"] == 0
+    assert stats.packs["image"].in_use == 0
 
 
 async def test_resume_against_a_fresh_server_never_adopts_another_jobs_task(
@@ -195,7 +195,7 @@ async def test_an_unknown_model_is_sent_and_the_server_has_the_last_word() -> No
             await asyncio.wait_for(client.run(request), 30)
         stats = client.stats()
     assert sim.stats.requests_by_endpoint[f"POST {T2V}"] == 1
-    assert sim.stats.total_creates == 0 and stats["packs"]["video"]["in_use"] == 0
+    assert sim.stats.total_creates == 0 and stats.packs["video"].in_use == 0
 
 
 async def test_api_key_and_jwt_both_work_on_v1(monkeypatch: pytest.MonkeyPatch) -> None:

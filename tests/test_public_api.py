@@ -7,6 +7,16 @@ import inspect
 import kling_async
 
 EXPECTED = {
+    "TrackerStats",
+    "SchedulerStats",
+    "PoolStats",
+    "PendingCreate",
+    "PackStats",
+    "AccountStats",
+    "AccountPackStats",
+    "TaskDetachedError",
+    "SchedulerFailedError",
+    "ClientClosedError",
     "DEFAULT",
     "FAMILIES",
     "REGIONS",

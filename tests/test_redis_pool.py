@@ -88,8 +88,8 @@ async def test_expired_leases_are_adopted_not_freed(redis_server: RedisServer) -
     assert await survivor.in_use("video") == 1  # still counted
     snapshot = await survivor.snapshot()
     assert snapshot["adopted"] == 1 and survivor.holder in snapshot["holders"]
-    account = survivor.stats()["account"]
-    assert isinstance(account, dict) and account["packs"]["video"]["in_use"] == 1
+    account = survivor.stats().account
+    assert account is not None and account.packs["video"].in_use == 1
     assert await survivor.release("video", "k1") == 1
     assert await survivor.in_use("video") == 0
     await dead.aclose()
@@ -220,7 +220,7 @@ async def test_two_clients_through_a_redis_outage_give_every_slot_back(
                 await asyncio.wait_for(c.drain(), 30)
             assert [r for r in results if isinstance(r, BaseException)] == []
             for c in clients:
-                assert {p: s["in_use"] for p, s in c.stats()["packs"].items()} == {
+                assert {p: s.in_use for p, s in c.stats().packs.items()} == {
                     "video": 0,
                     "image": 0,
                     "try_on": 0,

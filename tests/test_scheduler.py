@@ -60,7 +60,7 @@ async def test_500_mixed_tasks_stay_within_capacity_with_zero_1303() -> None:
     assert sim.stats.max_in_use == capacity
     assert sim.stats.count_1303 == 0 and sim.stats.total_creates == 500
     assert sim.stats.duplicate_creates == {}
-    assert all(p["in_use"] == 0 and p["queued"] == 0 for p in stats["packs"].values())
+    assert all(p.in_use == 0 and p.queued == 0 for p in stats.packs.values())
 
 
 async def test_faults_never_cause_double_creation_or_lost_tasks() -> None:
@@ -105,9 +105,9 @@ async def test_another_client_on_the_account_causes_backoff_not_loss() -> None:
         intrusion = asyncio.create_task(intruder())
         results = await asyncio.gather(*handles)
         await intrusion
-        stats = client.stats()["packs"]["video"]
+        stats = client.stats().packs["video"]
     assert all(t.succeeded for t in results)
-    assert stats["count_1303"] > 0 and stats["capacity"] == 3
+    assert stats.count_1303 > 0 and stats.capacity == 3
     assert sim.stats.max_in_use["video"] == 3
     assert {h.external_task_id for h in handles} <= set(sim.stats.creates_by_external_id)
     assert sim.stats.duplicate_creates == {}
@@ -119,8 +119,8 @@ async def test_learned_capacity_converges_with_few_1303() -> None:
     async with make_sim({"video": 5}) as sim, make_client(sim, learn=learn) as client:
         handles = [client.submit(TextToVideo(prompt=f"v{i}")) for i in range(300)]
         await asyncio.gather(*handles)
-        video = client.stats()["packs"]["video"]
-    assert video["learned"] is True and video["capacity"] == 5
+        video = client.stats().packs["video"]
+    assert video.learned is True and video.capacity == 5
     assert sim.stats.total_creates == 300
     assert sim.stats.count_1303 / sim.stats.total_creates < 0.02
 
@@ -155,7 +155,7 @@ async def test_cancel_while_running_keeps_the_slot_until_the_server_ends_it() ->
         running.cancel()
         with pytest.raises(TaskCancelledError):
             await running
-        assert client.stats()["packs"]["video"]["in_use"] == 1
+        assert client.stats().packs["video"].in_use == 1
         await asyncio.sleep(0.05)
         assert waiting.task_id is None  # still waiting for the slot
         await waiting
@@ -223,7 +223,7 @@ async def test_failed_tasks_raise_and_free_their_slots() -> None:
     ):
         handles = [client.submit(TextToVideo(prompt=f"f{i}")) for i in range(4)]
         results = await asyncio.gather(*handles, return_exceptions=True)
-        assert client.stats()["packs"]["video"]["in_use"] == 0
+        assert client.stats().packs["video"].in_use == 0
     assert all(isinstance(r, TaskFailedError) and r.task_status_msg for r in results)
     assert all(h.state is HandleState.FAILED for h in handles)
 
@@ -257,9 +257,9 @@ async def test_attach_tracks_and_counts_an_existing_task() -> None:
         theirs = sim.inject_task("/v1/videos/text2video", {"prompt": "p", "external_task_id": "o1"})
         handle = await client.attach("text2video", external_task_id="o1")
         assert handle.task_id == theirs.task_id
-        assert client.stats()["packs"]["video"]["in_use"] == 1
+        assert client.stats().packs["video"].in_use == 1
         task = await handle
-        assert client.stats()["packs"]["video"]["in_use"] == 0
+        assert client.stats().packs["video"].in_use == 0
     assert task.succeeded and sim.stats.total_creates == 1
 
 
@@ -284,12 +284,12 @@ async def test_attach_while_the_slot_pool_is_down_leaves_nothing_behind() -> Non
         sim.inject_task("/v1/videos/text2video", {"prompt": "p", "external_task_id": "o1"})
         with pytest.raises(SlotPoolUnavailableError):
             await client.attach("text2video", external_task_id="o1")
-        assert client.stats()["packs"]["video"]["in_use"] == 0
+        assert client.stats().packs["video"].in_use == 0
         pool.down = False
         handle = await client.attach("text2video", external_task_id="o1")
-        assert client.stats()["packs"]["video"]["in_use"] == 1
+        assert client.stats().packs["video"].in_use == 1
         assert (await asyncio.wait_for(handle, 30)).succeeded
-        assert client.stats()["packs"]["video"]["in_use"] == 0
+        assert client.stats().packs["video"].in_use == 0
 
 
 async def test_states_changes_as_completed_and_drain() -> None:
@@ -307,7 +307,7 @@ async def test_states_changes_as_completed_and_drain() -> None:
         order = [h async for h in client.as_completed([first, *others])]
         await watcher
         await client.drain()
-        assert client.stats()["packs"]["video"]["in_use"] == 0
+        assert client.stats().packs["video"].in_use == 0
     assert set(order) == {first, *others} and len(order) == 6
     assert seen[0] is HandleState.QUEUED and seen[-1] is HandleState.SUCCEEDED
     assert HandleState.SUBMITTED in seen
@@ -331,8 +331,8 @@ async def test_1302_bursts_slow_the_pack_and_lose_nothing() -> None:
     ):
         handles = [client.submit(TextToVideo(prompt=f"r{i}")) for i in range(60)]
         await asyncio.gather(*handles)
-        stats = client.stats()["packs"]["video"]
-    assert stats["count_1302"] > 0
+        stats = client.stats().packs["video"]
+    assert stats.count_1302 > 0
     assert sim.stats.total_creates == 60 and sim.stats.duplicate_creates == {}
 
 
@@ -383,7 +383,7 @@ async def test_local_counts_follow_handles_when_the_pool_frees_nothing() -> None
         handles = [client.submit(r) for r in mixed_requests(30, 3)]
         results = await asyncio.wait_for(asyncio.gather(*handles), 60)
         await asyncio.wait_for(client.drain(), 10)
-        packs = client.stats()["packs"]
+        packs = client.stats().packs
     assert all(t.succeeded for t in results)
-    assert {p: s["in_use"] for p, s in packs.items()} == {"video": 0, "image": 0, "try_on": 0}
+    assert {p: s.in_use for p, s in packs.items()} == {"video": 0, "image": 0, "try_on": 0}
     assert sim.stats.max_in_use == capacity

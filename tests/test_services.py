@@ -148,9 +148,11 @@ async def test_terminal_callback_before_the_create_answer_is_kept() -> None:
     """A callback that beats the create's answer resolves the handle once it lands."""
     backend = SlowCreate()
     scheduler = Scheduler(
-        backend, capacity={"video": 1}, poll=PollPolicy(min_interval=60, max_interval=600)
+        backend,
+        capacity={"video": 1},
+        poll=PollPolicy(min_interval=60, max_interval=600),
+        callbacks=True,
     )
-    scheduler.tracker.callbacks = True
     handle = scheduler.submit(TextToVideo(prompt="p"), external_task_id="early")
     while handle.state.value != "submitting":
         await asyncio.sleep(0.001)

@@ -10,8 +10,8 @@ import pytest
 
 from kling_async import ServerError, Task, TextToVideo
 from kling_async._config import PollPolicy
-from kling_async._handle import TaskHandle
 from kling_async.endpoints import Family
+from kling_async.scheduling._record import Submission
 from kling_async.tracking import Tracker
 from kling_async.tracking._estimator import duration_key
 
@@ -69,17 +69,14 @@ class FakeBackend:
         return [self.tasks[t] for t in newest]
 
 
-async def make_handle(task_id: str, created: float) -> TaskHandle:
-    handle = TaskHandle(
+async def make_handle(task_id: str, created: float) -> Submission:
+    handle = Submission(
         family="text2video",
         request=TextToVideo(prompt="p"),
         external_task_id=f"e{task_id}",
-        pack="video",
+        key="video",
         cost=1,
-        priority=0,
         seq=0,
-        deadline=None,
-        scheduler=None,
     )
     handle.task_id = task_id
     handle.created_at = handle.last_seen = created
@@ -89,7 +86,7 @@ async def make_handle(task_id: str, created: float) -> TaskHandle:
 def planner(poll: PollPolicy, clock: Clock) -> tuple[Tracker, list[Any]]:
     spawned: list[Any] = []
 
-    async def on_task(handle: TaskHandle, task: Task) -> None:
+    async def on_task(handle: Submission, task: Task) -> None:
         return None
 
     def spawn(fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -166,7 +163,7 @@ def _loop_tracker(
     jobs: list[asyncio.Task[None]] = []
     tracker: Tracker
 
-    async def on_task(handle: TaskHandle, task: Task) -> None:
+    async def on_task(handle: Submission, task: Task) -> None:
         seen.append((task.task_id, task.task_status.value))
         if task.is_terminal:
             tracker.untrack(handle)

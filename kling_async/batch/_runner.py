@@ -2,9 +2,12 @@
 
 A fresh run journals every job as ``queued``, then does exactly what a resume
 does: for each row, by state (see ``_journal``), submit, re-attach, or download.
-The scheduler's ``before_create`` hook journals ``creating`` before each create
-leaves, so a kill at any moment leaves only states that resume can settle without
-creating a task twice (a ``creating`` job is looked up by its external id first).
+The runner's :meth:`BatchRunner.before_create`, passed to the client as its
+``before_create`` hook, journals ``creating`` before each create leaves, so a kill
+at any moment leaves only states that resume can settle without creating a task
+twice (a ``creating`` job is looked up by its external id first). When the client
+closes early, jobs whose tasks run at Kling stay ``created`` (their handles end
+detached) and a resume re-attaches them.
 """
 
 from __future__ import annotations
@@ -22,8 +25,15 @@ from kling_async._handle import TaskHandle
 from kling_async.batch._downloads import Downloader, DownloadError, ResultsExpiredError
 from kling_async.batch._jobs import load_jobs
 from kling_async.batch._journal import FINAL, Journal, Row
-from kling_async.errors import KlingError, TaskCancelledError, TaskFailedError, TaskNotFoundError
+from kling_async.errors import (
+    KlingError,
+    TaskCancelledError,
+    TaskDetachedError,
+    TaskFailedError,
+    TaskNotFoundError,
+)
 from kling_async.models import REQUEST_MODELS, Task
+from kling_async.scheduling._creator import PendingCreate
 
 __all__ = ["BatchProgress", "BatchRunner", "resume_batch", "run_batch"]
 
@@ -43,14 +53,17 @@ class BatchProgress:
 class BatchRunner:
     """Runs the jobs of one journal with one client.
 
+    Build it first, make the client with ``before_create=runner.before_create``,
+    then ``await runner.run(client)``.
+
     Args:
-        client: the Kling client (its capacity / poll settings apply).
         journal: the opened journal.
         downloads: where and how results are fetched.
     """
 
-    def __init__(self, client: KlingClient, journal: Journal, downloads: Downloader) -> None:
-        self.client = client
+    def __init__(self, journal: Journal, downloads: Downloader) -> None:
+        self.client: KlingClient | None = None
+        """The client of the current run (set by :meth:`run`)."""
         self.journal = journal
         self.downloads = downloads
         self.started = time.monotonic()
@@ -58,10 +71,10 @@ class BatchRunner:
         self._state = {row.job_id: row.state for row in self._rows.values()}
         self._by_ext = {row.external_task_id: row.job_id for row in self._rows.values()}
         self._handles: dict[str, TaskHandle] = {}
-        client._scheduler.before_create = self._before_create
 
-    async def _before_create(self, handle: TaskHandle) -> None:
-        job_id = self._by_ext.get(handle.external_task_id)
+    async def before_create(self, pending: PendingCreate) -> None:
+        """The client's ``before_create`` hook: journal ``creating`` for the job."""
+        job_id = self._by_ext.get(pending.external_task_id)
         if job_id is not None:
             await self.journal.mark_creating(job_id)
             self._state[job_id] = "creating"
@@ -69,9 +82,9 @@ class BatchRunner:
     def progress(self) -> BatchProgress:
         """Counts per pack and state, slots in use, elapsed seconds."""
         snapshot = BatchProgress(elapsed=time.monotonic() - self.started)
-        packs = self.client.stats()["packs"]
-        for pack, info in packs.items():
-            snapshot.slots[pack] = (info["in_use"], info["capacity"])
+        if self.client is not None:
+            for pack, info in self.client.stats().packs.items():
+                snapshot.slots[pack] = (info.in_use, info.capacity)
         for job_id, state in self._state.items():
             row = self._rows[job_id]
             pack = row.pack or "none"
@@ -89,20 +102,23 @@ class BatchRunner:
             snapshot.totals[label] = snapshot.totals.get(label, 0) + 1
         return snapshot
 
-    async def run(self) -> None:
-        """Drive every job to a final state (or as far as Kling allows)."""
+    async def run(self, client: KlingClient) -> None:
+        """Drive every job to a final state (or as far as Kling allows) with
+        ``client`` (made with ``before_create=self.before_create``)."""
+        self.client = client
         jobs = [self._drive(row) for row in self._rows.values() if row.state not in FINAL]
         await asyncio.gather(*jobs)
         await self.journal.set_meta("capacity", repr(self._capacity()))
         await self.journal.set_meta("finished_at", repr(time.time()))
 
     def _capacity(self) -> dict[str, int]:
-        return {p: info["capacity"] for p, info in self.client.stats()["packs"].items()}
+        assert self.client is not None
+        return {p: info.capacity for p, info in self.client.stats().packs.items()}
 
     async def _drive(self, row: Row) -> None:
         try:
             task = await self._settle(row)
-        except TaskCancelledError:
+        except (TaskCancelledError, TaskDetachedError):
             return  # the run is stopping; the journal already says where this job is
         except TaskFailedError as failed:
             await self.journal.mark_ended(
@@ -123,6 +139,7 @@ class BatchRunner:
 
     async def _settle(self, row: Row) -> Task | None:
         """Bring a row to a finished task (submitting or re-attaching as needed)."""
+        assert self.client is not None
         if row.state == "succeeded":
             return Task.model_validate(row.task or {"task_id": row.task_id or "?"})
         handle: TaskHandle | None = None
@@ -197,12 +214,12 @@ async def _execute(
 ) -> None:
     downloads = Downloader(journal.folder / "files", concurrency=download_concurrency)
     await downloads.clean_partials()
+    runner = BatchRunner(journal, downloads)
     try:
-        async with KlingClient(**client_kwargs) as client:
-            runner = BatchRunner(client, journal, downloads)
+        async with KlingClient(**client_kwargs, before_create=runner.before_create) as client:
             if on_start is not None:
                 on_start(runner)
-            await runner.run()
+            await runner.run(client)
     finally:
         await downloads.aclose()
 

@@ -1,5 +1,7 @@
-"""Scheduling: slot pools, the per-pack core and the dispatcher."""
+"""Scheduling: the scheduler and its parts (see ``_scheduler``'s docstring for the
+path of one submission), slot pools, and the typed statistics."""
 
+from kling_async.scheduling._creator import PendingCreate
 from kling_async.scheduling._pack import PackCore
 from kling_async.scheduling._redis import RedisSlotPool
 from kling_async.scheduling._slots import (
@@ -8,12 +10,27 @@ from kling_async.scheduling._slots import (
     SlotPool,
     SlotPoolUnavailableError,
 )
+from kling_async.scheduling._stats import (
+    AccountPackStats,
+    AccountStats,
+    PackStats,
+    PoolStats,
+    SchedulerStats,
+    TrackerStats,
+)
 
 __all__ = [
+    "AccountPackStats",
+    "AccountStats",
     "LeaseClaim",
     "LocalSlotPool",
     "PackCore",
+    "PackStats",
+    "PendingCreate",
+    "PoolStats",
     "RedisSlotPool",
+    "SchedulerStats",
     "SlotPool",
     "SlotPoolUnavailableError",
+    "TrackerStats",
 ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from kling_async._config import BackoffPolicy, LearnPolicy
 
@@ -34,6 +34,9 @@ class Queued(Protocol):
     """True while queued; set and cleared only by :class:`PackCore`."""
 
 
+T = TypeVar("T", bound=Queued)
+
+
 def pause_delay(
     refusals: int, policy: BackoffPolicy, retry_after: float | None, rng: random.Random
 ) -> float:
@@ -49,8 +52,8 @@ def pause_delay(
     return policy.initial + rng.random() * (ceiling - policy.initial)
 
 
-class PackCore:
-    """Queue, backoff and capacity of one resource pack.
+class PackCore(Generic[T]):
+    """Queue, backoff and capacity of one resource pack (generic over its queued item).
 
     Args:
         capacity: the configured capacity, or None to learn it.
@@ -79,13 +82,13 @@ class PackCore:
         self.learn = learn
         self.max_backfill_wait = max_backfill_wait
         self.rng = rng or random.Random()
-        self._buckets: dict[int, list[tuple[int, int, Queued]]] = {}
-        self._deadlines: list[tuple[float, int, Queued]] = []
+        self._buckets: dict[int, list[tuple[int, int, T]]] = {}
+        self._deadlines: list[tuple[float, int, T]] = []
         self.queued = 0
         self.in_use = 0
         self.paused_until = float("-inf")
         self.refusals = 0
-        self._blocked: Queued | None = None
+        self._blocked: T | None = None
         self._blocked_since = 0.0
         self._successes_since_cut = 0
         self._probe_after = learn.probe_after
@@ -110,7 +113,7 @@ class PackCore:
 
     # -- queue ----------------------------------------------------------------------
 
-    def push(self, item: Queued) -> None:
+    def push(self, item: T) -> None:
         """Queue ``item`` (its ``seq`` fixes its FIFO place; re-pushing keeps it)."""
         if item.in_queue:
             raise RuntimeError("item is already queued")
@@ -120,7 +123,7 @@ class PackCore:
             heapq.heappush(self._deadlines, (item.deadline, item.seq, item))
         self.queued += 1
 
-    def remove(self, item: Queued) -> bool:
+    def remove(self, item: T) -> bool:
         """Take a queued ``item`` out (lazily); False if it was not queued."""
         if not item.in_queue:
             return False
@@ -130,14 +133,14 @@ class PackCore:
             self._blocked = None
         return True
 
-    def _top(self, bucket: list[tuple[int, int, Queued]]) -> Queued | None:
+    def _top(self, bucket: list[tuple[int, int, T]]) -> T | None:
         # Entries of removed or already dispatched items are dropped lazily.
         while bucket and not bucket[0][2].in_queue:
             heapq.heappop(bucket)
         return bucket[0][2] if bucket else None
 
-    def _best(self, max_cost: int | None) -> Queued | None:
-        best: Queued | None = None
+    def _best(self, max_cost: int | None) -> T | None:
+        best: T | None = None
         for cost, bucket in self._buckets.items():
             if max_cost is not None and cost > max_cost:
                 continue
@@ -148,11 +151,11 @@ class PackCore:
                 best = top
         return best
 
-    def head(self) -> Queued | None:
+    def head(self) -> T | None:
         """The next item by priority then FIFO, or None when the queue is empty."""
         return self._best(None)
 
-    def _take(self, item: Queued) -> Queued:
+    def _take(self, item: T) -> T:
         bucket = self._buckets[item.cost]
         top = self._top(bucket)
         assert top is item
@@ -161,16 +164,16 @@ class PackCore:
         item.in_queue = False
         return item
 
-    def expire(self, now: float) -> list[Queued]:
+    def expire(self, now: float) -> list[T]:
         """Remove and return queued items whose deadline has passed."""
-        expired: list[Queued] = []
+        expired: list[T] = []
         while self._deadlines and self._deadlines[0][0] <= now:
             _, _, item = heapq.heappop(self._deadlines)
             if self.remove(item):
                 expired.append(item)
         return expired
 
-    def clear(self) -> list[Queued]:
+    def clear(self) -> list[T]:
         """Remove and return every queued item (priority, then FIFO order)."""
         items = []
         while (head := self.head()) is not None:
@@ -178,7 +181,7 @@ class PackCore:
         self._deadlines.clear()
         return items
 
-    def pick(self, now: float, free: int) -> Queued | None:
+    def pick(self, now: float, free: int) -> T | None:
         """Choose the item to dispatch with ``free`` slots, and dequeue it.
 
         None when the pack is paused, the queue is empty, or nothing may go now.

@@ -40,6 +40,7 @@ from kling_async.scheduling._slots import (
     SlotPool,
     SlotPoolUnavailableError,
 )
+from kling_async.scheduling._stats import AccountStats, PoolStats
 
 __all__ = ["RedisSlotPool"]
 
@@ -48,6 +49,8 @@ logger = logging.getLogger("kling_async.redis")
 
 class RedisSlotPool(SlotPool):
     """Slots shared through Redis by every process using the same ``account``.
+
+    ``is_shared`` is True: other processes free slots without waking this one.
 
     Args:
         url: Redis URL (``redis://host:6379/0``).
@@ -104,6 +107,7 @@ class RedisSlotPool(SlotPool):
         self.lease_ttl = lease_ttl
         self.heartbeat = heartbeat or lease_ttl / 3
         self.ticket_ttl = ticket_ttl
+        self.is_shared = True
         self.retry_interval: float = retry_interval
         self._leases: dict[str, tuple[str, int, str, str]] = {}
         self._pending_release: dict[str, str] = {}
@@ -302,17 +306,18 @@ class RedisSlotPool(SlotPool):
         """Stop renewing ``key`` (its adoption failed; it will expire and be retried)."""
         self._leases.pop(key, None)
 
-    def stats(self) -> dict[str, object]:
+    def stats(self) -> PoolStats:
         """This holder's figures plus the account-wide picture from the last heartbeat
         (slots in use per pack, live holders, leases, adopted leases); see
         :meth:`snapshot` for a fresh read."""
-        return {
-            "holder": self.holder,
-            "leases_here": len(self._leases),
-            "adopted_here": self.adopted_here,
-            "available": self.available,
-            "account": self._snapshot,
-        }
+        return PoolStats(
+            shared=True,
+            available=self.available,
+            holder=self.holder,
+            leases_here=len(self._leases),
+            adopted_here=self.adopted_here,
+            account=AccountStats.from_snapshot(self._snapshot) if self._snapshot else None,
+        )
 
     async def snapshot(self) -> dict[str, Any]:
         """Account-wide picture from Redis: slots in use, capacity, live holders, adopted."""

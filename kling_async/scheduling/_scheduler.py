@@ -1,47 +1,72 @@
-"""The scheduler: per-pack dispatchers, exactly-once creates, handle resolution.
+"""The scheduler: the whole path of one submission, each step a call into a part.
 
-See ``docs/scheduler.md`` for the data flow. The dispatchers, creates and pollers
-run in one anyio task group owned by the scheduler (started by ``async with
-KlingClient`` or on first use, torn down by :meth:`Scheduler.aclose`). Nothing a
-child task raises escapes: every failure ends up on the handle it concerns, so no
-submission is ever lost.
+::
+
+    submit()      registry.new -> record + handle; core.push(record)      (QUEUED)
+    _dispatch()   one loop per slot key:
+                    core.expire  -> EXPIRED (never created)
+                    slots.pick   -> the record that may go now (priority, FIFO,
+                                    bounded backfill, pauses after refusals)
+                    slots.acquire-> TAKEN | BUSY (back in its place) | LEASED_ELSEWHERE
+                    supervisor.spawn_create(_create)                       (SUBMITTING)
+    _create()     creator.create(record) ->
+                    Created(task)     -> _created: note the id, track it  (SUBMITTED)
+                    Refused(reason)   -> _refused: slots back, pause, requeue (QUEUED)
+                    CreateFailed(err) -> _failed: slots back               (FAILED)
+    tracker       polls; every task state seen -> _settle(record, task)
+    _settle()     processing -> PROCESSING; terminal -> slots back, resolve
+                                                          (SUCCEEDED | FAILED)
+    aclose()      queued -> CANCELLED (never created); created or being created
+                  -> DETACHED (ids kept, may still run at Kling); background stopped
+
+The parts, built here with their collaborators passed in: :class:`Registry` (live
+records and their handles), :class:`PackSlots` (per-key cores + the slot pool),
+:class:`Creator` (exactly-once create), :class:`Tracker` (polling),
+:class:`Follower` (attach, adopted leases, callbacks) and :class:`Supervisor`
+(background tasks). States change only through ``_record.transition``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import itertools
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any
 
-import anyio
 from anyio.abc import TaskGroup
 
 from kling_async._aio import wait_event
 from kling_async._config import BackoffPolicy, LearnPolicy, PollPolicy
-from kling_async._handle import HandleState, TaskHandle
-from kling_async.endpoints import ConcurrencyScope, Pack, slot_key
+from kling_async._handle import TaskHandle
+from kling_async.endpoints import ConcurrencyScope
 from kling_async.endpoints import family as family_of
 from kling_async.errors import (
     CapacityError,
+    ClientClosedError,
+    SchedulerFailedError,
     TaskCancelledError,
+    TaskDetachedError,
     TaskExpiredError,
-    TaskFailedError,
 )
 from kling_async.models import KlingRequest, Task, TaskStatus
-from kling_async.scheduling._creates import ExactlyOnceCreates
-from kling_async.scheduling._events import ExternalEvents
-from kling_async.scheduling._pack import PackCore
-from kling_async.scheduling._slots import (
-    LocalSlotPool,
-    SlotPool,
-    SlotPoolUnavailableError,
+from kling_async.scheduling._creator import (
+    BeforeCreate,
+    Created,
+    CreateFailed,
+    Creator,
+    Refusal,
+    Refused,
 )
+from kling_async.scheduling._follower import Follower
+from kling_async.scheduling._pack import PackCore
+from kling_async.scheduling._packs import Acquire, PackSlots
+from kling_async.scheduling._record import HandleState, Submission, resolve, transition
+from kling_async.scheduling._registry import Registry
+from kling_async.scheduling._slots import LocalSlotPool, SlotPool, SlotPoolUnavailableError
+from kling_async.scheduling._stats import SchedulerStats
+from kling_async.scheduling._supervisor import Supervisor
 from kling_async.tracking._backend import Backend
 from kling_async.tracking._tracker import Tracker
 
@@ -49,14 +74,14 @@ __all__ = ["Scheduler"]
 
 logger = logging.getLogger("kling_async.scheduler")
 
-PACKS = tuple(p.value for p in Pack)
+_S = HandleState
 
 
-class Scheduler(ExactlyOnceCreates, ExternalEvents):
+class Scheduler:
     """Admits submissions into per-pack slots and follows them to the end.
 
     Args:
-        backend: the Kling connection (create, get_task, list_page).
+        backend: the low-level task calls (create, get_task, list_page_raw).
         capacity: slots per pack (``"video"``), or per pack and model
             (``"video/kling-v3"``) with ``scope=PACK_MODEL`` where a pack's figure is
             each model's default; packs not given are learned.
@@ -65,6 +90,9 @@ class Scheduler(ExactlyOnceCreates, ExternalEvents):
         backoff, learn, poll: policies (see :mod:`kling_async._config`).
         max_backfill_wait: seconds a blocked image head lets smaller tasks pass it
             (default: 2 typical image durations, scaled by ``poll.time_scale``).
+        callbacks: a callback route feeds this scheduler (polling is a safety net).
+        before_create: awaited before every create call leaves
+            (:class:`~kling_async.PendingCreate`; a batch journals "creating").
         clock: monotonic seconds; rng: jitter source.
     """
 
@@ -79,165 +107,146 @@ class Scheduler(ExactlyOnceCreates, ExternalEvents):
         learn: LearnPolicy | None = None,
         poll: PollPolicy | None = None,
         max_backfill_wait: float | None = None,
+        callbacks: bool = False,
+        before_create: BeforeCreate | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
-        capacity = dict(capacity or {})
-        self.scope = ConcurrencyScope(scope)
-        unknown = {k for k in capacity if k.split("/", 1)[0] not in PACKS}
-        if unknown:
-            raise ValueError(
-                f"unknown pack(s) in capacity: {sorted(unknown)}; packs are {', '.join(PACKS)}"
-            )
-        per_model = sorted(k for k in capacity if "/" in k)
-        if per_model and self.scope is ConcurrencyScope.PACK:
-            raise ValueError(
-                f"capacity per model ({', '.join(per_model)}) needs concurrency_scope='pack_model'"
-            )
-        for pack, value in capacity.items():
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"capacity[{pack!r}] must be an integer >= 1, got {value!r}")
-        self.backend = backend
-        self.backoff = backoff or BackoffPolicy()
-        self.learn = learn or LearnPolicy()
         self.poll = poll or PollPolicy()
         self.clock = clock
-        self.rng = rng or random.Random()
-        self._max_backfill_wait = (
-            max_backfill_wait if max_backfill_wait is not None else 80 * self.poll.time_scale
-        )
-        self._capacity = capacity
-        self.cores: dict[str, PackCore] = {}
-        self._wake: dict[str, asyncio.Event] = {}
-        self.pool = pool or LocalSlotPool()
-        self.tracker = Tracker(
-            backend, self.poll, on_task=self._on_task, spawn=self._spawn, clock=clock
-        )
-        self.tracker.share = self._local_share
-        self._seq = itertools.count()
-        self._changed = asyncio.Event()
-        self._submitting: set[TaskHandle] = set()
-        self._live: dict[str, TaskHandle] = {}
-        self._early: dict[str, tuple[Task, bool]] = {}
-        self._probing: dict[str, bool] = {}
-        self._pending: list[Callable[[], Coroutine[Any, Any, None]]] = []
-        self._creates: set[asyncio.Task[None]] = set()
-        self._tg: TaskGroup | None = None
-        self._runner: asyncio.Task[None] | None = None
-        self._stop = asyncio.Event()
+        backoff = backoff or BackoffPolicy()
+        rng = rng or random.Random()
         self._closed = False
-        self.before_create: Callable[[TaskHandle], Awaitable[None]] | None = None
-        """Awaited before every create call leaves (a batch journals 'creating' here)."""
-        if self.scope is ConcurrencyScope.PACK:
-            for pack in PACKS:
-                self._core(pack)
+        self._changed = asyncio.Event()
+        self.registry = Registry(self.cancel)
+        self.supervisor = Supervisor(setup=self._setup, on_failure=self._on_failure)
+        self.slots = PackSlots(
+            pool or LocalSlotPool(),
+            capacity=capacity or {},
+            scope=ConcurrencyScope(scope),
+            backoff=backoff,
+            learn=learn or LearnPolicy(),
+            max_backfill_wait=(
+                max_backfill_wait if max_backfill_wait is not None else 80 * self.poll.time_scale
+            ),
+            rng=rng,
+            on_new_key=lambda key: self.supervisor.spawn(partial(self._dispatch, key)),
+        )
+        self.tracker = Tracker(
+            backend,
+            self.poll,
+            on_task=self._settle,
+            spawn=self.supervisor.spawn,
+            clock=clock,
+            callbacks=callbacks,
+            share=self.slots.share,
+        )
+        self.creator = Creator(backend, backoff=backoff, before_create=before_create, rng=rng)
+        self.follower = Follower(
+            backend,
+            registry=self.registry,
+            slots=self.slots,
+            tracker=self.tracker,
+            settle=self._settle,
+            start=self._ensure_started,
+            backoff=backoff,
+            clock=clock,
+        )
 
-    def _core(self, key: str) -> PackCore:
-        """The core counting slots under ``key`` (created, with its dispatcher, on
-        first use: per-model keys appear as models are submitted)."""
-        core = self.cores.get(key)
-        if core is None:
-            pack = key.split("/", 1)[0]
-            core = PackCore(
-                key,
-                capacity=self._capacity.get(key, self._capacity.get(pack)),
-                backoff=self.backoff,
-                learn=self.learn,
-                max_backfill_wait=self._max_backfill_wait,
-                rng=self.rng,
-            )
-            self.cores[key] = core
-            self._wake[key] = asyncio.Event()
-            self._spawn(partial(self._dispatch, key))
-        return core
+    @property
+    def scope(self) -> ConcurrencyScope:
+        """What one concurrency limit counts over."""
+        return self.slots.scope
+
+    @property
+    def cores(self) -> Mapping[str, PackCore[Submission]]:
+        """The per-key cores (read them; the scheduler changes them)."""
+        return self.slots.cores
 
     def key_for(self, family: str, model_name: str | None) -> str | None:
         """The key a task of ``family`` / ``model_name`` counts its slots under."""
-        fam = family_of(family)
-        if fam.pack is None:
-            return None
-        return slot_key(fam.pack.value, model_name, fam.name, self.scope)
+        return self.slots.key_for(family, model_name)
 
     # -- lifecycle --------------------------------------------------------------------
-
-    def _ensure_started(self) -> None:
-        if self._closed:
-            raise RuntimeError("the client is closed")
-        if self._runner is None:
-            self._runner = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        async with anyio.create_task_group() as tg:
-            for key, core in self.cores.items():
-                try:
-                    await self.pool.set_capacity(key, core.capacity)
-                except SlotPoolUnavailableError:
-                    logger.warning("slot pool unreachable at start; dispatch waits for it")
-            tg.start_soon(self.pool.maintain, self._adopt_claim)
-            self._tg = tg
-            for fn in self._pending:
-                tg.start_soon(self._guard, fn)
-            self._pending.clear()
-            try:
-                await self._stop.wait()
-            finally:
-                # Create calls run as plain asyncio tasks (anyio's start_soon costs tens
-                # of microseconds each); they end with the group all the same.
-                for job in self._creates:
-                    job.cancel()
-                await asyncio.gather(*self._creates, return_exceptions=True)
-                tg.cancel_scope.cancel()
-
-    def _local_share(self, family: str) -> float:
-        """Our share of the account's slots in use for ``family``'s pack (1 when alone)."""
-        fam = family_of(family)
-        if fam.pack is None:
-            return 1.0
-        account = self.pool.stats().get("account")
-        if not isinstance(account, dict):
-            return 1.0
-        pack = fam.pack.value
-        total = account.get("packs", {}).get(pack, {}).get("in_use", 0)
-        mine = sum(core.in_use for key, core in self.cores.items() if key.split("/", 1)[0] == pack)
-        return 1.0 if not total or mine >= total else mine / total
-
-    def _retry_interval(self) -> float:
-        return self.pool.retry_interval or self.poll.min_interval
 
     async def start(self) -> None:
         """Fail fast when a shared slot pool cannot be reached, then start the
         dispatchers and the pool's upkeep (a shared pool's heartbeats and adoption of
         dead holders' leases run from here on, even before anything is submitted)."""
-        check = getattr(self.pool, "check", None)
-        if check is not None:
-            await check()
+        self._check_open()
+        await self.slots.pool.check()
         self._ensure_started()
 
-    def _spawn(self, fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        if self._tg is None:
-            self._pending.append(fn)
-        else:
-            self._tg.start_soon(self._guard, fn)
+    def _check_open(self) -> None:
+        if self.supervisor.failure is not None:
+            raise SchedulerFailedError(self.supervisor.failure)
+        if self._closed:
+            raise ClientClosedError("the client is closed; make a new KlingClient")
 
-    async def _guard(self, fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        try:
-            await fn()
-        except Exception:  # a bug must not tear down every other task
-            logger.exception("internal error in a scheduler task")
+    def _ensure_started(self) -> None:
+        self._check_open()
+        self.supervisor.start()
+
+    async def _setup(self, tg: TaskGroup) -> None:
+        for key, core in self.slots.cores.items():
+            try:
+                await self.slots.pool.set_capacity(key, core.capacity)
+            except SlotPoolUnavailableError:
+                logger.warning("slot pool unreachable at start; dispatch waits for it")
+        tg.start_soon(self.slots.pool.maintain, self.follower.adopt_claim)
 
     async def aclose(self) -> None:
-        """Stop dispatching and polling; pending handles are cancelled."""
+        """Stop: queued submissions end cancelled (never created); tasks created or
+        being created end detached (see :class:`~kling_async.TaskDetachedError`)."""
         if self._closed:
             return
         self._closed = True
-        self._stop.set()
-        if self._runner is not None:
-            await self._runner
-        for core in self.cores.values():
-            for item in core.clear():
-                assert isinstance(item, TaskHandle)
-                self._forget(item)
-                item._finish(HandleState.CANCELLED, error=TaskCancelledError("client closed"))
+        self._end_all(None)
+        await self.supervisor.stop()
+
+    def _on_failure(self, error: BaseException) -> None:
+        self._end_all(SchedulerFailedError(error))
+
+    def _end_all(self, failure: SchedulerFailedError | None) -> None:
+        """Decide every live record now: nothing may wait for ever on a stopped scheduler."""
+        for core in self.slots.cores.values():
+            core.clear()
+        detached: list[Submission] = []
+        for record in self.registry.live():
+            self.registry.forget(record)
+            if record.final:
+                continue
+            if record.state is _S.QUEUED:
+                error: BaseException = failure or TaskCancelledError(
+                    f"{record!r}: the client closed before it was created; nothing was spent"
+                )
+                transition(record, _S.FAILED if failure else _S.CANCELLED, error=error)
+            else:
+                transition(
+                    record,
+                    _S.DETACHED,
+                    error=TaskDetachedError(
+                        record.family,
+                        record.task_id,
+                        record.external_task_id,
+                        reason=str(failure) if failure else "the client closed",
+                    ),
+                )
+                detached.append(record)
+        for record in self.tracker.records():
+            self.tracker.untrack(record)
+        self.registry.submitting.clear()
+        if detached:
+            logger.warning(
+                "closed with %d task(s) still running at Kling (they may be billed); "
+                "follow them with client.attach(family, task_id=..., external_task_id=...): %s",
+                len(detached),
+                ", ".join(
+                    f"{r.family} task_id={r.task_id or '?'} external_task_id={r.external_task_id}"
+                    for r in detached
+                ),
+            )
+        self._changed.set()
 
     # -- submission ---------------------------------------------------------------------
 
@@ -251,18 +260,19 @@ class Scheduler(ExactlyOnceCreates, ExternalEvents):
         callback_url: str | None = None,
     ) -> TaskHandle:
         """Queue ``request``; see :meth:`kling_async.KlingClient.submit`."""
+        self._check_open()
         fam = family_of(request.family)
-        pack = self.key_for(fam.name, getattr(request, "model_name", None))
-        if pack is None:
+        key = self.slots.key_for(fam.name, getattr(request, "model_name", None))
+        if key is None:
             raise ValueError(f"{fam.name} answers inline; call the client's method directly")
         cost = request.slot_cost()
-        core = self._core(pack)
+        core = self.slots.core(key)
         if core.configured is not None and cost > core.configured:
             raise CapacityError(
-                f"{fam.name} needs {cost} {pack} slots but the {pack} capacity is "
-                f"{core.configured}; lower n or raise capacity[{pack!r}]"
+                f"{fam.name} needs {cost} {key} slots but the {key} capacity is "
+                f"{core.configured}; lower n or raise capacity[{key!r}]"
             )
-        live = self._live.get(external_task_id)
+        live = self.registry.get(external_task_id)
         if live is not None:
             raise ValueError(
                 f"external_task_id {external_task_id!r} is already used by {live!r}; "
@@ -272,199 +282,229 @@ class Scheduler(ExactlyOnceCreates, ExternalEvents):
         if start_deadline is not None:
             deadline = self.clock() + (start_deadline - time.time())
         self._ensure_started()
-        handle = TaskHandle(
+        record, handle = self.registry.new(
             family=fam.name,
             request=request,
             external_task_id=external_task_id,
-            pack=pack,
+            key=key,
             cost=cost,
             priority=priority,
-            seq=next(self._seq),
             deadline=deadline,
-            scheduler=self,
             callback_url=callback_url,
         )
-        core.push(handle)
-        self._hold(handle)
-        self._wake[pack].set()
+        core.push(record)
+        self.registry.hold(record)
+        self.slots.wake(key)
         return handle
 
-    def _hold(self, handle: TaskHandle) -> None:
-        """Register a live submission until its slots are free and its outcome known."""
-        self._live[handle.external_task_id] = handle
+    def cancel(self, record: Submission) -> bool:
+        """Cancel ``record``: dequeue it, or stop awaiting a created task (slots kept
+        until it ends). False when already decided."""
+        if record.final:
+            return False
+        if record.in_queue and record.key is not None:
+            self.slots.cores[record.key].remove(record)
+            self.registry.forget(record)
+        transition(record, _S.CANCELLED, error=TaskCancelledError(f"{record!r} cancelled"))
+        self._changed.set()
+        return True
 
-    def _forget(self, handle: TaskHandle) -> None:
-        if self._live.get(handle.external_task_id) is handle:
-            del self._live[handle.external_task_id]
-
-    def cancel(self, handle: TaskHandle) -> None:
-        """Cancel ``handle``: dequeue it, or stop awaiting a created task (slots kept)."""
-        if handle.in_queue and handle.pack is not None:
-            self.cores[handle.pack].remove(handle)
-            self._forget(handle)
-        handle._finish(HandleState.CANCELLED, error=TaskCancelledError(f"{handle!r} cancelled"))
+    def _end(self, record: Submission, state: HandleState, error: BaseException) -> None:
+        """A record that never got (or gave back) its slots ends in ``state``."""
+        self.registry.forget(record)
+        if not record.final:
+            transition(record, state, error=error)
         self._changed.set()
 
     @property
     def active(self) -> int:
         """Submissions queued, being created, or in flight (cancelled ones included)."""
-        queued = sum(core.queued for core in self.cores.values())
-        return queued + len(self._submitting) + self.tracker.in_flight
+        queued = sum(core.queued for core in self.slots.cores.values())
+        return queued + len(self.registry.submitting) + self.tracker.in_flight
 
     async def drain(self) -> None:
         """Wait until nothing is queued, being created or in flight."""
-        while self.active:
+        while self.active and not self._closed:
             self._changed.clear()
             await self._changed.wait()
 
-    # -- dispatch -------------------------------------------------------------------------
+    # -- queue -> slots ---------------------------------------------------------------------
 
-    async def _dispatch(self, pack: str) -> None:
-        core = self.cores[pack]
-        wake = self._wake[pack]
-        with contextlib.suppress(SlotPoolUnavailableError):  # _pick sets it again later
-            await self.pool.set_capacity(pack, core.capacity)
+    async def _dispatch(self, key: str) -> None:
+        core = self.slots.cores[key]
+        wake = self.slots.wake_event(key)
+        retry = self.slots.retry_interval(self.poll.min_interval)
+        await self.slots.publish_capacity(key)
         while True:
             wake.clear()
             now = self.clock()
-            for item in core.expire(now):
-                assert isinstance(item, TaskHandle)
-                item._finish(
-                    HandleState.EXPIRED,
-                    error=TaskExpiredError(f"{item!r} was not created before its start_deadline"),
-                )
-                self._forget(item)
-                self._changed.set()
+            for expired in core.expire(now):
+                late = TaskExpiredError(f"{expired!r} was not created before its start_deadline")
+                self._end(expired, _S.EXPIRED, late)
             try:
-                handle = await self._pick(core, now)
+                record = await self.slots.pick(key, now)
             except SlotPoolUnavailableError:
-                await wait_event(wake, self._retry_interval())
+                await wait_event(wake, retry)
                 continue
-            if handle is None:
+            if record is None:
                 wakeup = core.next_wakeup(now)
                 timeout = None if wakeup is None else max(0.0, wakeup - now)
-                if core.queued and self.pool.retry_interval is not None:
-                    timeout = min(timeout or self.pool.retry_interval, self.pool.retry_interval)
+                if core.queued and self.slots.pool.is_shared:
+                    timeout = min(timeout or retry, retry)
                 await wait_event(wake, timeout)
                 continue
-            try:
-                acquired = await self.pool.try_acquire(
-                    pack, handle.cost, handle.external_task_id, handle.family
+            got = await self.slots.acquire(record)
+            if got is Acquire.LEASED_ELSEWHERE:
+                leased = ValueError(
+                    f"external_task_id {record.external_task_id!r} already holds a lease in "
+                    "the slot pool (another process submitted it); not created"
                 )
-            except SlotPoolUnavailableError:
-                acquired = False  # nothing is created without a lease
-            except ValueError as error:  # its id is leased elsewhere: never create it
-                self._forget(handle)
-                handle._finish(HandleState.FAILED, error=error)
-                self._changed.set()
+                self._end(record, _S.FAILED, leased)
                 continue
-            if not acquired:
-                core.push(handle)  # keeps its place; a release (or a retry) wakes us
-                await wait_event(wake, self._retry_interval())
+            if got is Acquire.BUSY:
+                if record.final:  # cancelled while the pool answered
+                    self.registry.forget(record)
+                else:
+                    core.push(record)  # keeps its place; a release (or a retry) wakes us
+                await wait_event(wake, retry)
                 continue
-            self._count_slots(handle)
-            handle._set_state(HandleState.SUBMITTING)
-            self._submitting.add(handle)
-            logger.debug("admit %r (%s %d/%d)", handle, pack, core.in_use, core.capacity)
-            job = asyncio.get_running_loop().create_task(self._guard(partial(self._create, handle)))
-            self._creates.add(job)
-            job.add_done_callback(self._creates.discard)
+            if record.final:  # cancelled while the pool answered
+                await self.slots.release(record)
+                self._end(record, _S.CANCELLED, TaskCancelledError("cancelled"))
+                continue
+            transition(record, _S.SUBMITTING)
+            self.registry.submitting.add(record)
+            logger.debug("admit %r (%s %d/%d)", record, key, core.in_use, core.capacity)
+            self.supervisor.spawn_create(partial(self._create, record))
 
-    async def _pick(self, core: PackCore, now: float) -> TaskHandle | None:
-        if not core.queued:
-            return None
-        shared = await self.pool.capacity(core.name)
-        if core.is_learned and shared is not None and not self._probing.get(core.name):
-            core.learned = shared  # a learned capacity is shared by every pool user
-        limit = core.capacity
-        head = core.head()
-        self._probing[core.name] = False
-        if core.is_learned and head is not None and core.in_use == 0 and head.cost > limit:
-            limit = head.cost  # probe: a lone task may exceed what was learned so far
-            self._probing[core.name] = True
-        if shared != limit:
-            await self.pool.set_capacity(core.name, limit)
-        if self.pool.retry_interval is not None:
-            # Shared pool: others free slots without waking us, and the pool's ticket
-            # queue keeps arrival order, so let try_acquire decide for the head.
-            free = limit
-        else:
-            free = limit - await self.pool.in_use(core.name)
-        item = core.pick(now, free)
-        assert item is None or isinstance(item, TaskHandle)
-        return item
+    # -- slots -> create ----------------------------------------------------------------------
 
-    # -- tracking outcomes --------------------------------------------------------------------
+    async def _create(self, record: Submission) -> None:
+        assert record.key is not None
+        core = self.slots.cores[record.key]
+        try:
+            result = await self.creator.create(record)
+        finally:
+            self.registry.submitting.discard(record)
+        if isinstance(result, Created):
+            await self._created(record, core, result.task)
+        elif isinstance(result, Refused):
+            await self._refused(record, core, result.reason, result.retry_after)
+        elif isinstance(result, CreateFailed):
+            logger.info("create of %r failed: %s", record, result.error)
+            await self.slots.release(record)
+            self._end(record, _S.FAILED, result.error)
 
-    async def _on_task(self, handle: TaskHandle, task: Task) -> None:
-        handle.task = task
-        if task.is_terminal:
-            self.tracker.untrack(handle)
-            self.tracker.observe_end(handle, task)
-            try:
-                await self._release(handle)
-            except Exception:  # the outcome must still reach the caller
-                logger.exception("releasing the slots of %r failed", handle)
-            self._forget(handle)
-            self._resolve(handle, task)
-            self._changed.set()
-        elif task.task_status is TaskStatus.PROCESSING and handle.state is HandleState.SUBMITTED:
-            handle._set_state(HandleState.PROCESSING)
-
-    def _resolve(self, handle: TaskHandle, task: Task) -> None:
-        logger.debug(
-            "completed %r: %s%s",
-            handle,
-            task.task_status.value,
-            f" ({task.task_status_msg})" if task.task_status_msg else "",
-        )
-        if task.succeeded:
-            handle._finish(HandleState.SUCCEEDED, task=task)
-        else:
-            handle._finish(HandleState.FAILED, task=task, error=TaskFailedError(task))
-
-    async def _release(self, handle: TaskHandle) -> None:
-        if handle.pack is None:
-            return
-        # Local counts follow the handle, not the pool's answer: with a shared pool
-        # another holder may already have deleted the lease (it adopted the task, or
-        # we adopted it from them), and the pool then reports 0 freed.
-        await self.pool.release(handle.pack, handle.external_task_id)
-        if handle.holds_slots:
-            handle.holds_slots = False
-            self.cores[handle.pack].on_released(handle.cost)
-            self._wake[handle.pack].set()
-
-    def _count_slots(self, handle: TaskHandle) -> None:
-        """Count ``handle``'s slots in its pack, once."""
-        assert handle.pack is not None
-        if not handle.holds_slots:
-            handle.holds_slots = True
-            self.cores[handle.pack].on_acquired(handle.cost)
-
-    # -- observability ----------------------------------------------------------------------
-
-    def stats(self) -> dict[str, Any]:
-        """Per pack: capacity (and whether learned), slots in use, queued, created,
-        1302/1303 seen, pause left; plus the tracker's request counts."""
+    async def _created(self, record: Submission, core: PackCore[Submission], task: Task) -> None:
         now = self.clock()
-        packs = {
-            name: {
-                "capacity": core.capacity,
-                "learned": core.is_learned,
-                "in_use": core.in_use,
-                "queued": core.queued,
-                "created": core.created,
-                "count_1302": core.count_1302,
-                "count_1303": core.count_1303,
-                "count_unreachable": core.count_unreachable,
-                "paused_for": max(0.0, core.paused_until - now),
-            }
-            for name, core in self.cores.items()
-        }
-        return {
-            "packs": packs,
-            "submitting": len(self._submitting),
-            "pool": self.pool.stats(),
-            **self.tracker.stats(),
-        }
+        record.task_id, record.task = task.task_id, task
+        record.created_at = record.last_seen = now
+        learned = core.capacity
+        core.on_created(now)
+        await self.slots.note_task_id(record)
+        if core.is_learned and core.capacity != learned:
+            await self.slots.publish_capacity(core.name)
+        if record.state is _S.SUBMITTING:
+            transition(record, _S.SUBMITTED)
+        logger.debug("created %r", record)
+        if task.is_terminal:
+            await self._settle(record, task)
+            return
+        self.tracker.track(record)
+        await self.follower.apply_early(record)
+
+    async def _refused(
+        self,
+        record: Submission,
+        core: PackCore[Submission],
+        reason: Refusal,
+        retry_after: float | None,
+    ) -> None:
+        """Nothing was created: give the slots back, pause the pack, requeue the
+        record at its place (the head, by its sequence number)."""
+        await self.slots.release(record)
+        now = self.clock()
+        if reason is Refusal.CONCURRENCY:
+            pause = core.on_concurrency_refused(now, retry_after)
+            await self.slots.publish_capacity(core.name)
+        elif reason is Refusal.RATE:
+            pause = core.on_rate_limited(now, retry_after)
+        else:
+            pause = core.on_unreachable(now)
+        logger.info(
+            "%s: %r back in the %s queue; pack paused %.2fs, capacity %d",
+            reason.value,
+            record,
+            core.name,
+            pause,
+            core.capacity,
+        )
+        if record.final:  # cancelled meanwhile: nothing was created, nothing to do
+            self._end(record, _S.CANCELLED, TaskCancelledError("cancelled"))
+            return
+        transition(record, _S.QUEUED)
+        core.push(record)
+        self.slots.wake(core.name)
+
+    # -- track -> resolve ---------------------------------------------------------------------
+
+    async def _settle(self, record: Submission, task: Task) -> None:
+        """Every task state seen (polls, callbacks, create answers) lands here."""
+        record.task = task
+        if task.is_terminal:
+            self.tracker.untrack(record)
+            self.tracker.observe_end(record, task)
+            try:
+                await self.slots.release(record)
+            except Exception:  # the outcome must still reach the caller
+                logger.exception("releasing the slots of %r failed", record)
+            self.registry.forget(record)
+            logger.debug(
+                "completed %r: %s%s",
+                record,
+                task.task_status.value,
+                f" ({task.task_status_msg})" if task.task_status_msg else "",
+            )
+            resolve(record, task)
+            self._changed.set()
+        elif task.task_status is TaskStatus.PROCESSING and record.state is _S.SUBMITTED:
+            transition(record, _S.PROCESSING)
+
+    # -- existing tasks and callbacks (the follower) -----------------------------------------
+
+    async def attach(
+        self,
+        family: str,
+        *,
+        task_id: str | None,
+        external_task_id: str | None,
+        cost: int | None,
+        model_name: str | None = None,
+    ) -> TaskHandle:
+        """Follow a task created earlier (see :meth:`kling_async.KlingClient.attach`)."""
+        self._check_open()
+        return await self.follower.attach(
+            family,
+            task_id=task_id,
+            external_task_id=external_task_id,
+            cost=cost,
+            model_name=model_name,
+        )
+
+    async def on_callback(self, task: Task, *, signed: bool, trusted: bool) -> bool:
+        """Apply a callback delivery; False when the task is not one of ours (in flight)."""
+        if self._closed:
+            return False
+        return await self.follower.on_callback(task, signed=signed, trusted=trusted)
+
+    # -- observability --------------------------------------------------------------------------
+
+    def stats(self) -> SchedulerStats:
+        """Per slot key: capacity (and whether learned), slots in use, queued,
+        created, 1302/1303 seen, pause left; the pool; the tracker's requests."""
+        return SchedulerStats(
+            packs=self.slots.stats(self.clock()),
+            submitting=len(self.registry.submitting),
+            pool=self.slots.pool.stats(),
+            tracker=self.tracker.stats(),
+        )

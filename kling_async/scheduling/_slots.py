@@ -14,6 +14,8 @@ import abc
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from kling_async.scheduling._stats import PoolStats
+
 __all__ = ["LeaseClaim", "LocalSlotPool", "SlotPool", "SlotPoolUnavailableError"]
 
 
@@ -36,10 +38,30 @@ Adopter = Callable[[LeaseClaim], Awaitable[None]]
 
 
 class SlotPool(abc.ABC):
-    """Counts slots in use per pack against a capacity."""
+    """Counts slots in use per pack against a capacity.
+
+    The scheduler uses nothing else of a pool: the abstract methods count slots;
+    ``is_shared``, ``retry_interval``, :meth:`check`, :meth:`forget`,
+    :meth:`note_task_id`, :meth:`maintain`, :meth:`stats` and :meth:`aclose` have
+    defaults that suit a pool serving one process.
+    """
+
+    is_shared: bool = False
+    """True when other processes take slots from the same pool: they free slots
+    without waking this one, so the dispatcher retries every ``retry_interval``
+    and lets :meth:`try_acquire` (which keeps arrival order) decide."""
 
     retry_interval: float | None = None
-    """Seconds between acquire retries when slots are freed elsewhere (None: on wake-up)."""
+    """Seconds between acquire retries while slots are taken (None: retry when this
+    process frees slots)."""
+
+    async def check(self) -> None:  # noqa: B027 - optional hook, not abstract
+        """Raise :class:`SlotPoolUnavailableError` when the pool cannot be reached
+        (called once by ``async with KlingClient``: fail fast, before any create)."""
+
+    def forget(self, key: str) -> None:  # noqa: B027 - optional hook, not abstract
+        """Stop keeping ``key``'s lease alive (an adoption failed: it expires and is
+        retried later). Nothing to do for a pool serving one process."""
 
     @abc.abstractmethod
     async def try_acquire(self, pack: str, cost: int, key: str, family: str = "") -> bool:
@@ -74,9 +96,9 @@ class SlotPool(abc.ABC):
         """Background upkeep (heartbeats, adopting dead holders' leases); runs until
         cancelled. The local pool needs none and returns at once."""
 
-    def stats(self) -> dict[str, object]:
-        """Pool-wide figures for ``client.stats()`` (empty for the local pool)."""
-        return {}
+    def stats(self) -> PoolStats:
+        """Pool figures for ``client.stats()``."""
+        return PoolStats(shared=self.is_shared)
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, not abstract
         """Release resources (connections); the local pool has none."""

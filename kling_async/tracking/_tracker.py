@@ -22,11 +22,12 @@ from pydantic import ValidationError
 
 from kling_async._aio import wait_event
 from kling_async._config import PollPolicy
-from kling_async._handle import TaskHandle
 from kling_async._lookup import check_identity, named_external_id
 from kling_async.endpoints import family as family_of
 from kling_async.errors import KlingError, TaskMismatchError, TaskNotFoundError
 from kling_async.models import Task
+from kling_async.scheduling._record import Submission
+from kling_async.scheduling._stats import TrackerStats
 from kling_async.tracking._backend import Backend
 from kling_async.tracking._estimator import DurationEstimator, duration_key
 
@@ -43,12 +44,20 @@ _SEARCH_STEPS = 24
 class Tracker:
     """Polls Kling for tracked tasks and reports what it sees.
 
+    Owns: which records are followed, the duration estimates, when to poll and
+    the query rate cap. It never changes a record's state: it reports every task
+    it sees through ``on_task`` and the scheduler decides.
+
     Args:
-        backend: issues the queries (a KlingClient, or a fake in benchmarks).
+        backend: issues the queries (the low-level task calls, or a fake).
         poll: the polling policy.
-        on_task: called with (handle, task) for every task state seen.
+        on_task: called with (record, task) for every task state seen.
         spawn: starts a coroutine in the owner's task group.
         clock: monotonic seconds.
+        callbacks: True when a callback route feeds the client: polling becomes a
+            safety net for lost deliveries.
+        share: this process's share of the account's tasks of a family (a shared
+            slot pool); polls are spaced so that all processes together poll as one.
     """
 
     def __init__(
@@ -56,9 +65,11 @@ class Tracker:
         backend: Backend,
         poll: PollPolicy,
         *,
-        on_task: Callable[[TaskHandle, Task], Awaitable[None]],
+        on_task: Callable[[Submission, Task], Awaitable[None]],
         spawn: Callable[[Callable[[], Coroutine[Any, Any, None]]], None],
         clock: Callable[[], float] = time.monotonic,
+        callbacks: bool = False,
+        share: Callable[[str], float] | None = None,
     ) -> None:
         self.backend = backend
         self.poll = poll
@@ -67,13 +78,11 @@ class Tracker:
         self.clock = clock
         self.estimator = DurationEstimator(time_scale=poll.time_scale)
         self.limiter = AsyncLimiter(poll.queries_per_second, 1.0)
-        self.share: Callable[[str], float] = lambda family: 1.0
-        """This process's share of the account's tasks of a family (shared slot pools)."""
-        self.callbacks = False
-        """True when a callback route feeds this client: polling becomes a safety net."""
-        self._by_id: dict[str, TaskHandle] = {}
-        self._confirm: dict[str, set[TaskHandle]] = {}
-        self._tracked: dict[str, dict[TaskHandle, tuple[Hashable, ...]]] = {}
+        self.share: Callable[[str], float] = share or (lambda family: 1.0)
+        self.callbacks = callbacks
+        self._by_id: dict[str, Submission] = {}
+        self._confirm: dict[str, set[Submission]] = {}
+        self._tracked: dict[str, dict[Submission, tuple[Hashable, ...]]] = {}
         self._running: set[str] = set()
         self._wake: dict[str, asyncio.Event] = {}
         self._last_poll: dict[str, float] = {}
@@ -84,52 +93,56 @@ class Tracker:
 
     # -- membership ---------------------------------------------------------------
 
-    def track(self, handle: TaskHandle) -> None:
-        """Start following ``handle`` (it must have a ``task_id``)."""
-        family_tasks = self._tracked.setdefault(handle.family, {})
-        family_tasks[handle] = self._key(handle)
-        if handle.task_id is not None:
-            self._by_id[handle.task_id] = handle
-        self._wake.setdefault(handle.family, asyncio.Event()).set()
-        if handle.family not in self._running:
-            self._running.add(handle.family)
-            self.spawn(lambda: self._run(handle.family))
+    def track(self, record: Submission) -> None:
+        """Start following ``record`` (it must have a ``task_id``)."""
+        family_tasks = self._tracked.setdefault(record.family, {})
+        family_tasks[record] = self._key(record)
+        if record.task_id is not None:
+            self._by_id[record.task_id] = record
+        self._wake.setdefault(record.family, asyncio.Event()).set()
+        if record.family not in self._running:
+            self._running.add(record.family)
+            self.spawn(lambda: self._run(record.family))
 
-    def untrack(self, handle: TaskHandle) -> None:
-        """Stop following ``handle``."""
-        self._tracked.get(handle.family, {}).pop(handle, None)
-        self._confirm.get(handle.family, set()).discard(handle)
-        if handle.task_id is not None and self._by_id.get(handle.task_id) is handle:
-            del self._by_id[handle.task_id]
+    def untrack(self, record: Submission) -> None:
+        """Stop following ``record``."""
+        self._tracked.get(record.family, {}).pop(record, None)
+        self._confirm.get(record.family, set()).discard(record)
+        if record.task_id is not None and self._by_id.get(record.task_id) is record:
+            del self._by_id[record.task_id]
 
-    def by_task_id(self, task_id: str) -> TaskHandle | None:
-        """The tracked handle of ``task_id``, if any."""
+    def records(self) -> list[Submission]:
+        """Every record followed now, all families."""
+        return [record for tasks in self._tracked.values() for record in tasks]
+
+    def by_task_id(self, task_id: str) -> Submission | None:
+        """The tracked record of ``task_id``, if any."""
         return self._by_id.get(task_id)
 
-    def confirm(self, handle: TaskHandle) -> None:
-        """Query ``handle`` soon (an unsigned callback said it ended); batched per family."""
-        if self.is_tracked(handle):
-            self._confirm.setdefault(handle.family, set()).add(handle)
-            self.nudge(handle.family)
+    def confirm(self, record: Submission) -> None:
+        """Query ``record`` soon (an unsigned callback said it ended); batched per family."""
+        if self.is_tracked(record):
+            self._confirm.setdefault(record.family, set()).add(record)
+            self.nudge(record.family)
 
-    def is_tracked(self, handle: TaskHandle) -> bool:
-        """True while ``handle`` is followed."""
-        return handle in self._tracked.get(handle.family, {})
+    def is_tracked(self, record: Submission) -> bool:
+        """True while ``record`` is followed."""
+        return record in self._tracked.get(record.family, {})
 
     @staticmethod
-    def _key(handle: TaskHandle) -> tuple[Hashable, ...]:
-        if handle.duration_key is None:
-            payload = handle.request.payload() if handle.request is not None else None
-            handle.duration_key = duration_key(handle.family, payload)
-        return handle.duration_key
+    def _key(record: Submission) -> tuple[Hashable, ...]:
+        if record.duration_key is None:
+            payload = record.request.payload() if record.request is not None else None
+            record.duration_key = duration_key(record.family, payload)
+        return record.duration_key
 
-    def observe_end(self, handle: TaskHandle, task: Task) -> None:
+    def observe_end(self, record: Submission, task: Task) -> None:
         """Learn the duration of a finished task from Kling's timestamps."""
-        key = self._key(handle)
+        key = self._key(record)
         if task.created_at is not None and task.updated_at is not None:
             seconds = (task.updated_at - task.created_at) / 1000
         else:
-            seconds = self.clock() - handle.created_at
+            seconds = self.clock() - record.created_at
         self.estimator.observe(key, seconds)
 
     def nudge(self, family: str) -> None:
@@ -143,15 +156,15 @@ class Tracker:
         """Tasks being followed, all families."""
         return sum(len(tasks) for tasks in self._tracked.values())
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> TrackerStats:
         """Requests made and tasks followed per family."""
-        return {
-            "tracked": {f: len(t) for f, t in self._tracked.items() if t},
-            "list_requests": self.list_requests,
-            "single_requests": self.single_requests,
-            "failed_polls": self.failed_polls,
-            "callbacks": self.callbacks,
-        }
+        return TrackerStats(
+            tracked={f: len(t) for f, t in self._tracked.items() if t},
+            list_requests=self.list_requests,
+            single_requests=self.single_requests,
+            failed_polls=self.failed_polls,
+            callbacks=self.callbacks,
+        )
 
     # -- planning -------------------------------------------------------------------
 
@@ -159,14 +172,14 @@ class Tracker:
         """Expected number of ``family``'s tracked tasks finished between last seen and ``t``."""
         total = 0.0
         poll = self.poll
-        for handle, key in self._tracked.get(family, {}).items():
-            seen = handle.last_seen
-            base = self.estimator.cdf(key, seen - handle.created_at)
+        for record, key in self._tracked.get(family, {}).items():
+            seen = record.last_seen
+            base = self.estimator.cdf(key, seen - record.created_at)
             if base >= _OVERDUE_CDF:
                 step = max(poll.min_interval, poll.overdue_fraction * self.estimator.typical(key))
                 total += min(1.0, (t - seen) / step)
             else:
-                done = self.estimator.cdf(key, t - handle.created_at)
+                done = self.estimator.cdf(key, t - record.created_at)
                 total += (done - base) / (1.0 - base)
         return total
 
@@ -212,13 +225,13 @@ class Tracker:
         """
         tasks = self._tracked[family]
         due = min(h.last_seen for h in tasks) + max_gap
-        for handle, key in tasks.items():
+        for record, key in tasks.items():
             step = max(
                 self.poll.min_interval, self.poll.overdue_fraction * self.estimator.typical(key)
             )
-            late = handle.created_at + self.estimator.high(key) + step
-            if handle.last_seen >= late:
-                late = handle.last_seen + step
+            late = record.created_at + self.estimator.high(key) + step
+            if record.last_seen >= late:
+                late = record.last_seen + step
             due = min(due, late)
         return max(low, due)
 
@@ -259,34 +272,34 @@ class Tracker:
 
     async def _poll(self, family: str, started: float) -> None:
         tasks = self._tracked.get(family, {})
-        handles = [h for h in tasks if h.task_id is not None]
-        if not handles:
+        records = [h for h in tasks if h.task_id is not None]
+        if not records:
             return
         fam = family_of(family)
         seen: dict[str, Task] = {}
-        if len(handles) >= self.poll.list_threshold and fam.list_supported:
-            seen = await self._read_list(family, {h.task_id: h for h in handles if h.task_id})
-        for handle in handles:
-            if handle.task_id in seen or not self.is_tracked(handle):
+        if len(records) >= self.poll.list_threshold and fam.list_supported:
+            seen = await self._read_list(family, {h.task_id: h for h in records if h.task_id})
+        for record in records:
+            if record.task_id in seen or not self.is_tracked(record):
                 continue
             async with self.limiter:
                 self.single_requests += 1
                 try:
-                    seen[handle.task_id or ""] = await self.backend.get_task(
-                        family, task_id=handle.task_id, external_task_id=handle.external_task_id
+                    seen[record.task_id or ""] = await self.backend.get_task(
+                        family, task_id=record.task_id, external_task_id=record.external_task_id
                     )
                 except TaskNotFoundError:
-                    logger.warning("task %s of %s not found on query", handle.task_id, family)
+                    logger.warning("task %s of %s not found on query", record.task_id, family)
                 except TaskMismatchError as error:
                     logger.warning("%s", error)
         self._confirm.pop(family, None)
-        for handle in handles:
-            task = seen.get(handle.task_id or "")
-            if task is not None and self.is_tracked(handle):
-                handle.last_seen = started
-                await self.on_task(handle, task)
+        for record in records:
+            task = seen.get(record.task_id or "")
+            if task is not None and self.is_tracked(record):
+                record.last_seen = started
+                await self.on_task(record, task)
 
-    async def _read_list(self, family: str, wanted: dict[str, TaskHandle]) -> dict[str, Task]:
+    async def _read_list(self, family: str, wanted: dict[str, Submission]) -> dict[str, Task]:
         # Tasks in flight are among the family's newest, so a page a few times the
         # number tracked usually holds them all; later pages are read if not. Only
         # the tracked items are parsed.
@@ -298,15 +311,15 @@ class Tracker:
                 raw = await self.backend.list_page_raw(family, page=page, page_size=size)
             for item in raw:
                 task_id = str(item.get("task_id"))
-                handle = wanted.get(task_id)
-                if handle is None:
+                record = wanted.get(task_id)
+                if record is None:
                     continue
                 try:
                     check_identity(
                         task_id,
                         named_external_id(item),
                         task_id=task_id,
-                        external_task_id=handle.external_task_id,
+                        external_task_id=record.external_task_id,
                         where=f"{family} list",
                     )
                     found[task_id] = Task.model_validate(item)

@@ -1,0 +1,240 @@
+"""The exactly-once creator (design invariant 3): one submission's create step.
+
+Owns: the create call, the ``before_create`` hook, and finding out whether a create
+with an unknown outcome made the task. Slots, queues and handles are not its
+business: it returns what happened as a small result and the scheduler acts on it.
+
+Data flow of :meth:`Creator.create` (the slots are already taken)::
+
+    before_create(PendingCreate)        (a batch journals "creating")
+    backend.create(request, external_task_id)
+      created                    -> Created(task)
+      1303 / 1302 / never sent   -> Refused(Refusal.CONCURRENCY | RATE | UNREACHABLE)
+      outcome unknown            -> look the external id up (verified; "not found"
+                                    confirmed once): found -> Created(task);
+                                    missing -> create again, same id, at most
+                                    MAX_RECREATES times in a row, then CreateFailed
+      "external_task_id already exists" (400/1201)
+                                 -> look it up and adopt it (Created), else
+                                    CreateFailed (never created again)
+      a lookup answering another task, any other error -> CreateFailed(error)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from kling_async._config import BackoffPolicy
+from kling_async._lookup import is_duplicate_external_id
+from kling_async.errors import (
+    APIError,
+    ConcurrencyLimitError,
+    CreateOutcomeUnknownError,
+    KlingError,
+    RateLimitError,
+    ResponseError,
+    TaskMismatchError,
+    TaskNotFoundError,
+    TransportError,
+)
+from kling_async.models import KlingRequest, Task
+from kling_async.scheduling._pack import pause_delay
+from kling_async.scheduling._record import Submission
+from kling_async.tracking._backend import Backend
+
+__all__ = [
+    "MAX_RECREATES",
+    "BeforeCreate",
+    "CreateFailed",
+    "CreateResult",
+    "Created",
+    "Creator",
+    "PendingCreate",
+    "Refusal",
+    "Refused",
+]
+
+logger = logging.getLogger("kling_async.scheduler")
+
+MAX_RECREATES = 3
+"""Creates with an unknown outcome whose task was then confirmed missing, in a row,
+before the submission fails with the last unknown outcome (a server that never
+keeps what it answers must not be asked for ever)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCreate:
+    """What the ``before_create`` hook is told before a create call leaves.
+
+    Attributes:
+        family: the task family.
+        external_task_id: the id the create carries (the same on every attempt).
+        request: the request to be sent.
+        attempt: 1 for the first create of this submission, then 2, 3... after a
+            refusal or a confirmed-missing task.
+    """
+
+    family: str
+    external_task_id: str
+    request: KlingRequest
+    attempt: int
+
+
+BeforeCreate = Callable[[PendingCreate], Awaitable[None]]
+"""Awaited before every create call leaves; if it raises, nothing is sent and the
+submission fails with that error."""
+
+
+class Refusal(enum.Enum):
+    """Why Kling definitely did not create the task (the slots go back)."""
+
+    CONCURRENCY = "1303"
+    RATE = "1302"
+    UNREACHABLE = "unreachable"
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """The task exists (created now, or found after an unknown outcome)."""
+
+    task: Task
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Nothing was created; try again after a pause."""
+
+    reason: Refusal
+    retry_after: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CreateFailed:
+    """Nothing was (provably, or by Kling's refusal) created; do not try again."""
+
+    error: Exception
+
+
+CreateResult = Created | Refused | CreateFailed
+
+
+class Creator:
+    """Creates one submission's task exactly once.
+
+    Args:
+        backend: the low-level task calls (create, get_task).
+        backoff: pauses between lookups while an outcome is resolved.
+        before_create: the hook (see :data:`BeforeCreate`).
+        rng: jitter source.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        backoff: BackoffPolicy,
+        before_create: BeforeCreate | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.backend = backend
+        self.backoff = backoff
+        self.before_create = before_create
+        self.rng = rng or random.Random()
+
+    async def create(self, record: Submission) -> CreateResult:
+        """Run the create step of ``record`` (see the module docstring)."""
+        assert record.request is not None
+        recreated = 0
+        while True:
+            record.attempts += 1
+            try:
+                if self.before_create is not None:
+                    await self.before_create(
+                        PendingCreate(
+                            record.family, record.external_task_id, record.request, record.attempts
+                        )
+                    )
+                task = await self.backend.create(
+                    record.request,
+                    external_task_id=record.external_task_id,
+                    callback_url=record.callback_url,
+                )
+            except ConcurrencyLimitError as error:
+                return Refused(Refusal.CONCURRENCY, error.retry_after)
+            except RateLimitError as error:
+                return Refused(Refusal.RATE, error.retry_after)
+            except TransportError as error:
+                if error.request_sent:  # pragma: no cover - the client reports unknown outcome
+                    return CreateFailed(error)
+                return Refused(Refusal.UNREACHABLE, None)
+            except CreateOutcomeUnknownError as error:
+                try:
+                    found = await self._resolve_unknown(record)
+                except KlingError as lookup_error:
+                    return CreateFailed(lookup_error)
+                if found is not None:
+                    return Created(found)
+                recreated += 1
+                if recreated > MAX_RECREATES:
+                    return CreateFailed(error)
+                logger.info("%r was not created; creating it again (same id)", record)
+                continue
+            except APIError as error:
+                if not is_duplicate_external_id(error):
+                    return CreateFailed(error)
+                try:
+                    found = await self._resolve_unknown(record)
+                except KlingError as lookup_error:
+                    return CreateFailed(lookup_error)
+                if found is None:
+                    logger.warning(
+                        "Kling says external_task_id %r already exists but a lookup does "
+                        "not find it; not creating it again",
+                        record.external_task_id,
+                    )
+                    return CreateFailed(error)
+                return Created(found)
+            except Exception as error:  # the hook, or a bug: the submission fails with it
+                return CreateFailed(error)
+            return Created(task)
+
+    async def _resolve_unknown(self, record: Submission) -> Task | None:
+        """Find out whether a create with an unknown outcome made the task.
+
+        Looks the ``external_task_id`` up (verified: a task naming another id is
+        never adopted) until Kling answers; "not found" is confirmed once after a
+        pause before it is believed. Transient faults are retried; a definite error
+        (``TaskMismatchError``, authentication, account, bad request) is raised.
+        The slots stay held meanwhile.
+        """
+        attempt = 0
+        misses = 0
+        while True:
+            try:
+                return await self.backend.get_task(
+                    record.family, external_task_id=record.external_task_id
+                )
+            except TaskNotFoundError:
+                misses += 1
+                if misses >= 2:
+                    return None
+            except KlingError as error:
+                if not _transient(error):
+                    raise
+                logger.warning("resolving %r failed (%s); retrying", record, type(error).__name__)
+            await asyncio.sleep(pause_delay(attempt, self.backoff, None, self.rng))
+            attempt += 1
+
+
+def _transient(error: KlingError) -> bool:
+    """Faults worth asking again about: network, 5xxx, 1302, gateway pages."""
+    if isinstance(error, TaskMismatchError):
+        return False
+    if isinstance(error, ResponseError):
+        return error.is_server_fault
+    return error.retryable

@@ -1,0 +1,228 @@
+"""The follower of tasks that already exist at Kling: ``attach``, leases adopted from
+dead holders of a shared slot pool, and callback deliveries.
+
+Owns: the verified lookups these start from, making records for existing tasks
+(they start ``submitted`` or ``processing``, their slots counted and tracked until
+Kling says they ended), and the rules for applying a callback (an older status never
+overwrites a newer one; an unsigned terminal status is confirmed by a query first;
+a terminal status that beats its create answer is kept until that answer lands).
+Terminal tasks go to the scheduler's ``settle``, the same step polling uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from kling_async._config import BackoffPolicy
+from kling_async._handle import TaskHandle
+from kling_async.endpoints import family as family_of
+from kling_async.errors import KlingError, TaskNotFoundError
+from kling_async.models import Task, TaskStatus
+from kling_async.scheduling._packs import PackSlots
+from kling_async.scheduling._record import Submission, resolve, state_of
+from kling_async.scheduling._registry import Registry
+from kling_async.scheduling._slots import LeaseClaim
+from kling_async.tracking._backend import Backend
+from kling_async.tracking._tracker import Tracker
+
+__all__ = ["Follower"]
+
+logger = logging.getLogger("kling_async.scheduler")
+
+_RANK = {
+    TaskStatus.UNKNOWN: -1,
+    TaskStatus.SUBMITTED: 0,
+    TaskStatus.PROCESSING: 1,
+    TaskStatus.SUCCEED: 2,
+    TaskStatus.FAILED: 2,
+}
+
+Settle = Callable[[Submission, Task], Awaitable[None]]
+
+
+class Follower:
+    """Follows existing tasks (see the module docstring).
+
+    Args:
+        backend: the low-level task calls.
+        registry: the live records.
+        slots: slot accounting.
+        tracker: the pollers.
+        settle: the scheduler's step for every task state seen (releases and
+            resolves terminal ones).
+        start: starts the scheduler's background work.
+        backoff: pause before a "not found" is confirmed.
+        clock: monotonic seconds.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        registry: Registry,
+        slots: PackSlots,
+        tracker: Tracker,
+        settle: Settle,
+        start: Callable[[], None],
+        backoff: BackoffPolicy,
+        clock: Callable[[], float],
+    ) -> None:
+        self.backend = backend
+        self.registry = registry
+        self.slots = slots
+        self.tracker = tracker
+        self.settle = settle
+        self.start = start
+        self.backoff = backoff
+        self.clock = clock
+
+    # -- attach -------------------------------------------------------------------------
+
+    async def attach(
+        self,
+        family: str,
+        *,
+        task_id: str | None,
+        external_task_id: str | None,
+        cost: int | None,
+        model_name: str | None = None,
+    ) -> TaskHandle:
+        """Follow a task created earlier; its slots count until it ends.
+
+        The lookup is verified: with both ids given, a task that names another
+        external id raises :class:`~kling_async.errors.TaskMismatchError`.
+        """
+        fam = family_of(family)
+        task = await self.backend.get_task(
+            fam.name, task_id=task_id, external_task_id=external_task_id
+        )
+        self.start()
+        ext = task.external_task_id or external_task_id or f"task-{task.task_id}"
+        key = self.slots.key_for(fam.name, model_name)
+        if key is not None:
+            self.slots.core(key)
+        record, handle = self._existing(
+            fam.name, task, ext, key, cost if cost is not None else fam.slot_cost({})
+        )
+        if task.is_terminal:
+            resolve(record, task)
+            return handle
+        if self.registry.get(ext) is not None:
+            raise ValueError(f"{ext!r} is already tracked by this client")
+        if key is not None:  # before anything is held: if the pool fails, nothing leaks
+            await self.slots.adopt(record)
+        self._follow(record, task)
+        return handle
+
+    # -- adopted leases ------------------------------------------------------------------
+
+    async def adopt_claim(self, claim: LeaseClaim) -> None:
+        """Follow a dead holder's task; its slots stay counted until Kling says it ended."""
+        if self.registry.get(claim.key) is not None:
+            return  # ours already (e.g. the lease bounced back to us)
+        try:
+            fam = family_of(claim.family)
+        except ValueError:
+            logger.warning("lease %s names unknown family %r; releasing", claim.key, claim.family)
+            await self.slots.pool.release(claim.pack, claim.key)
+            return
+        task: Task | None
+        try:
+            if claim.task_id:
+                task = await self.backend.get_task(
+                    fam.name, task_id=claim.task_id, external_task_id=claim.key
+                )
+            else:
+                task = await self._lookup_twice(fam.name, claim.key)
+        except KlingError as error:
+            logger.warning("cannot look up adopted lease %s yet (%s)", claim.key, error)
+            self.slots.pool.forget(claim.key)  # it expires again and is retried
+            return
+        if task is None:  # the dead holder's create never happened
+            await self.slots.pool.release(claim.pack, claim.key)
+            return
+        self.start()
+        self.slots.core(claim.pack)  # a per-model key this process has not used yet
+        record, _ = self._existing(fam.name, task, claim.key, claim.pack, claim.cost)
+        if task.is_terminal:
+            self.slots.count(record)
+            self.registry.hold(record)
+            await self.settle(record, task)  # releases the slots, resolves
+            return
+        self._follow(record, task)
+        await self.slots.note_task_id(record)
+
+    async def _lookup_twice(self, family: str, key: str) -> Task | None:
+        try:
+            return await self.backend.get_task(family, external_task_id=key)
+        except TaskNotFoundError:
+            await asyncio.sleep(self.backoff.initial)  # confirm: Kling's index may lag
+        try:
+            return await self.backend.get_task(family, external_task_id=key)
+        except TaskNotFoundError:
+            return None
+
+    # -- callbacks --------------------------------------------------------------------------
+
+    async def on_callback(self, task: Task, *, signed: bool, trusted: bool) -> bool:
+        """Apply a callback delivery; False when the task is not one of ours (in flight).
+
+        ``trusted`` (signed, or the user opted out of confirmation) lets a terminal
+        status resolve at once; otherwise the task is confirmed by a query first.
+        """
+        record = self.tracker.by_task_id(task.task_id)
+        if record is None:
+            ext = task.external_task_id
+            pending = self.registry.get(ext) if ext else None
+            if pending is None or pending.task_id is not None:
+                return False
+            if task.is_terminal:  # the create answer is still on its way
+                self.registry.early[pending.external_task_id] = (task, trusted)
+            return True
+        await self.apply(record, task, trusted)
+        return True
+
+    async def apply_early(self, record: Submission) -> None:
+        """Apply a terminal callback that beat ``record``'s create answer, if any."""
+        early = self.registry.early.pop(record.external_task_id, None)
+        if early is not None:
+            await self.apply(record, *early)
+
+    async def apply(self, record: Submission, task: Task, trusted: bool) -> None:
+        """Apply one delivery to a tracked record."""
+        known = record.task.task_status if record.task is not None else TaskStatus.SUBMITTED
+        if _RANK[task.task_status] < _RANK[known]:
+            return  # an older status never overwrites a newer one
+        if task.is_terminal and not trusted:
+            self.tracker.confirm(record)
+        elif self.tracker.is_tracked(record):
+            await self.settle(record, task)
+
+    # -- shared steps ------------------------------------------------------------------------
+
+    def _existing(
+        self, family: str, task: Task, ext: str, key: str | None, cost: int
+    ) -> tuple[Submission, TaskHandle]:
+        """A record (and handle) for a task that already exists at Kling."""
+        record, handle = self.registry.new(
+            family=family,
+            request=None,
+            external_task_id=ext,
+            key=key,
+            cost=cost,
+            state=state_of(task),
+        )
+        record.task_id, record.task = task.task_id, task
+        return record, handle
+
+    def _follow(self, record: Submission, task: Task) -> None:
+        """Count a running task's slots and track it until it ends."""
+        now = self.clock()
+        age = max(0.0, time.time() - task.created_at / 1000) if task.created_at else 0.0
+        record.created_at, record.last_seen = now - age, now
+        self.slots.count(record)
+        self.registry.hold(record)
+        self.tracker.track(record)
