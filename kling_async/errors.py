@@ -293,10 +293,9 @@ class SchedulerFailedError(KlingError):
     """
 
     def __init__(self, cause: BaseException) -> None:
-        super().__init__(
-            f"the scheduler stopped ({type(cause).__name__}: {cause}); close this "
-            "client and make a new one"
-        )
+        self.reason = f"the scheduler stopped ({type(cause).__name__}: {cause})"
+        """What stopped it, in a few words."""
+        super().__init__(f"{self.reason}; close this client and make a new one")
         self.__cause__ = cause
 
 

@@ -222,16 +222,14 @@ class Scheduler:
                 )
                 transition(record, _S.FAILED if failure else _S.CANCELLED, error=error)
             else:
-                transition(
-                    record,
-                    _S.DETACHED,
-                    error=TaskDetachedError(
-                        record.family,
-                        record.task_id,
-                        record.external_task_id,
-                        reason=str(failure) if failure else "the client closed",
-                    ),
+                detach = TaskDetachedError(
+                    record.family,
+                    record.task_id,
+                    record.external_task_id,
+                    reason=failure.reason if failure else "the client closed",
                 )
+                detach.__cause__ = failure
+                transition(record, _S.DETACHED, error=detach)
                 detached.append(record)
         for record in self.tracker.records():
             self.tracker.untrack(record)

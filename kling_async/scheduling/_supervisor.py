@@ -123,6 +123,8 @@ class Supervisor:
                 error = RuntimeError("the scheduler's runner ended early")
         if error is None:
             return
+        while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+            error = error.exceptions[0]  # the task group's wrapper: keep the real cause
         self.failure = error
         self.life = Life.STOPPED
         logger.error("the scheduler stopped: %s: %s", type(error).__name__, error)

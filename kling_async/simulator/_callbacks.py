@@ -14,14 +14,11 @@ import contextlib
 import json
 import logging
 import uuid
-from typing import TYPE_CHECKING
 
 import aiohttp
 
+from kling_async.simulator._host import SimHost
 from kling_async.simulator._state import SimTask
-
-if TYPE_CHECKING:
-    from kling_async.simulator._server import SimulatorCore
 
 __all__ = ["CallbackSender"]
 
@@ -31,7 +28,7 @@ logger = logging.getLogger("kling_async.simulator")
 class CallbackSender:
     """POSTs status changes of the simulator's tasks to their ``callback_url``."""
 
-    def __init__(self, core: SimulatorCore, webhook_secret: str | None) -> None:
+    def __init__(self, core: SimHost, webhook_secret: str | None) -> None:
         self._core = core
         self._webhook_secret = webhook_secret
         self._session: aiohttp.ClientSession | None = None

@@ -116,6 +116,11 @@ class SimulatorCore:
 
     # -- time -------------------------------------------------------------------
 
+    def next_seq(self) -> int:
+        """The next task sequence number (task ids are made from it)."""
+        self._seq += 1
+        return self._seq
+
     def now(self) -> float:
         """Simulator time in real seconds since start (monotonic)."""
         return time.monotonic() - self._t0
@@ -259,8 +264,7 @@ class SimulatorCore:
                     429, 1303, "parallel task over resource pack limit", self.faults.retry_after
                 )
             self.stats.max_in_use[fam.pack] = max(self.stats.max_in_use[fam.pack], pack.max_in_use)
-        self._seq += 1
-        task_id = str(860000000000000000 + self._seq)
+        task_id = str(860000000000000000 + self.next_seq())
         fails = bool(self.faults.failure_rate) and self.rng.random() < self.faults.failure_rate
         task = SimTask(
             task_id=task_id,

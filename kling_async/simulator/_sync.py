@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from kling_async.simulator._errors import Answer
-
-if TYPE_CHECKING:
-    from kling_async.simulator._server import SimulatorCore
+from kling_async.simulator._host import SimHost
 
 __all__ = ["NO_DATA", "sync_answer"]
 
@@ -26,7 +24,7 @@ PRESET_VOICES = (
 PRESET_ELEMENTS = (("700000000000001", "Astronaut"), ("700000000000002", "Red panda"))
 
 
-def sync_answer(core: SimulatorCore, kind: str, body: dict[str, Any], request: web.Request) -> Any:
+def sync_answer(core: SimHost, kind: str, body: dict[str, Any], request: web.Request) -> Any:
     """The ``data`` of a synchronous endpoint (TTS, identify-face, selections, costs)."""
     session = f"sess-{uuid.uuid4().hex[:12]}"
     if kind in ("identify_face", "init_selection"):
@@ -89,9 +87,8 @@ def sync_answer(core: SimulatorCore, kind: str, body: dict[str, Any], request: w
             raise Answer(400, 1201, "invalid parameter: voice_id is required")
         if body.get("voice_language") not in ("zh", "en"):
             raise Answer(400, 1201, "invalid parameter: voice_language must be zh or en")
-        core._seq += 1
         now_ms = int(time.time() * 1000)
-        tid = str(870000000000000000 + core._seq)
+        tid = str(870000000000000000 + core.next_seq())
         return {
             "task_id": tid,
             "task_status": "succeed",
@@ -137,9 +134,7 @@ def sync_answer(core: SimulatorCore, kind: str, body: dict[str, Any], request: w
     raise Answer(404, 1203, "requested resource does not exist")
 
 
-def _library_answer(
-    core: SimulatorCore, kind: str, body: dict[str, Any], request: web.Request
-) -> Any:
+def _library_answer(core: SimHost, kind: str, body: dict[str, Any], request: web.Request) -> Any:
     """Preset voices / elements (pages of task objects) and voice / element deletes."""
     now_ms = int(time.time() * 1000)
     if kind in ("presets_voices", "presets_elements"):

@@ -1,0 +1,111 @@
+"""No import cycles in the package, type-only and function-level imports included.
+
+Every ``import`` / ``from ... import`` anywhere in a module (``if TYPE_CHECKING:``
+blocks and function bodies too) is an edge; ``from a.b import c`` points at the
+module ``a.b.c`` when it exists, else at ``a.b``. A strongly connected component
+of more than one module (or a module importing itself) is a cycle.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import kling_async
+
+ROOT = Path(kling_async.__file__).parent
+PACKAGE = "kling_async"
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in ROOT.rglob("*.py"):
+        parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+def _edges(modules: dict[str, Path]) -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        is_package = path.name == "__init__.py"
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = name.split(".")
+                    base = base if is_package else base[:-1]
+                    base = base[: len(base) - (node.level - 1)]
+                    module = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    module = node.module or ""
+                targets = [
+                    f"{module}.{alias.name}" if f"{module}.{alias.name}" in modules else module
+                    for alias in node.names
+                ]
+            for target in targets:
+                # "import a.b.c" depends on a.b.c: take the longest known prefix.
+                while target and target not in modules:
+                    target = target.rpartition(".")[0]
+                if target.startswith(PACKAGE) and target:
+                    graph[name].add(target)
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's strongly connected components with more than one member (or a self-loop)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+
+    def visit(node: str) -> None:
+        nonlocal counter
+        index[node] = low[node] = counter
+        counter += 1
+        stack.append(node)
+        on_stack.add(node)
+        for succ in sorted(graph[node]):
+            if succ not in index:
+                visit(succ)
+                low[node] = min(low[node], low[succ])
+            elif succ in on_stack:
+                low[node] = min(low[node], index[succ])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1 or node in graph[node]:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_package_has_no_import_cycles() -> None:
+    modules = _modules()
+    assert len(modules) > 40  # the walk found the package
+    graph = _edges(modules)
+    assert "kling_async.scheduling._record" in graph["kling_async._handle"]
+    assert _cycles(graph) == []
+
+
+def test_the_checker_finds_a_type_only_cycle() -> None:
+    """The detector itself: a TYPE_CHECKING back-edge is a cycle."""
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c"]]
+    assert _cycles({"a": {"a"}}) == [["a"]]
+    tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import x.y\n")
+    assert any(isinstance(n, ast.Import) for n in ast.walk(tree))
