@@ -56,8 +56,7 @@ class TaskHandle:
         """Made by the scheduler; ``cancel`` asks it to cancel ``record``."""
         self._record = record
         self._cancel = cancel
-        self._listeners: list[Listener] = []
-        record.on_change = self._notify
+        self._listeners: list[Listener] | None = None  # most handles never get one
 
     # -- what it shows -------------------------------------------------------------
 
@@ -157,11 +156,14 @@ class TaskHandle:
 
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener(handle)`` after every state change (for progress displays)."""
+        if self._listeners is None:
+            self._listeners = []
+            self._record.on_change = self._notify
         self._listeners.append(listener)
 
     def remove_listener(self, listener: Listener) -> None:
         """Stop calling ``listener``."""
-        if listener in self._listeners:
+        if self._listeners and listener in self._listeners:
             self._listeners.remove(listener)
 
     async def changes(self) -> AsyncIterator[HandleState]:
@@ -188,7 +190,7 @@ class TaskHandle:
             self.remove_listener(push)
 
     def _notify(self) -> None:
-        for listener in list(self._listeners):
+        for listener in list(self._listeners or ()):
             listener(self)
 
     def __repr__(self) -> str:

@@ -2,21 +2,26 @@
 
 Owns: making a record together with its handle (the caller's view), the map of
 live records by ``external_task_id`` (one live submission per id), the records
-whose create call is under way, and terminal callbacks that arrived before their
-create answer.
+whose create call is under way, terminal callbacks that arrived before their
+create answer, and deciding every live record when the scheduler stops
+(:meth:`Registry.end_all`).
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from kling_async._handle import TaskHandle
+from kling_async.errors import SchedulerFailedError, TaskCancelledError, TaskDetachedError
 from kling_async.models import Task
-from kling_async.scheduling._record import Submission
+from kling_async.scheduling._record import HandleState, Submission, transition
 
 __all__ = ["Registry"]
+
+logger = logging.getLogger("kling_async.scheduler")
 
 
 class Registry:
@@ -56,3 +61,46 @@ class Registry:
     def live(self) -> list[Submission]:
         """Every live record."""
         return list(self._live.values())
+
+    def end_all(self, failure: SchedulerFailedError | None) -> list[Submission]:
+        """Decide every live record and forget it; returns the detached ones.
+
+        Queued records end cancelled (``failure`` None: the client closed; nothing
+        was spent) or failed with ``failure``. Records created or being created end
+        detached, their ids in a :class:`~kling_async.TaskDetachedError`; one
+        warning lists them.
+        """
+        detached: list[Submission] = []
+        for record in self.live():
+            self.forget(record)
+            if record.final:
+                continue
+            if record.state is HandleState.QUEUED:
+                error: BaseException = failure or TaskCancelledError(
+                    f"{record!r}: the client closed before it was created; nothing was spent"
+                )
+                state = HandleState.FAILED if failure else HandleState.CANCELLED
+                transition(record, state, error=error)
+                continue
+            detach = TaskDetachedError(
+                record.family,
+                record.task_id,
+                record.external_task_id,
+                reason=failure.reason if failure else "the client closed",
+            )
+            detach.__cause__ = failure
+            transition(record, HandleState.DETACHED, error=detach)
+            detached.append(record)
+        self.submitting.clear()
+        self.early.clear()
+        if detached:
+            logger.warning(
+                "closed with %d task(s) still running at Kling (they may be billed); "
+                "follow them with client.attach(family, task_id=..., external_task_id=...): %s",
+                len(detached),
+                ", ".join(
+                    f"{r.family} task_id={r.task_id or '?'} external_task_id={r.external_task_id}"
+                    for r in detached
+                ),
+            )
+        return detached

@@ -47,7 +47,6 @@ from kling_async.errors import (
     ClientClosedError,
     SchedulerFailedError,
     TaskCancelledError,
-    TaskDetachedError,
     TaskExpiredError,
 )
 from kling_async.models import KlingRequest, Task, TaskStatus
@@ -211,39 +210,9 @@ class Scheduler:
         """Decide every live record now: nothing may wait for ever on a stopped scheduler."""
         for core in self.slots.cores.values():
             core.clear()
-        detached: list[Submission] = []
-        for record in self.registry.live():
-            self.registry.forget(record)
-            if record.final:
-                continue
-            if record.state is _S.QUEUED:
-                error: BaseException = failure or TaskCancelledError(
-                    f"{record!r}: the client closed before it was created; nothing was spent"
-                )
-                transition(record, _S.FAILED if failure else _S.CANCELLED, error=error)
-            else:
-                detach = TaskDetachedError(
-                    record.family,
-                    record.task_id,
-                    record.external_task_id,
-                    reason=failure.reason if failure else "the client closed",
-                )
-                detach.__cause__ = failure
-                transition(record, _S.DETACHED, error=detach)
-                detached.append(record)
         for record in self.tracker.records():
             self.tracker.untrack(record)
-        self.registry.submitting.clear()
-        if detached:
-            logger.warning(
-                "closed with %d task(s) still running at Kling (they may be billed); "
-                "follow them with client.attach(family, task_id=..., external_task_id=...): %s",
-                len(detached),
-                ", ".join(
-                    f"{r.family} task_id={r.task_id or '?'} external_task_id={r.external_task_id}"
-                    for r in detached
-                ),
-            )
+        self.registry.end_all(failure)
         self._changed.set()
 
     # -- submission ---------------------------------------------------------------------
