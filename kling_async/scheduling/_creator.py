@@ -8,14 +8,14 @@ Data flow of :meth:`Creator.create` (the slots are already taken)::
 
     before_create(PendingCreate)        (a batch journals "creating")
     backend.create(request, external_task_id)
-      created                    -> Created(task)
+      created                    -> the Task
       1303 / 1302 / never sent   -> Refused(Refusal.CONCURRENCY | RATE | UNREACHABLE)
       outcome unknown            -> look the external id up (verified; "not found"
-                                    confirmed once): found -> Created(task);
+                                    confirmed once): found -> the Task;
                                     missing -> create again, same id, at most
                                     MAX_RECREATES times in a row, then CreateFailed
       "external_task_id already exists" (400/1201)
-                                 -> look it up and adopt it (Created), else
+                                 -> look it up and adopt it (the Task), else
                                     CreateFailed (never created again)
       a lookup answering another task, any other error -> CreateFailed(error)
 """
@@ -52,7 +52,6 @@ __all__ = [
     "BeforeCreate",
     "CreateFailed",
     "CreateResult",
-    "Created",
     "Creator",
     "PendingCreate",
     "Refusal",
@@ -98,14 +97,7 @@ class Refusal(enum.Enum):
     UNREACHABLE = "unreachable"
 
 
-@dataclass(frozen=True, slots=True)
-class Created:
-    """The task exists (created now, or found after an unknown outcome)."""
-
-    task: Task
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Refused:
     """Nothing was created; try again after a pause."""
 
@@ -113,14 +105,16 @@ class Refused:
     retry_after: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CreateFailed:
     """Nothing was (provably, or by Kling's refusal) created; do not try again."""
 
     error: Exception
 
 
-CreateResult = Created | Refused | CreateFailed
+CreateResult = Task | Refused | CreateFailed
+"""A :class:`~kling_async.Task`: the task exists (created now, or found after an
+unknown outcome); :class:`Refused`: try again later; :class:`CreateFailed`: never."""
 
 
 class Creator:
@@ -178,7 +172,7 @@ class Creator:
                 except KlingError as lookup_error:
                     return CreateFailed(lookup_error)
                 if found is not None:
-                    return Created(found)
+                    return found
                 recreated += 1
                 if recreated > MAX_RECREATES:
                     return CreateFailed(error)
@@ -198,10 +192,10 @@ class Creator:
                         record.external_task_id,
                     )
                     return CreateFailed(error)
-                return Created(found)
+                return found
             except Exception as error:  # the hook, or a bug: the submission fails with it
                 return CreateFailed(error)
-            return Created(task)
+            return task
 
     async def _resolve_unknown(self, record: Submission) -> Task | None:
         """Find out whether a create with an unknown outcome made the task.

@@ -171,7 +171,7 @@ class Submission:
     @property
     def final(self) -> bool:
         """True once the outcome is decided."""
-        return self.state.is_final
+        return self.state in _FINAL
 
     def __repr__(self) -> str:
         ident = self.task_id or self.external_task_id
@@ -197,7 +197,7 @@ def transition(
         raise IllegalTransition(f"{record!r}: {record.state.value} -> {state.value} is not allowed")
     if task is not None:
         record.task = task
-    if state.is_final:
+    if state in _FINAL:
         if error is not None:
             record.error = error
             record.future.set_exception(error)

@@ -12,11 +12,10 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from kling_async._handle import TaskHandle
 from kling_async.errors import SchedulerFailedError, TaskCancelledError, TaskDetachedError
-from kling_async.models import Task
+from kling_async.models import KlingRequest, Task
 from kling_async.scheduling._record import HandleState, Submission, transition
 
 __all__ = ["Registry"]
@@ -40,9 +39,32 @@ class Registry:
         self.early: dict[str, tuple[Task, bool]] = {}
         """Terminal callbacks (task, trusted) that beat their create answer."""
 
-    def new(self, **fields: Any) -> tuple[Submission, TaskHandle]:
+    def new(
+        self,
+        *,
+        family: str,
+        request: KlingRequest | None,
+        external_task_id: str,
+        key: str | None,
+        cost: int,
+        priority: int = 0,
+        deadline: float | None = None,
+        callback_url: str | None = None,
+        state: HandleState = HandleState.QUEUED,
+    ) -> tuple[Submission, TaskHandle]:
         """A new record (next in FIFO order) and its handle."""
-        record = Submission(seq=next(self._seq), **fields)
+        record = Submission(
+            family=family,
+            request=request,
+            external_task_id=external_task_id,
+            key=key,
+            cost=cost,
+            seq=next(self._seq),
+            priority=priority,
+            deadline=deadline,
+            callback_url=callback_url,
+            state=state,
+        )
         return record, TaskHandle(record, self._cancel)
 
     def hold(self, record: Submission) -> None:

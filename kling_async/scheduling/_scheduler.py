@@ -10,7 +10,7 @@
                     slots.acquire-> TAKEN | BUSY (back in its place) | LEASED_ELSEWHERE
                     supervisor.spawn_create(_create)                       (SUBMITTING)
     _create()     creator.create(record) ->
-                    Created(task)     -> _created: note the id, track it  (SUBMITTED)
+                    a Task            -> _created: note the id, track it  (SUBMITTED)
                     Refused(reason)   -> _refused: slots back, pause, requeue (QUEUED)
                     CreateFailed(err) -> _failed: slots back               (FAILED)
     tracker       polls; every task state seen -> _settle(record, task)
@@ -52,8 +52,6 @@ from kling_async.errors import (
 from kling_async.models import KlingRequest, Task, TaskStatus
 from kling_async.scheduling._creator import (
     BeforeCreate,
-    Created,
-    CreateFailed,
     Creator,
     Refusal,
     Refused,
@@ -248,7 +246,7 @@ class Scheduler:
         deadline = None
         if start_deadline is not None:
             deadline = self.clock() + (start_deadline - time.time())
-        self._ensure_started()
+        self.supervisor.start()
         record, handle = self.registry.new(
             family=fam.name,
             request=request,
@@ -342,7 +340,7 @@ class Scheduler:
             transition(record, _S.SUBMITTING)
             self.registry.submitting.add(record)
             logger.debug("admit %r (%s %d/%d)", record, key, core.in_use, core.capacity)
-            self.supervisor.spawn_create(partial(self._create, record))
+            self.supervisor.spawn_create(self._create(record))
 
     # -- slots -> create ----------------------------------------------------------------------
 
@@ -353,14 +351,18 @@ class Scheduler:
             result = await self.creator.create(record)
         finally:
             self.registry.submitting.discard(record)
-        if isinstance(result, Created):
-            await self._created(record, core, result.task)
-        elif isinstance(result, Refused):
-            await self._refused(record, core, result.reason, result.retry_after)
-        elif isinstance(result, CreateFailed):
-            logger.info("create of %r failed: %s", record, result.error)
-            await self.slots.release(record)
-            self._end(record, _S.FAILED, result.error)
+        try:
+            if isinstance(result, Task):
+                await self._created(record, core, result)
+            elif isinstance(result, Refused):
+                await self._refused(record, core, result.reason, result.retry_after)
+            else:
+                logger.info("create of %r failed: %s", record, result.error)
+                await self.slots.release(record)
+                self._end(record, _S.FAILED, result.error)
+        except Exception:  # a bug must not leave the caller waiting: fail the handle
+            logger.exception("internal error after the create of %r", record)
+            self._end(record, _S.FAILED, RuntimeError(f"internal error after creating {record!r}"))
 
     async def _created(self, record: Submission, core: PackCore[Submission], task: Task) -> None:
         now = self.clock()

@@ -75,9 +75,10 @@ class Supervisor:
         else:
             self._tg.start_soon(self._guard, fn)
 
-    def spawn_create(self, fn: Job) -> None:
-        """Run a create step as a plain asyncio task; cancelled by :meth:`stop`."""
-        job = asyncio.get_running_loop().create_task(self._guard(fn))
+    def spawn_create(self, step: Coroutine[Any, Any, None]) -> None:
+        """Run a create step (a coroutine that handles its own errors) as a plain
+        asyncio task; cancelled by :meth:`stop`."""
+        job = asyncio.get_running_loop().create_task(step)
         self._creates.add(job)
         job.add_done_callback(self._creates.discard)
 
