@@ -78,7 +78,9 @@ async def main() -> None:
             await asyncio.sleep(args.linger)  # stay to adopt dead workers' leases
             await client.drain()
         ok = sum(1 for r in results if not isinstance(r, BaseException))
-        errors = sorted({type(r).__name__ for r in results if isinstance(r, BaseException)})
+        errors = sorted(
+            {f"{type(r).__name__}: {r}" for r in results if isinstance(r, BaseException)}
+        )
         adopted = pool.adopted_here if pool is not None else 0
         print(
             json.dumps({"worker": args.worker, "ok": ok, "errors": errors, "adopted": adopted}),

@@ -9,8 +9,13 @@ ground truth (what was created) and on handle states, never on wall time (the
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import signal
+import sys
+from collections import Counter
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -216,3 +221,54 @@ async def test_a_dead_scheduler_fails_its_handles_and_the_next_submit() -> None:
             client.submit(TextToVideo(prompt="again"))
         await client.aclose()
         assert sim.stats.total_creates == 0
+
+
+async def test_ctrl_c_in_a_real_program_decides_every_handle() -> None:
+    """SIGINT to a program awaiting 40 handles: asyncio.run cancels it, the client
+    closes, every handle is decided; the detached tasks are followed to the end."""
+    async with make_sim() as sim:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.ctrl_c_worker",
+            "--base-url",
+            sim.base_url,
+            "--access-key",
+            sim.access_key,
+            "--secret-key",
+            sim.secret_key,
+            "--scale",
+            str(SCALE),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        assert proc.stdout is not None
+        ready = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert ready.strip() == b"ready"
+        proc.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode != 0  # interrupted, and says so
+        assert b"KeyboardInterrupt" in err
+        assert b"still running at Kling" in err  # the one warning line
+        summary = json.loads(out.splitlines()[-1])
+        assert len(summary) == 40 and all(h["done"] for h in summary)
+        states = Counter(h["state"] for h in summary)
+        assert set(states) <= {"succeeded", "cancelled", "detached"}, states
+        cancelled = {h["external_task_id"] for h in summary if h["state"] == "cancelled"}
+        detached = [h for h in summary if h["state"] == "detached"]
+        assert len(cancelled) >= 30 and detached
+        assert all(h["error"] == "TaskDetachedError" for h in detached)
+        await asyncio.sleep(0.05)
+        assert not cancelled & set(sim.stats.creates_by_external_id)  # never created
+        async with make_client(sim) as client:
+            followed = [
+                await client.attach(
+                    "text2video", task_id=h["task_id"], external_task_id=h["external_task_id"]
+                )
+                for h in detached
+                if h["task_id"] or h["external_task_id"] in sim.stats.creates_by_external_id
+            ]
+            tasks = await asyncio.wait_for(asyncio.gather(*followed), 5)
+        assert followed and all(t.succeeded for t in tasks)
+        assert sim.stats.duplicate_creates == {}

@@ -443,7 +443,7 @@ async def test_four_processes_share_the_capacity_without_1303(
     ) as sim:
         procs = [await _worker(sim, redis_server, f"w{i}", 100) for i in range(4)]
         results = await _summaries(procs)
-    assert [r["ok"] for r in results] == [100] * 4
+    assert [r["ok"] for r in results] == [100] * 4, results
     assert sim.stats.total_creates == 400 and sim.stats.count_1303 == 0
     assert all(sim.stats.max_in_use[p] <= c for p, c in CAPACITY.items())
     assert sim.stats.max_in_use["video"] == 3  # the pool kept the pack full, too
@@ -475,7 +475,7 @@ async def test_a_killed_process_tasks_are_adopted_by_the_others(
         reader = pool(redis_server, account="test")
         snapshot = await reader._redis.get("kling:test:adopted")
         await reader.aclose()
-    assert [r["ok"] for r in survivors] == [60] * 3
+    assert [r["ok"] for r in survivors] == [60] * 3, survivors
     assert int(snapshot or 0) >= 1 and sum(r["adopted"] for r in survivors) >= 1
     assert sim.stats.count_1303 == 0
     assert all(sim.stats.max_in_use[p] <= c for p, c in CAPACITY.items())
@@ -499,7 +499,7 @@ async def test_redis_restart_mid_run_loses_nothing(redis_server: RedisServer) ->
         assert sim.stats.total_creates == creates_during_outage  # nothing created without Redis
         await redis_server.start()
         results = await _summaries(procs)
-    assert [r["ok"] for r in results] == [50, 50]
+    assert [r["ok"] for r in results] == [50, 50], results
     assert sim.stats.count_1303 == 0
     assert all(sim.stats.max_in_use[p] <= c for p, c in CAPACITY.items())
     check = pool(redis_server, account="test")
