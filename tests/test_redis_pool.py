@@ -53,6 +53,28 @@ async def test_acquire_respects_capacity_and_release_is_idempotent(
     await other.aclose()
 
 
+async def test_an_acquire_whose_reply_was_lost_is_counted_once_when_asked_again(
+    redis_server: RedisServer,
+) -> None:
+    """The script ran but the answer never came back (connection cut, Redis restarted
+    from its append-only file): asking again for the same key takes nothing more and
+    does not fail the submission; another holder asking for that key still cannot."""
+    p = pool(redis_server)
+    await p.set_capacity("video", 2)
+    assert await p.try_acquire("video", 1, "lost", "text2video")
+    p._leases.clear()  # as if the reply had been lost: this process never learned it
+    assert await p.try_acquire("video", 1, "lost", "text2video")
+    assert await p.in_use("video") == 1
+    assert "lost" in p._leases  # kept alive by this holder's heartbeats from now on
+    other = pool(redis_server)
+    with pytest.raises(ValueError, match="already holds a lease"):
+        await other.try_acquire("video", 1, "lost", "text2video")
+    assert await p.release("video", "lost") == 1
+    assert await p.in_use("video") == 0
+    await p.aclose()
+    await other.aclose()
+
+
 async def test_waiters_are_served_in_arrival_order(redis_server: RedisServer) -> None:
     """A holder that asked first gets the next free slot; a silent waiter loses its place."""
     a, b = pool(redis_server, ticket_ttl=0.3), pool(redis_server, ticket_ttl=0.3)

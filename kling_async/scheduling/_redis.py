@@ -162,6 +162,9 @@ class RedisSlotPool(SlotPool):
     async def try_acquire(self, pack: str, cost: int, key: str, family: str = "") -> bool:
         """Take slots under the shared capacity, in arrival order across processes.
 
+        Idempotent for this holder: if an earlier acquire of ``key`` ran in Redis but
+        its reply was lost, asking again returns True and counts the slots once.
+
         Raises:
             ValueError: another holder has a live lease under ``key``.
             SlotPoolUnavailableError: Redis cannot be reached.

@@ -21,6 +21,17 @@ local p, pack, holder, key = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local cost, family = tonumber(ARGV[5]), ARGV[6]
 local lease_ttl, ticket_ttl = tonumber(ARGV[7]), tonumber(ARGV[8])
 local q, qa = p .. 'q:' .. pack, p .. 'qa:' .. pack
+local lease = p .. 'lease:' .. key
+if redis.call('EXISTS', lease) == 1 then
+  if redis.call('HGET', lease, 'holder') ~= holder then return -2 end
+  -- ours already: an earlier acquire ran but its reply was lost (a connection cut
+  -- after the script, Redis restarted from its append-only file); counted once
+  local expires = now + lease_ttl
+  redis.call('HSET', lease, 'expires', expires)
+  redis.call('ZADD', p .. 'leases', expires, key)
+  redis.call('ZREM', q, holder); redis.call('ZREM', qa, holder)
+  return 1
+end
 for _, h in ipairs(redis.call('ZRANGEBYSCORE', qa, '-inf', now - ticket_ttl)) do
   redis.call('ZREM', q, h); redis.call('ZREM', qa, h)
 end
@@ -29,7 +40,6 @@ if cap < 0 then return -1 end
 local used = tonumber(redis.call('GET', p .. 'used:' .. pack) or '0')
 local head = redis.call('ZRANGE', q, 0, 0)[1]
 if (not head or head == holder) and used + cost <= cap then
-  if redis.call('EXISTS', p .. 'lease:' .. key) == 1 then return -2 end
   redis.call('DEL', p .. 'gone:' .. key)
   redis.call('INCRBY', p .. 'used:' .. pack, cost)
   local expires = now + lease_ttl
