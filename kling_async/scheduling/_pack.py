@@ -6,7 +6,11 @@ may dispatch; the slot pool decides whether the slots are really free.
 
 Queue order is priority (higher first), then FIFO (submission sequence). Items
 are kept in one heap per slot cost, so the head and the best *fitting* item are
-both found in O(distinct costs · log n). Image packing uses bounded backfill: while
+both found in O(distinct costs · log n). The heaps hold plain integer keys
+(priority and sequence folded into one int, see :func:`order_key`) and a dict maps
+each key to its item: no tuple per queued item for the garbage collector to scan.
+
+Image packing uses bounded backfill: while
 the head does not fit, smaller items may use the free slots, until the head has
 waited ``max_backfill_wait`` seconds; then smaller items are held back so slots
 drain until the head fits.
@@ -35,6 +39,14 @@ class Queued(Protocol):
 
 
 T = TypeVar("T", bound=Queued)
+
+
+_SEQ_SPAN = 1 << 63
+
+
+def order_key(priority: int, seq: int) -> int:
+    """One int that sorts like ``(-priority, seq)`` (``0 <= seq < 2**63``)."""
+    return seq - priority * _SEQ_SPAN
 
 
 def pause_delay(
@@ -82,7 +94,8 @@ class PackCore(Generic[T]):
         self.learn = learn
         self.max_backfill_wait = max_backfill_wait
         self.rng = rng or random.Random()
-        self._buckets: dict[int, list[tuple[int, int, T]]] = {}
+        self._buckets: dict[int, list[int]] = {}
+        self._items: dict[int, T] = {}
         self._deadlines: list[tuple[float, int, T]] = []
         self.queued = 0
         self.in_use = 0
@@ -114,11 +127,14 @@ class PackCore(Generic[T]):
     # -- queue ----------------------------------------------------------------------
 
     def push(self, item: T) -> None:
-        """Queue ``item`` (its ``seq`` fixes its FIFO place; re-pushing keeps it)."""
+        """Queue ``item`` (its ``seq``, unique among queued items, fixes its FIFO
+        place; re-pushing keeps it)."""
         if item.in_queue:
             raise RuntimeError("item is already queued")
         item.in_queue = True
-        heapq.heappush(self._buckets.setdefault(item.cost, []), (-item.priority, item.seq, item))
+        key = order_key(item.priority, item.seq)
+        self._items[key] = item
+        heapq.heappush(self._buckets.setdefault(item.cost, []), key)
         if item.deadline is not None:
             heapq.heappush(self._deadlines, (item.deadline, item.seq, item))
         self.queued += 1
@@ -133,23 +149,29 @@ class PackCore(Generic[T]):
             self._blocked = None
         return True
 
-    def _top(self, bucket: list[tuple[int, int, T]]) -> T | None:
-        # Entries of removed or already dispatched items are dropped lazily.
-        while bucket and not bucket[0][2].in_queue:
+    def _top(self, bucket: list[int]) -> int | None:
+        # Keys of removed items are dropped lazily. A removed item pushed again
+        # before its old key was dropped has that key twice: the first is used, the
+        # second finds no queued item and is dropped then.
+        items = self._items
+        while bucket:
+            key = bucket[0]
+            item = items.get(key)
+            if item is not None and item.in_queue:
+                return key
             heapq.heappop(bucket)
-        return bucket[0][2] if bucket else None
+            items.pop(key, None)
+        return None
 
     def _best(self, max_cost: int | None) -> T | None:
-        best: T | None = None
+        best: int | None = None
         for cost, bucket in self._buckets.items():
             if max_cost is not None and cost > max_cost:
                 continue
             top = self._top(bucket)
-            if top is not None and (
-                best is None or (-top.priority, top.seq) < (-best.priority, best.seq)
-            ):
+            if top is not None and (best is None or top < best):
                 best = top
-        return best
+        return None if best is None else self._items[best]
 
     def head(self) -> T | None:
         """The next item by priority then FIFO, or None when the queue is empty."""
@@ -157,9 +179,10 @@ class PackCore(Generic[T]):
 
     def _take(self, item: T) -> T:
         bucket = self._buckets[item.cost]
-        top = self._top(bucket)
-        assert top is item
+        key = self._top(bucket)
+        assert key is not None and self._items[key] is item
         heapq.heappop(bucket)
+        del self._items[key]
         self.queued -= 1
         item.in_queue = False
         return item
@@ -179,6 +202,8 @@ class PackCore(Generic[T]):
         while (head := self.head()) is not None:
             items.append(self._take(head))
         self._deadlines.clear()
+        self._buckets.clear()
+        self._items.clear()
         return items
 
     def pick(self, now: float, free: int) -> T | None:

@@ -380,7 +380,8 @@ class Scheduler:
             await self._settle(record, task)
             return
         self.tracker.track(record)
-        await self.follower.apply_early(record)
+        if self.registry.early:  # a terminal callback beat this create answer?
+            await self.follower.apply_early(record)
 
     async def _refused(
         self,
