@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kling_async._config import BackoffPolicy, LearnPolicy
-from kling_async.scheduling._pack import PackCore, pause_delay
+from kling_async.scheduling._pack import PackCore, order_key, pause_delay
 
 
 @dataclass(eq=False)
@@ -278,3 +278,31 @@ def test_accepted_probe_raises_the_learned_capacity() -> None:
     c.on_acquired(6)
     c.on_created(0.0)
     assert c.capacity == 6
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(-(10**12), 10**12), st.integers(0, 2**63 - 1)),
+        min_size=2,
+        max_size=20,
+    )
+)
+def test_order_keys_sort_like_priority_then_fifo(pairs: list[tuple[int, int]]) -> None:
+    """One int per item orders exactly like (-priority, seq)."""
+    by_key = sorted(pairs, key=lambda p: order_key(*p))
+    by_tuple = sorted(pairs, key=lambda p: (-p[0], p[1]))
+    assert by_key == by_tuple
+
+
+def test_an_item_removed_and_pushed_again_is_queued_once() -> None:
+    c = PackCore[Item](
+        "video", capacity=2, backoff=BackoffPolicy(), learn=LearnPolicy(), max_backfill_wait=1
+    )
+    a, b = item(1), item(1)
+    c.push(a)
+    c.push(b)
+    assert c.remove(a)
+    c.push(a)  # its old key is still in the heap
+    assert c.queued == 2
+    assert c.pick(0.0, 2) is a and c.pick(0.0, 2) is b
+    assert c.pick(0.0, 2) is None and c.queued == 0
