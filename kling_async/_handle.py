@@ -113,7 +113,7 @@ class TaskHandle:
     # -- awaiting -------------------------------------------------------------------
 
     def __await__(self) -> Generator[Any, None, Task]:
-        return asyncio.shield(self._record.future).__await__()
+        return asyncio.shield(self._record.waiter()).__await__()
 
     async def wait(self, timeout: float | None = None) -> Task:  # noqa: ASYNC109 - public API
         """Wait for the outcome, at most ``timeout`` seconds.
@@ -124,7 +124,7 @@ class TaskHandle:
             TaskFailedError, TaskCancelledError, TaskExpiredError,
                 TaskDetachedError, APIError: as for ``await handle``.
         """
-        future = self._record.future
+        future = self._record.waiter()
         try:
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:
@@ -137,11 +137,11 @@ class TaskHandle:
 
     def done(self) -> bool:
         """True once the outcome is decided (the task may still hold slots if cancelled)."""
-        return self._record.future.done()
+        return self._record.final
 
     def result(self) -> Task:
         """The finished task; raises the handle's error, or InvalidStateError if pending."""
-        return self._record.future.result()
+        return self._record.outcome()
 
     def cancel(self) -> bool:
         """Stop waiting for this submission.

@@ -48,7 +48,8 @@ def make_sim() -> Simulator:
 def make_client(sim: Simulator, **kw: Any) -> KlingClient:
     kw.setdefault("poll", PollPolicy.scaled(SCALE * 0.4))
     kw.setdefault("backoff", BackoffPolicy(initial=0.02, max_delay=0.2, max_retry_after=0.2))
-    return sim.client(capacity=CAPACITY, **kw)
+    kw.setdefault("capacity", CAPACITY)
+    return sim.client(**kw)
 
 
 # -- closed means closed ---------------------------------------------------------------
@@ -272,3 +273,19 @@ async def test_ctrl_c_in_a_real_program_decides_every_handle() -> None:
             tasks = await asyncio.wait_for(asyncio.gather(*followed), 5)
         assert followed and all(t.succeeded for t in tasks)
         assert sim.stats.duplicate_creates == {}
+
+
+async def test_the_closing_warning_stays_one_short_line_for_many_tasks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="kling_async.scheduler")
+    wide = {"video": 30}
+    async with Simulator(capacity=wide, time_scale=SCALE, durations={"text2video": 100}) as sim:
+        async with make_client(sim, capacity=wide) as client:
+            handles = [client.submit(TextToVideo(prompt=f"p{i}")) for i in range(30)]
+            while sum(1 for h in handles if h.task_id) < 30:
+                await asyncio.sleep(0.005)
+        assert all(h.state is HandleState.DETACHED for h in handles)
+    lines = [r.getMessage() for r in caplog.records if "still running at Kling" in r.message]
+    assert len(lines) == 1 and "closed with 30 task(s)" in lines[0]
+    assert lines[0].endswith("and 10 more") and lines[0].count("external_task_id=ka-") == 20

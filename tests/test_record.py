@@ -90,12 +90,12 @@ async def test_every_legal_transition_applies_and_every_illegal_one_is_refused(
         if target in TRANSITIONS[start]:
             _apply(record, target)
             assert record.state is target and seen == [target]
-            assert record.future.done() == target.is_final
+            assert record.waiter().done() == target.is_final
         else:
             with pytest.raises(IllegalTransition, match=f"{start.value} -> {target.value}"):
                 _apply(record, target)
             assert record.state is start and seen == []  # nothing changed
-            assert record.future.done() == start.is_final
+            assert record.waiter().done() == start.is_final
 
 
 async def test_a_final_state_needs_its_outcome() -> None:
@@ -121,7 +121,7 @@ async def test_records_start_only_queued_or_where_kling_says_a_task_is() -> None
 async def test_resolve_decides_once_and_keeps_the_latest_task() -> None:
     record = _record(HandleState.PROCESSING)
     resolve(record, FAILED)
-    assert record.state is HandleState.FAILED and record.future.exception() is not None
+    assert record.state is HandleState.FAILED and record.waiter().exception() is not None
     resolve(record, FINISHED)  # already decided: only the task seen is updated
     assert record.state is HandleState.FAILED and record.task is FINISHED
 

@@ -105,6 +105,7 @@ class Submission:
     """
 
     __slots__ = (
+        "_waiter",
         "attempts",
         "callback_url",
         "cost",
@@ -114,7 +115,6 @@ class Submission:
         "error",
         "external_task_id",
         "family",
-        "future",
         "holds_slots",
         "in_queue",
         "key",
@@ -166,12 +166,35 @@ class Submission:
         self.duration_key: tuple[Hashable, ...] | None = None
         self.on_change: Callable[[], None] | None = None
         """Called after every state change (the handle view notifies its listeners)."""
-        self.future: asyncio.Future[Task] = asyncio.get_running_loop().create_future()
+        self._waiter: asyncio.Future[Task] | None = None
 
     @property
     def final(self) -> bool:
         """True once the outcome is decided."""
         return self.state in _FINAL
+
+    def outcome(self) -> Task:
+        """The finished task, or raise the error that decided the record.
+
+        Raises:
+            asyncio.InvalidStateError: not decided yet.
+        """
+        if self.state not in _FINAL:
+            raise asyncio.InvalidStateError(f"{self!r} is not decided yet")
+        if self.error is not None:
+            raise self.error
+        assert self.task is not None
+        return self.task
+
+    def waiter(self) -> asyncio.Future[Task]:
+        """A future that resolves with the outcome (made on first use: most records
+        are never awaited while pending, and a future per record costs memory and
+        garbage-collector time)."""
+        if self._waiter is None:
+            self._waiter = asyncio.get_running_loop().create_future()
+            if self.state in _FINAL:
+                _settle_future(self._waiter, self.task, self.error)
+        return self._waiter
 
     def __repr__(self) -> str:
         ident = self.task_id or self.external_task_id
@@ -200,16 +223,25 @@ def transition(
     if state in _FINAL:
         if error is not None:
             record.error = error
-            record.future.set_exception(error)
-            # Nobody may ever await a failed or cancelled handle: do not warn about it.
-            record.future.exception()
-        elif state is HandleState.SUCCEEDED and record.task is not None:
-            record.future.set_result(record.task)
-        else:
+        elif state is not HandleState.SUCCEEDED or record.task is None:
             raise IllegalTransition(f"{record!r}: {state.value} needs an error or a task")
+        if record._waiter is not None:
+            _settle_future(record._waiter, record.task, error)
     record.state = state
     if record.on_change is not None:
         record.on_change()
+
+
+def _settle_future(
+    future: asyncio.Future[Task], task: Task | None, error: BaseException | None
+) -> None:
+    if error is not None:
+        future.set_exception(error)
+        # Nobody may ever await a failed or cancelled handle: do not warn about it.
+        future.exception()
+    else:
+        assert task is not None
+        future.set_result(task)
 
 
 def resolve(record: Submission, task: Task) -> None:

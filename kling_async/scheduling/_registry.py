@@ -22,6 +22,9 @@ __all__ = ["Registry"]
 
 logger = logging.getLogger("kling_async.scheduler")
 
+LISTED = 20
+"""Detached tasks named in the closing warning (the rest are counted)."""
+
 
 class Registry:
     """Live records by external id.
@@ -116,13 +119,17 @@ class Registry:
         self.submitting.clear()
         self.early.clear()
         if detached:
+            shown = ", ".join(
+                f"{r.family} task_id={r.task_id or '?'} external_task_id={r.external_task_id}"
+                for r in detached[:LISTED]
+            )
+            more = len(detached) - LISTED
             logger.warning(
                 "closed with %d task(s) still running at Kling (they may be billed); "
-                "follow them with client.attach(family, task_id=..., external_task_id=...): %s",
+                "follow them with client.attach(family, task_id=..., external_task_id=...) "
+                "(each handle's TaskDetachedError has the ids): %s%s",
                 len(detached),
-                ", ".join(
-                    f"{r.family} task_id={r.task_id or '?'} external_task_id={r.external_task_id}"
-                    for r in detached
-                ),
+                shown,
+                f" and {more} more" if more > 0 else "",
             )
         return detached
