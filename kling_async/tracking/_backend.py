@@ -1,7 +1,7 @@
 """What the scheduler and tracker need from a Kling connection.
 
-:class:`~kling_async.KlingClient` implements it over HTTP; benchmarks and unit
-tests pass an in-memory fake.
+:class:`~kling_async._task_calls.TaskCalls` (the client's low-level task calls)
+implements it over HTTP; benchmarks and unit tests pass an in-memory fake.
 """
 
 from __future__ import annotations
