@@ -37,7 +37,6 @@ from kling_async._sync_calls import SyncEndpoints
 from kling_async._task_calls import TaskCalls, merge_external_id, new_external_task_id
 from kling_async._transport import Transport
 from kling_async.endpoints import ConcurrencyScope, Family, family
-from kling_async.errors import ClientClosedError
 from kling_async.models import KlingRequest, Task
 from kling_async.scheduling._creator import BeforeCreate
 from kling_async.scheduling._scheduler import Scheduler
@@ -260,9 +259,8 @@ class KlingClient(SyncEndpoints, FamilyMethods):
         Raises:
             CapacityError: the request needs more slots than its pack can ever hold.
             ValueError: the family answers inline (use its method), or conflicting ids.
+            ClientClosedError: the client is closed (nothing is queued or sent).
         """
-        if self._closed:
-            raise ClientClosedError("the client is closed; make a new KlingClient")
         ext = merge_external_id(request.external_task_id, external_task_id)
         deadline = (
             start_deadline.timestamp() if isinstance(start_deadline, datetime) else (start_deadline)
@@ -305,9 +303,8 @@ class KlingClient(SyncEndpoints, FamilyMethods):
         Raises:
             TaskNotFoundError: Kling has no such task.
             TaskMismatchError: the answer names another task; nothing is followed.
+            ClientClosedError: the client is closed (nothing is sent).
         """
-        if self._closed:
-            raise ClientClosedError("the client is closed; make a new KlingClient")
         if task_id is None and external_task_id is None:
             raise ValueError("give task_id=, external_task_id= or both")
         return await self._scheduler.attach(

@@ -87,8 +87,8 @@ class Registry:
         """Every live record."""
         return list(self._live.values())
 
-    def end_all(self, failure: SchedulerFailedError | None) -> list[Submission]:
-        """Decide every live record and forget it; returns the detached ones.
+    def end_all(self, failure: SchedulerFailedError | None) -> None:
+        """Decide every live record and forget it.
 
         Queued records end cancelled (``failure`` None: the client closed; nothing
         was spent) or failed with ``failure``. Records created or being created end
@@ -132,4 +132,3 @@ class Registry:
                 shown,
                 f" and {more} more" if more > 0 else "",
             )
-        return detached

@@ -150,20 +150,6 @@ class Scheduler:
             clock=clock,
         )
 
-    @property
-    def scope(self) -> ConcurrencyScope:
-        """What one concurrency limit counts over."""
-        return self.slots.scope
-
-    @property
-    def cores(self) -> Mapping[str, PackCore[Submission]]:
-        """The per-key cores (read them; the scheduler changes them)."""
-        return self.slots.cores
-
-    def key_for(self, family: str, model_name: str | None) -> str | None:
-        """The key a task of ``family`` / ``model_name`` counts its slots under."""
-        return self.slots.key_for(family, model_name)
-
     # -- lifecycle --------------------------------------------------------------------
 
     async def start(self) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
@@ -124,10 +124,8 @@ class SchedulerStats:
     packs: Mapping[str, PackStats]
     submitting: int
     """Create calls under way (including outcomes being resolved)."""
-    pool: PoolStats = field(default_factory=PoolStats)
-    tracker: TrackerStats = field(
-        default_factory=lambda: TrackerStats({}, 0, 0, 0, callbacks=False)
-    )
+    pool: PoolStats
+    tracker: TrackerStats
 
     def as_dict(self) -> dict[str, Any]:
         """Plain nested dicts (for JSON, logs, benchmarks)."""
