@@ -9,12 +9,19 @@ Data flow of one delivery (framework glue in ``kling_async.integrations``)::
         Standard Webhooks verify (any secret; timestamp within tolerance)
         missing headers / bad signature / stale -> 401, nothing resolved
       webhook-id seen before               -> 200, ignored (replay / duplicate)
-      body not a task object               -> 400
+      body not a task object (any shape: deep nesting, huge numbers) -> 400
       Scheduler.on_callback(task, signed)
         unknown task id                    -> ignored (200, logged)
         older status than known            -> ignored
-        terminal + signed (or trusted)     -> resolved at once, slots released
-        terminal + unsigned                -> confirmed by a (batched) query first
+        signed (or trusted)                -> applied: terminal resolves at once
+        unsigned, untrusted                -> never changes what a handle shows:
+                                              terminal -> confirmed by a (batched)
+                                              query; processing -> ignored (polls)
+
+The token is in the URL path: keep it out of access logs (aiohttp:
+``web.AppRunner(app, access_log=None)`` or a log format without ``%r``; uvicorn:
+``--no-access-log`` or a filter; a reverse proxy: log ``$uri`` without this route's
+last segment). See docs/services.md.
 
 Callbacks are hints; polling stays the source of truth (design invariant 8): the
 tracker keeps polling, slowly, for tasks whose callback never comes.
@@ -150,7 +157,9 @@ class CallbackReceiver:
             self._remember(delivery)
         try:
             task = Task.model_validate(json.loads(body))
-        except (ValueError, ValidationError):
+        except (ValueError, ValidationError, RecursionError, TypeError):
+            # ValueError covers bad JSON, bad UTF-8 and integers past Python's
+            # digit limit; RecursionError very deep nesting.
             self.rejected += 1
             return CallbackResult(400, "not a task object")
         known = await self._on_callback(task, signed=signed, trusted=signed or self.trust_unsigned)

@@ -3,6 +3,19 @@
 Credentials and base URL come from flags or the environment (``KLING_ACCESS_KEY``,
 ``KLING_SECRET_KEY`` or ``KLING_API_KEY``, ``KLING_BASE_URL``). ``batch run
 --simulate`` runs the whole batch against an in-process simulator instead.
+
+Exit codes of ``batch run`` / ``batch resume`` (see :data:`EXIT_CODES`)::
+
+    0    every job succeeded and its files are downloaded
+    1    an error stopped the run (the journal could not be written: disk full,
+         permissions); the journal is consistent: resume once fixed
+    2    bad input: job file, options, credentials missing, a journal that is
+         locked, corrupt or missing, an --out folder with files but no journal
+    3    jobs remain pending (e.g. downloads to retry): batch resume
+    4    every job ended but some failed or expired: batch resume --retry-failed
+    5    stopped: Kling unreachable, credentials refused, or an account error
+         (balance, permissions); the jobs concerned are pending: fix, then resume
+    130  interrupted (Ctrl-C); resume to continue
 """
 
 from __future__ import annotations
@@ -11,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,22 +32,39 @@ from typing import Any
 
 from kling_async._auth import MissingCredentialsError
 from kling_async._client import KlingClient
-from kling_async._config import PollPolicy
+from kling_async._config import BackoffPolicy, PollPolicy
 from kling_async.batch import (
     BatchRunner,
+    BatchStoppedError,
     JobFileError,
     Journal,
+    JournalCorruptError,
     JournalLockedError,
+    JournalWriteError,
     build_report,
     resume_batch,
     run_batch,
     write_report,
 )
+from kling_async.batch._report import printable
 from kling_async.errors import KlingError
 
-__all__ = ["add_commands"]
+__all__ = ["EXIT_CODES", "add_commands"]
 
 SIM_TIME_SCALE = 0.02
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PENDING, EXIT_FAILED, EXIT_STOPPED = 0, 1, 2, 3, 4, 5
+EXIT_INTERRUPTED = 130
+EXIT_CODES = {
+    EXIT_OK: "every job succeeded and was downloaded",
+    EXIT_ERROR: "an error stopped the run (journal not writable: disk full, permissions)",
+    EXIT_USAGE: "bad input (job file, options, credentials, journal refused)",
+    EXIT_PENDING: "jobs remain pending: batch resume",
+    EXIT_FAILED: "some jobs failed or expired: batch resume --retry-failed",
+    EXIT_STOPPED: "stopped (unreachable, credentials, account): fix, then batch resume",
+    EXIT_INTERRUPTED: "interrupted: batch resume",
+}
+"""Exit status of ``batch run`` / ``batch resume`` -> meaning."""
 
 
 def _connection_flags(p: argparse.ArgumentParser) -> None:
@@ -65,6 +96,19 @@ def _batch_flags(p: argparse.ArgumentParser) -> None:
         "when running against `kling-async simulate`)",
     )
     p.add_argument("--no-progress", action="store_true", help="plain log lines, no live table")
+    p.add_argument(
+        "--unreachable-timeout",
+        type=float,
+        help="seconds creates may fail to reach Kling before the run stops (default 60)",
+    )
+    p.add_argument(
+        "--allow-download-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="let result downloads reach this loopback/private host (repeatable; the API "
+        "host is allowed when it is itself local)",
+    )
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -81,9 +125,17 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="run against an in-process Kling simulator (no credentials needed)",
     )
     run.add_argument("--sim-time-scale", type=float, default=SIM_TIME_SCALE, help=argparse.SUPPRESS)
+    run.add_argument(
+        "--force", action="store_true", help="use an --out folder that holds other files"
+    )
     _batch_flags(run)
     resume = bsub.add_parser("resume", help="continue a stopped or crashed batch")
     resume.add_argument("out")
+    resume.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="create failed jobs again (each with a new external_task_id)",
+    )
     _batch_flags(resume)
     status = bsub.add_parser("status", help="jobs per state")
     status.add_argument("out")
@@ -130,6 +182,9 @@ def _client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     scale = getattr(args, "poll_scale", None)
     if scale:
         kwargs["poll"] = PollPolicy.scaled(scale)
+    unreachable = getattr(args, "unreachable_timeout", None)
+    if unreachable:
+        kwargs["backoff"] = BackoffPolicy(unreachable_timeout=unreachable)
     return kwargs
 
 
@@ -150,15 +205,31 @@ def run_command(args: argparse.Namespace) -> int:
     except (
         JobFileError,
         JournalLockedError,
+        JournalCorruptError,
         FileExistsError,
         FileNotFoundError,
         ValueError,
     ) as exc:
         print(f"kling-async: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except KlingError as exc:
         print(f"kling-async: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_ERROR
+    except (JournalWriteError, sqlite3.Error, OSError) as exc:
+        where = (
+            f" (the journal in {args.out} is consistent: resume once fixed)"
+            if (getattr(args, "out", None))
+            else ""
+        )
+        print(f"kling-async: {_one_line(exc)}{where}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        target = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror}{target}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _batch(args: argparse.Namespace) -> int:
@@ -183,7 +254,7 @@ def _batch(args: argparse.Namespace) -> int:
             f"Resume with:  kling-async batch resume {out}",
             file=sys.stderr,
         )
-        return 130
+        return EXIT_INTERRUPTED
 
 
 @contextlib.asynccontextmanager
@@ -217,13 +288,22 @@ async def _batch_run(args: argparse.Namespace) -> int:
         nonlocal progress_task
         progress_task = asyncio.ensure_future(_show_progress(runner, plain=args.no_progress))
 
+    stopped: BatchStoppedError | None = None
     async with _connection(args) as kwargs:
-        common = {"download_concurrency": args.download_concurrency, "on_start": on_start}
+        common = {
+            "download_concurrency": args.download_concurrency,
+            "on_start": on_start,
+            "allow_download_hosts": args.allow_download_host,
+        }
         try:
             if args.batch_command == "run":
-                await run_batch(args.jobs, args.out, family=args.family, **common, **kwargs)
+                await run_batch(
+                    args.jobs, args.out, family=args.family, force=args.force, **common, **kwargs
+                )
             else:
-                await resume_batch(args.out, **common, **kwargs)
+                await resume_batch(args.out, retry_failed=args.retry_failed, **common, **kwargs)
+        except BatchStoppedError as exc:
+            stopped = exc
         finally:
             if progress_task is not None:
                 progress_task.cancel()
@@ -236,7 +316,24 @@ async def _batch_run(args: argparse.Namespace) -> int:
         journal.close()
     print(report.to_text())
     print(f"report: {Path(args.out) / 'report.json'}   files: {Path(args.out) / 'files'}")
-    return 0 if report.pending == 0 else 3
+    if stopped is not None:
+        print(
+            f"kling-async: stopped: {printable(str(stopped))}\n"
+            f"Fix the cause, then:  kling-async batch resume {args.out}",
+            file=sys.stderr,
+        )
+        return EXIT_STOPPED
+    if report.pending or report.succeeded > report.downloaded:
+        return EXIT_PENDING
+    if report.failed or report.expired:
+        print(
+            f"kling-async: {report.failed} job(s) failed, {report.expired} expired; "
+            f"create the failed ones again with:  kling-async batch resume {args.out} "
+            "--retry-failed",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 _COLUMNS = ("queued", "creating", "running", "downloading", "done", "failed")

@@ -37,6 +37,7 @@ from kling_async._sync_calls import SyncEndpoints
 from kling_async._task_calls import TaskCalls, merge_external_id, new_external_task_id
 from kling_async._transport import Transport
 from kling_async.endpoints import ConcurrencyScope, Family, family
+from kling_async.errors import KlingError
 from kling_async.models import KlingRequest, Task
 from kling_async.scheduling._creator import BeforeCreate
 from kling_async.scheduling._scheduler import Scheduler
@@ -219,6 +220,14 @@ class KlingClient(SyncEndpoints, FamilyMethods):
             await self._scheduler.aclose()
         finally:
             await self._transport.close()
+
+    @property
+    def stopped(self) -> dict[str, KlingError]:
+        """Packs whose creates stopped for good, with the error that stopped them:
+        ``"*"`` (every pack) after an authentication error, a pack name after an
+        account error (balance, permissions). Submissions there fail at once; make a
+        new client once the key, balance or permissions are fixed."""
+        return dict(self._scheduler.stopped)
 
     def __repr__(self) -> str:
         mode = "jwt" if isinstance(self._auth, JWTAuth) else "api_key"

@@ -77,10 +77,16 @@ class Limits:
     """
 
     max_connections: int = 256
+    max_response_bytes: int = 32 * 1024 * 1024
+    """An API answer larger than this is refused (:class:`~kling_async.ResponseError`)
+    instead of being read into memory: Kling's largest answers (a 500-task list
+    page) are well under a megabyte."""
 
     def __post_init__(self) -> None:
         if self.max_connections < 1:
             raise ValueError("Limits.max_connections must be >= 1")
+        if self.max_response_bytes < 1024:
+            raise ValueError("Limits.max_response_bytes must be >= 1024")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,10 +130,17 @@ class BackoffPolicy:
     initial: float = 1.0
     max_delay: float = 30.0
     max_retry_after: float = 60.0
+    unreachable_timeout: float = 60.0
+    """Seconds creates may fail to reach Kling (connect, DNS, TLS failures) with no
+    answer from it in between before the pending submissions fail with the
+    :class:`~kling_async.TransportError`; also bounds the lookups that settle a
+    create whose outcome is unknown."""
 
     def __post_init__(self) -> None:
         if self.initial <= 0 or self.max_delay < self.initial or self.max_retry_after < 0:
             raise ValueError("BackoffPolicy needs 0 < initial <= max_delay, max_retry_after >= 0")
+        if self.unreachable_timeout <= 0:
+            raise ValueError("BackoffPolicy.unreachable_timeout must be > 0")
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ from kling_async._auth import APIKeyAuth, JWTAuth
 from kling_async._config import Limits, RetryPolicy, Timeouts
 from kling_async._retry import Decision, classify, parse_retry_after, retry_delay
 from kling_async.errors import (
+    APIError,
     ClientClosedError,
     KlingError,
     ResponseError,
@@ -219,13 +220,22 @@ class Transport:
                 data=data,
                 headers=headers,
                 timeout=self._client_timeout(),
+                allow_redirects=False,
             ) as response:
-                body = await response.read()
+                if 300 <= response.status < 400:
+                    raise ResponseError(
+                        f"{method} {path}: HTTP {response.status} redirect to "
+                        f"{_redacted(response.headers.get('Location'))} refused: API requests "
+                        f"never follow redirects (is base_url {self.base_url} right?)",
+                        http_status=response.status,
+                    )
+                body = await self._read_body(response, method, path)
                 return decode_envelope(response.status, body, response.headers.get("Retry-After"))
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             # Connect/DNS/TLS-handshake failures: no byte of the request was sent.
             raise TransportError(
-                f"could not connect to {self.base_url}: {type(exc).__name__}", request_sent=False
+                f"could not connect to {self.base_url}: {type(exc).__name__}: {_cause(exc)}",
+                request_sent=False,
             ) from None
         except TimeoutError:
             raise TransportError(
@@ -236,6 +246,29 @@ class Transport:
                 f"{method} {path} failed: {type(exc).__name__}", request_sent=True
             ) from None
 
+    async def _read_body(self, response: aiohttp.ClientResponse, method: str, path: str) -> bytes:
+        """The whole body, refused past ``limits.max_response_bytes`` (never buffered)."""
+        cap = self.limits.max_response_bytes
+        declared = response.content_length
+        if declared is not None and declared > cap:
+            raise ResponseError(
+                f"{method} {path}: HTTP {response.status} answer of {declared} bytes refused "
+                f"(over Limits.max_response_bytes={cap})",
+                http_status=response.status,
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > cap:
+                raise ResponseError(
+                    f"{method} {path}: HTTP {response.status} answer over {cap} bytes refused "
+                    "(Limits.max_response_bytes)",
+                    http_status=response.status,
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
 
 def decode_envelope(status: int, body: bytes, retry_after_header: str | None = None) -> Envelope:
     """Turn an HTTP status and raw body into an :class:`Envelope` or a typed error.
@@ -245,13 +278,18 @@ def decode_envelope(status: int, body: bytes, retry_after_header: str | None = N
         ResponseError: the body is not JSON, not an object, lacks an integer
             ``code``, or says success with an HTTP error status.
     """
+    retry_after = parse_retry_after(retry_after_header)
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, ValueError):
+        if status == 429:
+            raise _too_many(body, retry_after) from None
         raise ResponseError(
             f"HTTP {status}: body is not JSON: {_snippet(body)!r}", http_status=status
         ) from None
     if not isinstance(payload, dict):
+        if status == 429:
+            raise _too_many(body, retry_after)
         raise ResponseError(
             f"HTTP {status}: expected a JSON object, got {type(payload).__name__}",
             http_status=status,
@@ -259,6 +297,8 @@ def decode_envelope(status: int, body: bytes, retry_after_header: str | None = N
     code = payload.get("code")
     if isinstance(code, str) and code.strip().lstrip("-").isdigit():
         code = int(code)
+    if status == 429 and (not isinstance(code, int) or isinstance(code, bool) or code == 0):
+        raise _too_many(body, retry_after)
     if not isinstance(code, int) or isinstance(code, bool):
         raise ResponseError(
             f"HTTP {status}: envelope has no integer 'code': {_snippet(body)!r}",
@@ -274,13 +314,39 @@ def decode_envelope(status: int, body: bytes, retry_after_header: str | None = N
             return_msg,
             http_status=status,
             request_id=request_id,
-            retry_after=parse_retry_after(retry_after_header),
+            retry_after=retry_after,
         )
     if status >= 400:
         raise ResponseError(
             f"HTTP {status} with code 0 (request_id={request_id})", http_status=status
         )
     return Envelope(data=payload.get("data"), request_id=request_id, http_status=status)
+
+
+def _too_many(body: bytes, retry_after: float | None) -> APIError:
+    """HTTP 429 is a rate limit whatever its body (a gateway's HTML page, say); an
+    envelope with its own code (1102 comes with 429) keeps that code."""
+    return error_for_code(
+        1302,
+        f"HTTP 429 without a Kling envelope (a gateway's rate limit): {_snippet(body)[:80]!r}",
+        http_status=429,
+        retry_after=retry_after,
+    )
+
+
+def _redacted(location: str | None) -> str:
+    """A redirect target without its query string (it may carry a signature)."""
+    if not location:
+        return "(no Location)"
+    return repr(location.split("?", 1)[0][:200])
+
+
+def _cause(exc: aiohttp.ClientError) -> str:
+    """The OS-level reason of a connect failure, in a few words."""
+    os_error = getattr(exc, "os_error", None)
+    if isinstance(os_error, OSError) and os_error.strerror:
+        return os_error.strerror
+    return str(exc)[:200] or "no detail"
 
 
 def _snippet(body: bytes) -> str:

@@ -216,6 +216,8 @@ class CreateOutcomeUnknownError(KlingError):
         )
         self.family = family
         self.external_task_id = external_task_id
+        self.cause = cause
+        """The fault that left the outcome open."""
 
 
 class CapacityError(KlingError, ValueError):

@@ -21,6 +21,7 @@ from kling_async.batch import (
     ResultsExpiredError,
     build_report,
     external_id,
+    file_names,
     load_jobs,
     resume_batch,
     run_batch,
@@ -253,19 +254,20 @@ async def test_interrupted_download_leaves_no_partial_file(tmp_path: Path) -> No
             "task_result": {"images": [{"url": url}]},
         }
     )
-    downloads = Downloader(tmp_path, attempts=3, initial_delay=0.001)
+    downloads = Downloader(tmp_path, attempts=3, initial_delay=0.001, allow_hosts={"127.0.0.1"})
     try:
         with pytest.raises(DownloadError):
             await downloads.fetch_task("job", task)
         assert list(tmp_path.iterdir()) == [] and server.hits == 3
         server.failures = server.hits + 1  # one more cut, then a good answer
-        names = await downloads.fetch_task("job", task)
+        files = await downloads.fetch_task("job", task)
     finally:
         await downloads.aclose()
         await runner.cleanup()
-    assert names == ["job.png"]
-    assert [p.name for p in tmp_path.iterdir()] == ["job.png"]
-    assert (tmp_path / "job.png").stat().st_size == 10000
+    name = file_names("job", [url])[0]
+    assert [f.name for f in files] == [name] and name.startswith("job_")
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    assert (tmp_path / name).stat().st_size == 10000 == files[0].size
 
 
 async def test_results_past_retention_are_reported_expired(tmp_path: Path) -> None:

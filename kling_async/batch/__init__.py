@@ -10,25 +10,52 @@ Library use::
 From the shell: ``kling-async batch run jobs.jsonl --out out [--simulate]``.
 """
 
-from kling_async.batch._downloads import Downloader, DownloadError, ResultsExpiredError
+from kling_async.batch._downloads import (
+    Downloader,
+    DownloadError,
+    DownloadRefusedError,
+    FileRecord,
+    ResultsExpiredError,
+)
 from kling_async.batch._jobs import Job, JobFileError, load_jobs
-from kling_async.batch._journal import Journal, JournalLockedError, external_id
+from kling_async.batch._journal import (
+    FolderNotEmptyError,
+    Journal,
+    JournalCorruptError,
+    JournalLockedError,
+    JournalWriteError,
+    external_id,
+)
+from kling_async.batch._names import file_names
 from kling_async.batch._report import BatchReport, build_report, write_report
-from kling_async.batch._runner import BatchProgress, BatchRunner, resume_batch, run_batch
+from kling_async.batch._runner import (
+    BatchProgress,
+    BatchRunner,
+    BatchStoppedError,
+    resume_batch,
+    run_batch,
+)
 
 __all__ = [
     "BatchProgress",
     "BatchReport",
     "BatchRunner",
+    "BatchStoppedError",
     "DownloadError",
+    "DownloadRefusedError",
     "Downloader",
+    "FileRecord",
+    "FolderNotEmptyError",
     "Job",
     "JobFileError",
     "Journal",
+    "JournalCorruptError",
     "JournalLockedError",
+    "JournalWriteError",
     "ResultsExpiredError",
     "build_report",
     "external_id",
+    "file_names",
     "load_jobs",
     "resume_batch",
     "run_batch",

@@ -1,60 +1,172 @@
-"""Result downloads: streamed to a temporary file, size-checked, renamed into place.
+"""Result downloads that stay inside the output folder and end in bounded time.
 
-A file appears in the output folder only complete: bytes go to ``.<name>.part``
-first, the length is checked against ``Content-Length``, then ``os.replace`` moves
-it into place (atomic on one filesystem). Failures are retried with backoff; an
-interrupted download leaves no partial file under its final name. Downloads have
-their own concurrency limit (an anyio ``CapacityLimiter``), separate from Kling's
-slots. Kling clears results 30 days after generation: older tasks are reported as
-expired rather than fetched.
+Data flow of one file::
+
+    name = file_name(job_id, url, index)                  (see _names)
+    files/<name> exists and matches the journal's size + sha256 -> kept
+    else, at most ``attempts`` tries, each within ``deadline`` seconds:
+      URL check: http(s) only; a literal address must be public unless its host
+      is in ``allow_hosts``; host names resolve through a resolver that drops
+      loopback, private, link-local and reserved addresses (same exception)
+      GET, Accept-Encoding: identity, redirects followed by hand (at most
+      ``max_redirects``, each target checked the same way)
+      status, Content-Type (must match the result's kind: video/image/audio, or
+      be generic), declared size <= ``max_bytes``
+      stream into ``.<name>.<random>.part`` opened O_CREAT|O_EXCL|O_NOFOLLOW,
+      counting bytes (<= max_bytes) and hashing; length checked against
+      Content-Length unless the server encoded the body anyway
+      fsync, refuse a destination that is a symlink, os.replace into place
+    -> FileRecord(name, size, sha256)   (the runner journals it)
+
+A file appears under its final name only complete; a killed process leaves at
+most ``.part`` files, removed at the next start. Refusals (a symlink, an address
+not allowed, a wrong content type, over the size cap) are not retried. Kling
+clears results 30 days after generation: older tasks are reported as expired
+rather than fetched.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import ipaddress
 import os
+import secrets
+import socket
+import stat
 import time
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
+from typing import Any
+from urllib.parse import urljoin, urlparse
 
 import aiohttp
 import anyio
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from kling_async._retry import backoff_delay
+from kling_async.batch._names import file_names
 from kling_async.models import Task
 
-__all__ = ["DownloadError", "Downloader", "ResultsExpiredError", "file_names"]
+__all__ = [
+    "DownloadError",
+    "DownloadRefusedError",
+    "Downloader",
+    "FileRecord",
+    "ResultsExpiredError",
+    "file_names",
+    "is_public_host",
+]
 
 RETENTION_SECONDS = 30 * 86_400
 CHUNK = 256 * 1024
+DEFAULT_MAX_BYTES = 4 * 1024**3
+DEFAULT_DEADLINE = 1800.0
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 
 
 class DownloadError(Exception):
     """A result file could not be downloaded (after retries)."""
 
 
+class DownloadRefusedError(DownloadError):
+    """A download was refused for safety (not retried): a symlink in the way, an
+    address that is not allowed, a content type of the wrong kind, a file over the
+    size cap, too many redirects."""
+
+
 class ResultsExpiredError(DownloadError):
     """The task's results are past Kling's 30-day retention."""
 
 
-def file_names(job_id: str, urls: list[str]) -> list[str]:
-    """Output names for a job's result URLs: ``<job_id>.<ext>``, or ``<job_id>-<n>.<ext>``."""
-    names = []
-    for index, url in enumerate(urls):
-        suffix = Path(urlparse(url).path).suffix[:8] or ".bin"
-        names.append(f"{job_id}{suffix}" if len(urls) == 1 else f"{job_id}-{index}{suffix}")
-    return names
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """One downloaded file as journaled: its name in ``files/``, size and SHA-256."""
+
+    name: str
+    size: int
+    sha256: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form (the journal's ``files`` column)."""
+        return {"name": self.name, "size": self.size, "sha256": self.sha256}
+
+
+def is_public_host(host: str) -> bool:
+    """True when ``host`` is an IP address that is globally routable (not loopback,
+    private, link-local, reserved, multicast or unspecified). Names are False."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
+class _PrivateAddressError(OSError):
+    """A host name resolved only to addresses downloads may not reach."""
+
+
+class _GuardedResolver(AbstractResolver):
+    """Resolves names, keeping only public addresses (unless the host is allowed):
+    a result URL (or a redirect) cannot reach the metadata service or the LAN."""
+
+    def __init__(self, allow_hosts: frozenset[str]) -> None:
+        self._inner = aiohttp.ThreadedResolver()
+        self._allow = allow_hosts
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self._inner.resolve(host, port, family)
+        if host.lower() in self._allow:
+            return found
+        public = [item for item in found if is_public_host(item["host"])]
+        if not public:
+            raise _PrivateAddressError(f"{host} resolves only to non-public addresses")
+        return public
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def _expected_kinds(task: Task) -> list[str]:
+    """The media kind of each of ``task.result_urls()``, in the same order."""
+    kinds: list[str] = []
+    result = task.task_result
+    for kind, items in (
+        ("video", result.videos),
+        ("image", result.images),
+        ("image", result.series_images),
+    ):
+        for item in items:
+            if item.url:
+                kinds.append(kind)
+            extras = item.model_extra or {}
+            kinds.extend(kind for k, v in sorted(extras.items()) if k.startswith("url_") and v)
+    for audio in result.audios:
+        kinds.extend("audio" for u in (audio.url, audio.url_mp3, audio.url_wav) if u)
+    return kinds
 
 
 class Downloader:
-    """Fetches result files into ``folder``.
+    """Fetches result files into ``folder`` (see the module docstring).
 
     Args:
-        folder: where files go.
+        folder: where files go (must not be a symlink).
         concurrency: downloads at once.
         attempts: tries per file.
         timeout: seconds without progress before a try is abandoned.
+        initial_delay: first pause between tries.
+        max_bytes: per-file size cap.
+        deadline: seconds one try of one file may take in all.
+        allow_hosts: host names or addresses that may be loopback or private (the
+            simulator's, a test server's); every other host must be public.
+        max_redirects: redirects followed per try.
     """
 
     def __init__(
@@ -65,18 +177,27 @@ class Downloader:
         attempts: int = 4,
         timeout: float = 60.0,
         initial_delay: float = 0.5,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        deadline: float = DEFAULT_DEADLINE,
+        allow_hosts: Collection[str] = (),
+        max_redirects: int = 3,
     ) -> None:
         self.folder = folder
         self.limiter = anyio.CapacityLimiter(concurrency)
         self.attempts = attempts
         self.timeout = timeout
         self.initial_delay = initial_delay
+        self.max_bytes = max_bytes
+        self.deadline = deadline
+        self.allow_hosts = frozenset(h.lower().strip("[]") for h in allow_hosts)
+        self.max_redirects = max_redirects
         self._session: aiohttp.ClientSession | None = None
         self.bytes = 0
         self.files = 0
 
     async def clean_partials(self) -> int:
-        """Remove ``.*.part`` files a killed process left behind; returns how many."""
+        """Remove ``.*.part`` entries a killed process left behind (symlinks
+        included: the link is removed, never its target); returns how many."""
         folder = anyio.Path(self.folder)
         if not await folder.exists():
             return 0
@@ -93,16 +214,31 @@ class Downloader:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(resolver=_GuardedResolver(self.allow_hosts))
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=self.timeout)
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=self.timeout),
             )
         return self._session
 
-    async def fetch_task(self, job_id: str, task: Task) -> list[str]:
-        """Download every result of ``task``; returns the file names written.
+    async def fetch_task(
+        self,
+        job_id: str,
+        task: Task,
+        *,
+        known: Mapping[str, FileRecord] | None = None,
+        on_file: Callable[[FileRecord], Awaitable[None]] | None = None,
+    ) -> list[FileRecord]:
+        """Download every result of ``task``; returns the files written (or kept).
+
+        ``known``: files journaled earlier for this job; an existing file is kept
+        only when its size and SHA-256 match its record (anything else in the way,
+        e.g. from an earlier batch, is replaced). ``on_file`` is awaited after each
+        file lands (the runner journals it).
 
         Raises:
             ResultsExpiredError: the task is older than the retention period.
+            DownloadRefusedError: refused for safety (see the class).
             DownloadError: a file failed on every attempt.
         """
         if task.created_at is not None and time.time() - task.created_at / 1000 > RETENTION_SECONDS:
@@ -111,51 +247,165 @@ class Downloader:
                 "keeps its results"
             )
         urls = task.result_urls()
+        kinds = _expected_kinds(task)
+        if len(kinds) != len(urls):  # pragma: no cover - both walk the same lists
+            kinds = [""] * len(urls)
         names = file_names(job_id, urls)
-        await anyio.Path(self.folder).mkdir(parents=True, exist_ok=True)
-        for url, name in zip(urls, names, strict=True):
-            if not await anyio.Path(self.folder / name).exists():
-                await self._fetch(url, name)
-        return names
+        await anyio.to_thread.run_sync(self._prepare_folder)
+        records: list[FileRecord] = []
+        for url, kind, name in zip(urls, kinds, names, strict=True):
+            record = await anyio.to_thread.run_sync(self._existing, name, (known or {}).get(name))
+            if record is None:
+                record = await self._fetch(url, name, kind)
+                if on_file is not None:
+                    await on_file(record)
+            records.append(record)
+        return records
 
-    async def _fetch(self, url: str, name: str) -> None:
+    def _prepare_folder(self) -> None:
+        if self.folder.is_symlink():
+            raise DownloadRefusedError(f"{self.folder} is a symlink; refusing to write through it")
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def _existing(self, name: str, known: FileRecord | None) -> FileRecord | None:
+        """``name`` when it is on disk exactly as journaled, else None."""
+        path = self.folder / name
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            return None
+        if stat.S_ISLNK(info.st_mode):
+            raise DownloadRefusedError(f"{name}: the destination is a symlink; refusing it")
+        if known is None or not stat.S_ISREG(info.st_mode) or info.st_size != known.size:
+            return None
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(CHUNK), b""):
+                digest.update(chunk)
+        return known if digest.hexdigest() == known.sha256 else None
+
+    async def _fetch(self, url: str, name: str, kind: str) -> FileRecord:
         last: BaseException | None = None
         for attempt in range(self.attempts):
             if attempt:
                 await asyncio.sleep(backoff_delay(attempt, initial=self.initial_delay, cap=10.0))
             try:
                 async with self.limiter:
-                    await self._fetch_once(url, name)
-                return
-            except (aiohttp.ClientError, TimeoutError, OSError, DownloadError) as error:
+                    async with asyncio.timeout(self.deadline):
+                        return await self._fetch_once(url, name, kind)
+            except DownloadRefusedError:
+                raise
+            except TimeoutError:
+                last = TimeoutError(f"not done within the {self.deadline:g} s deadline")
+            except aiohttp.ClientConnectorError as error:
+                if isinstance(error.os_error, _PrivateAddressError):
+                    raise DownloadRefusedError(f"{name}: {error.os_error}") from None
+                last = error
+            except (aiohttp.ClientError, OSError, DownloadError) as error:
                 last = error
         raise DownloadError(f"{name}: {type(last).__name__}: {last}")
 
-    async def _fetch_once(self, url: str, name: str) -> None:
-        target = self.folder / name
-        part = self.folder / f".{name}.part"
+    def _check_url(self, url: str, name: str) -> None:
+        parts = urlparse(url)
+        host = (parts.hostname or "").lower()
+        if parts.scheme not in ("http", "https") or not host:
+            raise DownloadRefusedError(f"{name}: refusing to fetch a non-http(s) URL")
+        if host in self.allow_hosts:
+            return
         try:
-            async with self._get_session().get(url) as response:
-                if response.status in (403, 404, 410):
-                    raise DownloadError(f"HTTP {response.status} (the link may have expired)")
-                response.raise_for_status()
-                expected = response.content_length
-                size = 0
-                async with await anyio.open_file(part, "wb") as out:
-                    async for chunk in response.content.iter_chunked(CHUNK):
-                        await out.write(chunk)
-                        size += len(chunk)
-                    await out.flush()
-                    await anyio.to_thread.run_sync(os.fsync, out.wrapped.fileno())
-                if expected is not None and size != expected:
-                    raise DownloadError(f"got {size} of {expected} bytes")
-                if size == 0:
-                    raise DownloadError("empty file")
-            await anyio.to_thread.run_sync(os.replace, part, target)
-            self.bytes += size
-            self.files += 1
+            ipaddress.ip_address(host)
+        except ValueError:
+            return  # a name: the resolver keeps only public addresses
+        if not is_public_host(host):
+            raise DownloadRefusedError(
+                f"{name}: refusing {host}: loopback, private and link-local addresses are "
+                "not downloaded from (allow the host explicitly for a local simulator)"
+            )
+
+    async def _open(self, url: str, name: str) -> aiohttp.ClientResponse:
+        """GET ``url``, following at most ``max_redirects`` checked redirects."""
+        session = self._get_session()
+        for _hop in range(self.max_redirects + 1):
+            self._check_url(url, name)
+            response = await session.get(
+                url, allow_redirects=False, headers={"Accept-Encoding": "identity"}
+            )
+            if response.status not in _REDIRECTS:
+                return response
+            location = response.headers.get("Location")
+            response.release()
+            if not location:
+                raise DownloadError(f"HTTP {response.status} without a Location")
+            url = urljoin(url, location)
+        raise DownloadRefusedError(f"{name}: more than {self.max_redirects} redirects")
+
+    async def _fetch_once(self, url: str, name: str, kind: str) -> FileRecord:
+        response = await self._open(url, name)
+        async with response:
+            if response.status in (403, 404, 410):
+                raise DownloadError(f"HTTP {response.status} (the link may have expired)")
+            response.raise_for_status()
+            sent_type = "Content-Type" in response.headers
+            content_type = response.content_type.lower() if sent_type else ""
+            if (
+                kind
+                and content_type not in _GENERIC_TYPES
+                and not content_type.startswith(f"{kind}/")
+            ):
+                raise DownloadRefusedError(
+                    f"{name}: the server sent {content_type}, not a {kind} file"
+                )
+            declared = response.content_length
+            if declared is not None and declared > self.max_bytes:
+                raise DownloadRefusedError(
+                    f"{name}: {declared} bytes is over the {self.max_bytes}-byte cap"
+                )
+            encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
+            return await self._store(response, name, None if encoded else declared)
+
+    async def _store(
+        self, response: aiohttp.ClientResponse, name: str, expected: int | None
+    ) -> FileRecord:
+        part = self.folder / f".{name}.{secrets.token_hex(4)}.part"
+        fd = await anyio.to_thread.run_sync(_open_exclusive, part)
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with os.fdopen(fd, "wb") as raw:
+                out = anyio.wrap_file(raw)
+                async for chunk in response.content.iter_chunked(CHUNK):
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise DownloadRefusedError(
+                            f"{name}: more than the {self.max_bytes}-byte cap"
+                        )
+                    digest.update(chunk)
+                    await out.write(chunk)
+                await out.flush()
+                await anyio.to_thread.run_sync(os.fsync, raw.fileno())
+            if expected is not None and size != expected:
+                raise DownloadError(f"got {size} of {expected} bytes")
+            if size == 0:
+                raise DownloadError("empty file")
+            await anyio.to_thread.run_sync(_move_into_place, part, self.folder / name)
         finally:
             await anyio.to_thread.run_sync(_remove, part)
+        self.bytes += size
+        self.files += 1
+        return FileRecord(name, size, digest.hexdigest())
+
+
+def _open_exclusive(path: Path) -> int:
+    """A new file, never an existing one and never through a symlink."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    return os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o644)
+
+
+def _move_into_place(part: Path, target: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        if stat.S_ISLNK(target.lstat().st_mode):
+            raise DownloadRefusedError(f"{target.name}: the destination is a symlink; refusing it")
+    os.replace(part, target)
 
 
 def _remove(path: Path) -> None:

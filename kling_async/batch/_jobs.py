@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from pydantic import ValidationError
 from kling_async.endpoints import FAMILIES
 from kling_async.models import REQUEST_MODELS, KlingRequest
 
-__all__ = ["Job", "JobFileError", "load_jobs"]
+__all__ = ["Job", "JobFileError", "is_control", "load_jobs"]
 
 MAX_ID = 128
 
@@ -52,6 +53,16 @@ class JobFileError(ValueError):
             f"{path}: {len(problems)} problem(s); nothing was submitted:\n{shown}{more}"
         )
         self.problems = problems
+
+
+_BIDI_CONTROLS = frozenset("\u200e\u200f\u061c") | frozenset(map(chr, range(0x202A, 0x202F)))
+_BIDI_CONTROLS |= frozenset(map(chr, range(0x2066, 0x206A)))
+
+
+def is_control(char: str) -> bool:
+    """C0/C1 controls, lone surrogates and bidirectional overrides (they would
+    reach terminals and file names raw); joiners inside emoji stay allowed."""
+    return unicodedata.category(char) in ("Cc", "Cs") or char in _BIDI_CONTROLS
 
 
 def _family_name(value: Any) -> str | None:
@@ -148,6 +159,9 @@ def load_jobs(path: str | Path, *, family: str | None = None) -> list[Job]:
             problems.append(
                 f"{label}: id must be <= {MAX_ID} characters without / \\ or a leading ."
             )
+            continue
+        if any(is_control(c) for c in job_id):
+            problems.append(f"{label}: id must not contain control characters")
             continue
         if job_id in seen:
             problems.append(f"{label}: duplicate id")

@@ -16,6 +16,14 @@ through one worker thread in submission order, so the event loop never blocks on
 disk and a job's changes land in the order they happened. Each change is its own
 transaction: a process killed at any point leaves every row in one valid state.
 An exclusive lock file stops two runs from sharing a journal.
+
+A file that is not a valid journal (garbage, truncated, 0 bytes, another schema)
+is refused with :class:`JournalCorruptError`, never taken as an empty batch; a
+failed write (disk full, permissions) raises :class:`JournalWriteError` and leaves
+the journal as it was before that change. A job's ``attempt`` (0 at first) is part
+of its ``external_task_id``: ``--retry-failed`` re-queues a failed job with the
+next attempt, so a failed task's id is never reused. ``files`` holds each
+downloaded file's name, size and SHA-256.
 """
 
 from __future__ import annotations
@@ -34,9 +42,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from kling_async.batch._downloads import FileRecord
 from kling_async.batch._jobs import Job
 
-__all__ = ["STATES", "Journal", "JournalLockedError", "Row"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "STATES",
+    "FolderNotEmptyError",
+    "Journal",
+    "JournalCorruptError",
+    "JournalLockedError",
+    "JournalWriteError",
+    "Row",
+]
+
+SCHEMA_VERSION = 2
+"""1: the first journals (no ``attempt`` column; migrated on open); 2: attempts."""
 
 STATES = ("queued", "creating", "created", "succeeded", "failed", "downloaded", "expired")
 FINAL = frozenset({"failed", "downloaded", "expired"})
@@ -62,14 +83,35 @@ CREATE TABLE IF NOT EXISTS jobs (
     pack TEXT,
     created_at REAL,
     ended_at REAL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
 """
 
 
+_COLUMNS = frozenset(
+    {"job_id", "seq", "family", "params", "priority", "external_task_id", "state", "task_id"}
+    | {"task", "reason", "units", "files", "cost", "pack", "created_at", "ended_at"}
+)
+
+
 class JournalLockedError(RuntimeError):
     """Another run holds this journal."""
+
+
+class JournalCorruptError(ValueError):
+    """The file is not a journal this version can use (garbage, truncated, empty,
+    another schema). Nothing was changed."""
+
+
+class JournalWriteError(RuntimeError):
+    """A journal write failed (disk full, permissions); the journal keeps its state
+    from before that change, so the batch can be resumed once the cause is fixed."""
+
+
+class FolderNotEmptyError(FileExistsError):
+    """``batch run`` was pointed at a folder that holds files but no journal."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,17 +129,37 @@ class Row:
     task: dict[str, Any] | None
     reason: str | None
     units: str | None
-    files: list[str]
+    file_records: list[FileRecord]
     cost: int
     pack: str | None
     created_at: float | None
     ended_at: float | None
+    attempt: int = 0
+
+    @property
+    def files(self) -> list[str]:
+        """The names of the job's downloaded files (in ``files/``)."""
+        return [record.name for record in self.file_records]
 
 
-def external_id(batch_id: str, job_id: str) -> str:
-    """The deterministic ``external_task_id`` of a job: same batch + job -> same id."""
-    digest = hashlib.sha256(f"{batch_id}\0{job_id}".encode()).hexdigest()[:32]
+def external_id(batch_id: str, job_id: str, attempt: int = 0) -> str:
+    """The deterministic ``external_task_id`` of a job: same batch + job + attempt
+    -> same id (attempt 0 keeps the id of journals made before attempts existed)."""
+    seed = f"{batch_id}\0{job_id}" if attempt == 0 else f"{batch_id}\0{job_id}\0{attempt}"
+    digest = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return f"kb-{digest}"
+
+
+def _file_records(text: str | None) -> list[FileRecord]:
+    if not text:
+        return []
+    records = []
+    for item in json.loads(text):
+        if isinstance(item, str):  # schema 1 kept names only
+            records.append(FileRecord(item, -1, ""))
+        elif isinstance(item, dict):
+            records.append(FileRecord(str(item["name"]), int(item["size"]), str(item["sha256"])))
+    return records
 
 
 class Journal:
@@ -112,22 +174,48 @@ class Journal:
     # -- opening --------------------------------------------------------------------
 
     @classmethod
-    def open(cls, folder: str | Path, *, create: bool, read_only: bool = False) -> Journal:
+    def open(
+        cls,
+        folder: str | Path,
+        *,
+        create: bool,
+        read_only: bool = False,
+        allow_nonempty: bool = False,
+    ) -> Journal:
         """Open (or, with ``create``, start) the journal in ``folder``.
 
         ``read_only`` takes no lock (for status and reports while a run goes on).
+        ``allow_nonempty`` lets ``create`` start a journal in a folder that already
+        holds other files.
 
         Raises:
             JournalLockedError: another run holds the lock.
+            JournalCorruptError: the file is not a usable journal.
+            FolderNotEmptyError: ``create`` in a folder with files but no journal.
             FileNotFoundError: no journal in ``folder`` and ``create`` is False.
         """
         folder = Path(folder)
         db_path = folder / "journal.sqlite"
-        if not create and not db_path.exists():
+        exists = db_path.exists()
+        if not create and not exists:
             raise FileNotFoundError(f"no batch journal in {folder} (expected {db_path})")
+        if exists and db_path.stat().st_size == 0:
+            raise JournalCorruptError(
+                f"{db_path} is empty (0 bytes): not a batch journal, maybe cut short by a "
+                "full disk; nothing was done (move it away to start a new batch there)"
+            )
         if read_only:
-            uri = f"file:{db_path}?mode=ro"
-            return cls(folder, sqlite3.connect(uri, uri=True, check_same_thread=False), -1)
+            uri = db_path.resolve().as_uri() + "?mode=ro"
+            connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            _check(connection, db_path, migrate=False)
+            return cls(folder, connection, -1)
+        if create and not exists and not allow_nonempty and folder.is_dir():
+            others = [p.name for p in folder.iterdir() if p.name != "journal.lock"]
+            if others:
+                raise FolderNotEmptyError(
+                    f"{folder} holds files ({', '.join(sorted(others)[:3])}...) but no "
+                    "journal; choose an empty --out folder (or pass --force to use it)"
+                )
         folder.mkdir(parents=True, exist_ok=True)
         lock_fd = os.open(folder / "journal.lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -137,10 +225,28 @@ class Journal:
             raise JournalLockedError(
                 f"another kling-async run is using {folder}; wait for it or stop it first"
             ) from None
-        connection = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=FULL")
-        connection.executescript(_SCHEMA)
+        try:
+            connection = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+            try:
+                if exists:
+                    _check(connection, db_path, migrate=True)
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=FULL")
+                if not exists:
+                    connection.executescript(_SCHEMA)
+                    connection.execute(
+                        "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
+                        (str(SCHEMA_VERSION),),
+                    )
+            except BaseException:
+                connection.close()
+                raise
+        except BaseException as exc:
+            fcntl.flock(lock_fd, fcntl.LOCK_UN)
+            os.close(lock_fd)
+            if isinstance(exc, sqlite3.Error):
+                raise JournalWriteError(f"cannot set up the journal {db_path}: {exc}") from None
+            raise
         return cls(folder, connection, lock_fd)
 
     def close(self) -> None:
@@ -154,7 +260,12 @@ class Journal:
     # -- writes (one thread, in order) --------------------------------------------------
 
     async def _run(self, fn: Callable[[], _T]) -> _T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+        except sqlite3.Error as exc:
+            raise JournalWriteError(
+                f"cannot write the batch journal {self.folder / 'journal.sqlite'}: {exc}"
+            ) from None
 
     def _write(self, sql: str, args: Sequence[Any]) -> None:
         with self._db:
@@ -210,6 +321,37 @@ class Journal:
             )
         )
 
+    def requeue_failed(self) -> list[str]:
+        """Queue every failed job again with its next attempt (a new
+        ``external_task_id``: a failed task's id is never reused); returns their ids."""
+        batch_id = self.meta("batch_id") or ""
+        now = time.time()
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            failed = self._db.execute(
+                "SELECT job_id, attempt FROM jobs WHERE state = 'failed' ORDER BY seq"
+            ).fetchall()
+            self._db.executemany(
+                "UPDATE jobs SET state = 'queued', attempt = ?, external_task_id = ?,"
+                " task_id = NULL, task = NULL, reason = NULL, units = NULL, files = NULL,"
+                " created_at = NULL, ended_at = NULL, updated_at = ? WHERE job_id = ?",
+                [
+                    (attempt + 1, external_id(batch_id, job_id, attempt + 1), now, job_id)
+                    for job_id, attempt in failed
+                ],
+            )
+        return [job_id for job_id, _ in failed]
+
+    async def mark_queued(self, job_id: str) -> None:
+        """Nothing was created (a definite refusal): back to ``queued``."""
+        await self._run(
+            lambda: self._write(
+                "UPDATE jobs SET state = 'queued', updated_at = ? WHERE job_id = ? AND state IN"
+                " ('queued', 'creating')",
+                (time.time(), job_id),
+            )
+        )
+
     async def mark_creating(self, job_id: str) -> None:
         """The create call is about to leave (journaled before it does)."""
         await self._set(job_id, "creating")
@@ -248,12 +390,31 @@ class Journal:
             )
         )
 
-    async def mark_downloaded(self, job_id: str, files: list[str]) -> None:
+    async def note_file(self, job_id: str, record: FileRecord) -> None:
+        """One result file landed (before the job is ``downloaded``): its name, size
+        and checksum, so a resume keeps it only if it is still exactly that file."""
+
+        def write() -> None:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                row = self._db.execute(
+                    "SELECT files FROM jobs WHERE job_id = ?", (job_id,)
+                ).fetchone()
+                records = [r for r in _file_records(row[0] if row else None) if r != record]
+                records = [r for r in records if r.name != record.name] + [record]
+                self._db.execute(
+                    "UPDATE jobs SET files = ?, updated_at = ? WHERE job_id = ?",
+                    (json.dumps([r.as_dict() for r in records]), time.time(), job_id),
+                )
+
+        await self._run(write)
+
+    async def mark_downloaded(self, job_id: str, files: list[FileRecord]) -> None:
         """Every result file is on disk."""
         await self._run(
             lambda: self._write(
                 "UPDATE jobs SET state = 'downloaded', files = ?, updated_at = ? WHERE job_id = ?",
-                (json.dumps(files), time.time(), job_id),
+                (json.dumps([f.as_dict() for f in files]), time.time(), job_id),
             )
         )
 
@@ -289,7 +450,8 @@ class Journal:
         """Every job, in file order."""
         cursor = self._db.execute(
             "SELECT job_id, seq, family, params, priority, external_task_id, state, task_id,"
-            " task, reason, units, files, cost, pack, created_at, ended_at FROM jobs ORDER BY seq"
+            " task, reason, units, files, cost, pack, created_at, ended_at, attempt FROM jobs"
+            " ORDER BY seq"
         )
         return [
             Row(
@@ -304,11 +466,12 @@ class Journal:
                 task=None if r[8] is None else json.loads(r[8]),
                 reason=r[9],
                 units=r[10],
-                files=[] if r[11] is None else json.loads(r[11]),
+                file_records=_file_records(r[11]),
                 cost=r[12],
                 pack=r[13],
                 created_at=r[14],
                 ended_at=r[15],
+                attempt=r[16],
             )
             for r in cursor.fetchall()
         ]
@@ -319,6 +482,41 @@ class Journal:
         for state, n in self._db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state"):
             counts[state] = n
         return counts
+
+
+def _check(connection: sqlite3.Connection, path: Path, *, migrate: bool) -> None:
+    """Refuse anything but a kling-async journal of a known schema (migrating a
+    schema-1 journal when ``migrate``)."""
+    try:
+        if connection.execute("PRAGMA quick_check").fetchone() != ("ok",):
+            raise JournalCorruptError(f"{path} is damaged (SQLite integrity check failed)")
+        tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master")}
+        if not {"jobs", "meta"} <= tables:
+            raise JournalCorruptError(f"{path} is not a kling-async batch journal")
+        columns = {r[1] for r in connection.execute("PRAGMA table_info(jobs)")}
+        row = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.DatabaseError as exc:
+        connection.close()
+        raise JournalCorruptError(
+            f"{path} is not a valid batch journal ({exc}); nothing was done"
+        ) from None
+    except JournalCorruptError:
+        connection.close()
+        raise
+    version = 1 if row is None else int(row[0]) if str(row[0]).isdigit() else -1
+    if version > SCHEMA_VERSION or version < 1 or not columns >= _COLUMNS:
+        connection.close()
+        raise JournalCorruptError(
+            f"{path} has journal schema {row[0] if row else '?'} with columns this version "
+            f"of kling-async does not know (it reads schemas 1-{SCHEMA_VERSION})"
+        )
+    if "attempt" not in columns and migrate:
+        connection.execute("ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0")
+    if version < SCHEMA_VERSION and migrate:
+        connection.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
 
 
 def _pack(family: str) -> str | None:

@@ -1,4 +1,10 @@
-"""The batch report: outcome counts, failure reasons, units, wall time, utilization."""
+"""The batch report: outcome counts, failure reasons, units, wall time, utilization.
+
+Utilization is busy slot-seconds over (capacity x wall time), where capacity is the
+highest capacity in force while the batch ran (the runner journals it), never a
+figure learned at the end. Text output escapes control characters in ids and
+reasons (``printable``), so a job id cannot drive the terminal.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kling_async.batch._jobs import is_control
 from kling_async.batch._journal import Journal, Row
 
-__all__ = ["BatchReport", "build_report"]
+__all__ = ["BatchReport", "build_report", "printable", "write_report"]
 
 
 @dataclass
@@ -30,6 +37,8 @@ class BatchReport:
     wall_seconds: float = 0.0
     utilization: dict[str, float] = field(default_factory=dict)
     files: int = 0
+    stopped: str = ""
+    """Why the last run stopped early (empty when it did not)."""
 
     def to_json(self) -> str:
         """The report as JSON."""
@@ -47,12 +56,30 @@ class BatchReport:
             shown = ", ".join(f"{p} {u:.0%}" for p, u in sorted(self.utilization.items()))
             lines.append(f"slot utilization: {shown}")
         for failure in self.failures[:50]:
-            lines.append(f"  failed  {failure['job_id']}: {failure['reason']}")
+            lines.append(
+                f"  failed  {printable(failure['job_id'])}: {printable(failure['reason'])}"
+            )
         for item in self.undownloaded[:50]:
-            lines.append(f"  not downloaded  {item['job_id']}: {item['reason']}")
+            lines.append(
+                f"  not downloaded  {printable(item['job_id'])}: {printable(item['reason'])}"
+            )
+        if self.stopped:
+            lines.append(f"stopped: {printable(self.stopped)}")
         if self.pending:
             lines.append("pending jobs remain: run `kling-async batch resume <out>` to finish them")
         return "\n".join(lines)
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (C0, C1, bidi overrides) escaped."""
+    return "".join(_escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    if is_control(char):
+        code = ord(char)
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return char
 
 
 def build_report(journal: Journal) -> BatchReport:
@@ -81,6 +108,7 @@ def build_report(journal: Journal) -> BatchReport:
         for r in rows
         if r.state in ("succeeded", "expired")
     ]
+    report.stopped = journal.meta("stopped") or ""
     report.units = sum(_float(r.units) or 0.0 for r in rows)
     report.files = sum(len(r.files) for r in rows)
     ends = [r.ended_at for r in rows if r.ended_at is not None]

@@ -8,36 +8,90 @@ at any moment leaves only states that resume can settle without creating a task
 twice (a ``creating`` job is looked up by its external id first). When the client
 closes early, jobs whose tasks run at Kling stay ``created`` (their handles end
 detached) and a resume re-attaches them.
+
+Faults that no job can get past end the run instead of failing jobs
+(:class:`BatchStoppedError`): Kling unreachable for ``unreachable_timeout``, an
+authentication error, the scheduler failing. The run then closes its client (tasks
+running at Kling stay ``created``), the jobs concerned stay pending (``queued``, or
+``creating`` when a create's outcome is unknown) and ``batch resume`` finishes them
+once the cause is fixed. An account error (balance, permissions: 1100-1103) stops
+only its pack: the other packs run to the end, then the run raises the same way.
 """
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import ipaddress
 import logging
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from kling_async._client import KlingClient
 from kling_async._handle import TaskHandle
-from kling_async.batch._downloads import Downloader, DownloadError, ResultsExpiredError
+from kling_async.batch._downloads import (
+    Downloader,
+    DownloadError,
+    FileRecord,
+    ResultsExpiredError,
+    is_public_host,
+)
 from kling_async.batch._jobs import load_jobs
 from kling_async.batch._journal import FINAL, Journal, Row
 from kling_async.errors import (
+    AccountError,
+    AuthenticationError,
+    CreateOutcomeUnknownError,
     KlingError,
+    ResponseError,
+    SchedulerFailedError,
     TaskCancelledError,
     TaskDetachedError,
     TaskFailedError,
     TaskNotFoundError,
+    TransportError,
 )
 from kling_async.models import REQUEST_MODELS, Task
 from kling_async.scheduling._creator import PendingCreate
 
-__all__ = ["BatchProgress", "BatchRunner", "resume_batch", "run_batch"]
+__all__ = ["BatchProgress", "BatchRunner", "BatchStoppedError", "resume_batch", "run_batch"]
 
 logger = logging.getLogger("kling_async.batch")
+
+
+class BatchStoppedError(KlingError):
+    """The batch stopped before every job could run: Kling was unreachable, the
+    credentials were refused, or an account error (balance, permissions) stopped a
+    pack. The jobs concerned are still pending in the journal; fix the cause and
+    ``kling-async batch resume <out>`` finishes them (nothing is created twice).
+
+    Attributes:
+        causes: the errors that stopped it (one per pack, or one for all).
+        pending: how many jobs remain pending.
+    """
+
+    def __init__(self, causes: list[KlingError], pending: int) -> None:
+        self.causes = causes
+        self.pending = pending
+        shown = "; ".join(f"{type(c).__name__}: {c}" for c in causes)
+        super().__init__(f"the batch stopped with {pending} job(s) pending: {shown}")
+
+
+def stops_all(error: KlingError) -> bool:
+    """Errors after which no create of this run can succeed (the run ends)."""
+    if isinstance(error, AuthenticationError | SchedulerFailedError):
+        return True
+    if isinstance(error, TransportError):
+        return not error.request_sent
+    if isinstance(error, CreateOutcomeUnknownError):
+        return isinstance(error.cause, TransportError | ResponseError)
+    return False
 
 
 @dataclass
@@ -71,6 +125,11 @@ class BatchRunner:
         self._state = {row.job_id: row.state for row in self._rows.values()}
         self._by_ext = {row.external_task_id: row.job_id for row in self._rows.values()}
         self._handles: dict[str, TaskHandle] = {}
+        self.stops: dict[str, KlingError] = {}
+        """Why creates stopped (``"*"``: all, else a pack name) during this run."""
+        self._stop_all = asyncio.Event()
+        self.peak_capacity: dict[str, int] = {}
+        """Per pack, the highest capacity in force during this run (utilization)."""
 
     async def before_create(self, pending: PendingCreate) -> None:
         """The client's ``before_create`` hook: journal ``creating`` for the job."""
@@ -104,16 +163,64 @@ class BatchRunner:
 
     async def run(self, client: KlingClient) -> None:
         """Drive every job to a final state (or as far as Kling allows) with
-        ``client`` (made with ``before_create=self.before_create``)."""
+        ``client`` (made with ``before_create=self.before_create``).
+
+        Raises:
+            BatchStoppedError: creates stopped (see the module docstring); the
+                journal is resumable.
+            JournalWriteError: the journal could not be written (disk full...).
+        """
         self.client = client
-        jobs = [self._drive(row) for row in self._rows.values() if row.state not in FINAL]
-        await asyncio.gather(*jobs)
+        await self.journal.set_meta("stopped", "")
+        drives = asyncio.gather(
+            *(self._drive(row) for row in self._rows.values() if row.state not in FINAL)
+        )
+        stop = asyncio.ensure_future(self._stop_all.wait())
+        sampler = asyncio.ensure_future(self._sample_capacity())
+        try:
+            waiters: set[asyncio.Future[Any]] = {drives, stop}
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            if not drives.done():
+                # Nothing more can be created: queued jobs end cancelled (still
+                # 'queued'), running tasks detach (still 'created') for the resume.
+                await client.aclose()
+            await drives
+        finally:
+            stop.cancel()
+            sampler.cancel()
+            drives.cancel()
+        self._note_capacity()
         await self.journal.set_meta("capacity", repr(self._capacity()))
         await self.journal.set_meta("finished_at", repr(time.time()))
+        if self.stops:
+            causes = list(self.stops.values())
+            text = "; ".join(f"{type(c).__name__}: {c}" for c in causes)
+            await self.journal.set_meta("stopped", text)
+            pending = sum(state not in FINAL for state in self._state.values())
+            raise BatchStoppedError(causes, pending)
+
+    async def _sample_capacity(self) -> None:
+        while True:
+            self._note_capacity()
+            await asyncio.sleep(0.5)
+
+    def _note_capacity(self) -> None:
+        if self.client is None or self.client.closed:
+            return
+        per_pack: dict[str, int] = {}
+        for key, info in self.client.stats().packs.items():
+            pack = key.split("/", 1)[0]
+            per_pack[pack] = per_pack.get(pack, 0) + info.capacity
+        for pack, capacity in per_pack.items():
+            self.peak_capacity[pack] = max(self.peak_capacity.get(pack, 0), capacity)
 
     def _capacity(self) -> dict[str, int]:
-        assert self.client is not None
-        return {p: info.capacity for p, info in self.client.stats().packs.items()}
+        """The highest capacity in force per pack, over this run and earlier ones."""
+        earlier = _literal_dict(self.journal.meta("capacity"))
+        return {
+            pack: max(earlier.get(pack, 0), self.peak_capacity.get(pack, 0))
+            for pack in set(earlier) | set(self.peak_capacity)
+        }
 
     async def _drive(self, row: Row) -> None:
         try:
@@ -130,12 +237,28 @@ class BatchRunner:
             self._state[row.job_id] = "failed"
             return
         except KlingError as error:
+            if stops_all(error) or isinstance(error, AccountError):
+                await self._stopped(row, error)
+                return
             await self.journal.mark_ended(row.job_id, succeeded=False, task=None, reason=str(error))
             self._state[row.job_id] = "failed"
             return
         if task is None:
             return
         await self._download(row, task)
+
+    async def _stopped(self, row: Row, error: KlingError) -> None:
+        """``row`` could not be created because of ``error``: it stays pending."""
+        if not isinstance(error, CreateOutcomeUnknownError):  # definitely not created
+            await self.journal.mark_queued(row.job_id)
+            if self._state[row.job_id] == "creating":
+                self._state[row.job_id] = "queued"
+        where = "*" if stops_all(error) else (row.pack or "*")
+        if where not in self.stops:
+            self.stops[where] = error
+            logger.error("creates stopped (%s): %s", where, error)
+        if where == "*":
+            self._stop_all.set()
 
     async def _settle(self, row: Row) -> Task | None:
         """Bring a row to a finished task (submitting or re-attaching as needed)."""
@@ -191,8 +314,12 @@ class BatchRunner:
         return task
 
     async def _download(self, row: Row, task: Task) -> None:
+        async def landed(record: FileRecord) -> None:
+            await self.journal.note_file(row.job_id, record)
+
+        known = {record.name: record for record in row.file_records if record.size >= 0}
         try:
-            names = await self.downloads.fetch_task(row.job_id, task)
+            names = await self.downloads.fetch_task(row.job_id, task, known=known, on_file=landed)
         except ResultsExpiredError as expired:
             await self.journal.mark_expired(row.job_id, str(expired))
             self._state[row.job_id] = "expired"
@@ -205,14 +332,48 @@ class BatchRunner:
         self._state[row.job_id] = "downloaded"
 
 
+def download_hosts(client_kwargs: dict[str, Any], extra: Collection[str] = ()) -> set[str]:
+    """Hosts downloads may reach although they are loopback or private: the API
+    host when it is itself local (a simulator, a test server), and ``extra``."""
+    hosts = {h.lower() for h in extra}
+    base = client_kwargs.get("base_url") or os.environ.get("KLING_BASE_URL") or ""
+    host = (urlparse(base).hostname or "").lower()
+    if host and (host == "localhost" or (_is_ip(host) and not is_public_host(host))):
+        hosts.add(host)
+    return hosts
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _literal_dict(value: str | None) -> dict[str, int]:
+    if not value:
+        return {}
+    try:
+        parsed: Any = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return {}
+    return {str(k): int(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
+
+
 async def _execute(
     journal: Journal,
     client_kwargs: dict[str, Any],
     *,
     download_concurrency: int,
     on_start: Callable[[BatchRunner], None] | None,
+    allow_download_hosts: Collection[str] = (),
 ) -> None:
-    downloads = Downloader(journal.folder / "files", concurrency=download_concurrency)
+    downloads = Downloader(
+        journal.folder / "files",
+        concurrency=download_concurrency,
+        allow_hosts=download_hosts(client_kwargs, allow_download_hosts),
+    )
     await downloads.clean_partials()
     runner = BatchRunner(journal, downloads)
     try:
@@ -231,18 +392,27 @@ async def run_batch(
     family: str | None = None,
     download_concurrency: int = 4,
     on_start: Callable[[BatchRunner], None] | None = None,
+    force: bool = False,
+    allow_download_hosts: Collection[str] = (),
     **client_kwargs: Any,
 ) -> Path:
     """Validate ``jobs_file``, journal it in ``out`` and run it to the end.
 
-    ``client_kwargs`` configure the :class:`~kling_async.KlingClient`. Returns ``out``.
+    ``client_kwargs`` configure the :class:`~kling_async.KlingClient`. ``force``
+    uses an ``out`` that holds other files; ``allow_download_hosts`` lets result
+    downloads reach those loopback/private hosts (the API host is allowed when it
+    is itself local). Returns ``out``.
 
     Raises:
         JobFileError: bad rows (nothing is journaled or sent).
-        JournalLockedError / FileExistsError: ``out`` is in use or holds a batch.
+        JournalLockedError / FileExistsError: ``out`` is in use or holds a batch
+            (:class:`FolderNotEmptyError`: files but no journal).
+        JournalCorruptError: ``out`` holds a file that is not a valid journal.
+        BatchStoppedError: creates stopped; resume once the cause is fixed.
+        JournalWriteError: the journal could not be written (disk full...).
     """
     jobs = await asyncio.to_thread(load_jobs, jobs_file, family=family)
-    journal = await asyncio.to_thread(Journal.open, out, create=True)
+    journal = await asyncio.to_thread(partial(Journal.open, out, create=True, allow_nonempty=force))
     try:
         await asyncio.to_thread(journal.start_batch, jobs, source=str(jobs_file))
         await _execute(
@@ -250,6 +420,7 @@ async def run_batch(
             client_kwargs,
             download_concurrency=download_concurrency,
             on_start=on_start,
+            allow_download_hosts=allow_download_hosts,
         )
     finally:
         await asyncio.to_thread(journal.close)
@@ -261,21 +432,32 @@ async def resume_batch(
     *,
     download_concurrency: int = 4,
     on_start: Callable[[BatchRunner], None] | None = None,
+    retry_failed: bool = False,
+    allow_download_hosts: Collection[str] = (),
     **client_kwargs: Any,
 ) -> Path:
     """Continue the batch journaled in ``out``: nothing is created twice.
 
+    ``retry_failed`` first queues every failed job again with a new attempt id
+    (a failed task's ``external_task_id`` is never reused).
+
     Raises:
         FileNotFoundError: ``out`` holds no journal.
         JournalLockedError: another run is using it.
+        JournalCorruptError: the journal is not valid.
+        BatchStoppedError: creates stopped again; resume once the cause is fixed.
     """
     journal = await asyncio.to_thread(Journal.open, out, create=False)
     try:
+        if retry_failed:
+            again = await asyncio.to_thread(journal.requeue_failed)
+            logger.info("%d failed job(s) queued again with new ids", len(again))
         await _execute(
             journal,
             client_kwargs,
             download_concurrency=download_concurrency,
             on_start=on_start,
+            allow_download_hosts=allow_download_hosts,
         )
     finally:
         await asyncio.to_thread(journal.close)

@@ -26,6 +26,7 @@ import asyncio
 import enum
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -103,6 +104,8 @@ class Refused:
 
     reason: Refusal
     retry_after: float | None
+    error: Exception | None = None
+    """The refusal itself (for UNREACHABLE: the ``TransportError`` naming URL and cause)."""
 
 
 @dataclass(slots=True)
@@ -165,12 +168,12 @@ class Creator:
             except TransportError as error:
                 if error.request_sent:  # pragma: no cover - the client reports unknown outcome
                     return CreateFailed(error)
-                return Refused(Refusal.UNREACHABLE, None)
+                return Refused(Refusal.UNREACHABLE, None, error)
             except CreateOutcomeUnknownError as error:
                 try:
                     found = await self._resolve_unknown(record)
                 except KlingError as lookup_error:
-                    return CreateFailed(lookup_error)
+                    return CreateFailed(_unknown(record, lookup_error))
                 if found is not None:
                     return found
                 recreated += 1
@@ -202,12 +205,14 @@ class Creator:
 
         Looks the ``external_task_id`` up (verified: a task naming another id is
         never adopted) until Kling answers; "not found" is confirmed once after a
-        pause before it is believed. Transient faults are retried; a definite error
-        (``TaskMismatchError``, authentication, account, bad request) is raised.
-        The slots stay held meanwhile.
+        pause before it is believed. Transient faults are retried for at most
+        ``backoff.unreachable_timeout`` seconds, then the last one is raised; a
+        definite error (``TaskMismatchError``, authentication, account, bad request)
+        is raised at once. The slots stay held meanwhile.
         """
         attempt = 0
         misses = 0
+        give_up = time.monotonic() + self.backoff.unreachable_timeout
         while True:
             try:
                 return await self.backend.get_task(
@@ -218,11 +223,20 @@ class Creator:
                 if misses >= 2:
                     return None
             except KlingError as error:
-                if not _transient(error):
+                if not _transient(error) or time.monotonic() >= give_up:
                     raise
                 logger.warning("resolving %r failed (%s); retrying", record, type(error).__name__)
             await asyncio.sleep(pause_delay(attempt, self.backoff, None, self.rng))
             attempt += 1
+
+
+def _unknown(record: Submission, error: KlingError) -> KlingError:
+    """A lookup that could not settle an unknown outcome: transient faults become a
+    :class:`CreateOutcomeUnknownError` (the task may exist; resolve it by
+    ``external_task_id`` later), definite answers stay what they are."""
+    if isinstance(error, CreateOutcomeUnknownError) or not _transient(error):
+        return error
+    return CreateOutcomeUnknownError(record.family, record.external_task_id, error)
 
 
 def _transient(error: KlingError) -> bool:

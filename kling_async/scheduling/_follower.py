@@ -196,9 +196,13 @@ class Follower:
         known = record.task.task_status if record.task is not None else TaskStatus.SUBMITTED
         if _RANK[task.task_status] < _RANK[known]:
             return  # an older status never overwrites a newer one
-        if task.is_terminal and not trusted:
-            self.tracker.confirm(record)
-        elif self.tracker.is_tracked(record):
+        if not trusted:
+            # An unverified delivery never changes what the handle shows (its URLs
+            # could be anyone's): a terminal one only asks for a query.
+            if task.is_terminal:
+                self.tracker.confirm(record)
+            return
+        if self.tracker.is_tracked(record):
             await self.settle(record, task)
 
     # -- shared steps ------------------------------------------------------------------------

@@ -12,7 +12,12 @@
     _create()     creator.create(record) ->
                     a Task            -> _created: note the id, track it  (SUBMITTED)
                     Refused(reason)   -> _refused: slots back, pause, requeue (QUEUED)
-                    CreateFailed(err) -> _failed: slots back               (FAILED)
+                      unreachable for backoff.unreachable_timeout with no answer
+                                      -> this and every queued record FAILED (TransportError)
+                    CreateFailed(err) -> slots back                       (FAILED)
+                      authentication error -> _stop(all packs); account error
+                                      -> _stop(its pack): queued records there FAILED with
+                                         it, later submissions there fail at once
     tracker       polls; every task state seen -> _settle(record, task)
     _settle()     processing -> PROCESSING; terminal -> slots back, resolve
                                                           (SUCCEEDED | FAILED)
@@ -43,8 +48,12 @@ from kling_async._handle import TaskHandle
 from kling_async.endpoints import ConcurrencyScope
 from kling_async.endpoints import family as family_of
 from kling_async.errors import (
+    AccountError,
+    APIError,
+    AuthenticationError,
     CapacityError,
     ClientClosedError,
+    KlingError,
     SchedulerFailedError,
     TaskCancelledError,
     TaskExpiredError,
@@ -115,6 +124,13 @@ class Scheduler:
         rng = rng or random.Random()
         self._closed = False
         self._changed = asyncio.Event()
+        self.unreachable_timeout = backoff.unreachable_timeout
+        self._unreachable_since: float | None = None
+        self._unreachable_error: Exception | None = None
+        self._unreachable_given_up = False
+        self.stopped: dict[str, KlingError] = {}
+        """Packs whose creates stopped for good, with the error: ``"*"`` for every
+        pack (an authentication error), else the pack name (an account error)."""
         self.registry = Registry(self.cancel)
         self.supervisor = Supervisor(setup=self._setup, on_failure=self._on_failure)
         self.slots = PackSlots(
@@ -243,10 +259,20 @@ class Scheduler:
             deadline=deadline,
             callback_url=callback_url,
         )
+        stop = self.stop_of(key)
+        if stop is not None:
+            self._end(record, _S.FAILED, stop)
+            return handle
         core.push(record)
         self.registry.hold(record)
         self.slots.wake(key)
         return handle
+
+    def stop_of(self, key: str) -> KlingError | None:
+        """The error that stopped creates under ``key`` (its pack, or all), if any."""
+        if not self.stopped:
+            return None
+        return self.stopped.get("*") or self.stopped.get(key.split("/", 1)[0])
 
     def cancel(self, record: Submission) -> bool:
         """Cancel ``record``: dequeue it, or stop awaiting a created task (slots kept
@@ -289,6 +315,8 @@ class Scheduler:
         while True:
             wake.clear()
             now = self.clock()
+            if self._unreachable_expired(now):
+                self._give_up_unreachable(now)
             for expired in core.expire(now):
                 late = TaskExpiredError(f"{expired!r} was not created before its start_deadline")
                 self._end(expired, _S.EXPIRED, late)
@@ -303,6 +331,10 @@ class Scheduler:
                 if core.queued and self.slots.pool.is_shared:
                     timeout = min(timeout or retry, retry)
                 await wait_event(wake, timeout)
+                continue
+            stop = self.stop_of(key)
+            if stop is not None:  # submitted before the stop was known
+                self._end(record, _S.FAILED, stop)
                 continue
             got = await self.slots.acquire(record)
             if got is Acquire.LEASED_ELSEWHERE:
@@ -339,16 +371,106 @@ class Scheduler:
             self.registry.submitting.discard(record)
         try:
             if isinstance(result, Task):
+                self._reachable()
                 await self._created(record, core, result)
             elif isinstance(result, Refused):
+                if result.reason is not Refusal.UNREACHABLE:
+                    self._reachable()
+                elif self._gives_up(result.error):
+                    await self.slots.release(record)
+                    self._end(record, _S.FAILED, result.error or RuntimeError("unreachable"))
+                    return
                 await self._refused(record, core, result.reason, result.retry_after)
             else:
-                logger.info("create of %r failed: %s", record, result.error)
+                error = result.error
+                logger.info("create of %r failed: %s", record, error)
+                if isinstance(error, APIError):
+                    self._reachable()
                 await self.slots.release(record)
-                self._end(record, _S.FAILED, result.error)
+                self._end(record, _S.FAILED, error)
+                if isinstance(error, AuthenticationError):
+                    self._stop("*", error)
+                elif isinstance(error, AccountError):
+                    self._stop(core.name.split("/", 1)[0], error)
         except Exception:  # a bug must not leave the caller waiting: fail the handle
             logger.exception("internal error after the create of %r", record)
             self._end(record, _S.FAILED, RuntimeError(f"internal error after creating {record!r}"))
+
+    def _gives_up(self, error: Exception | None) -> bool:
+        """A create could not reach Kling. True (fail it) once that has lasted
+        ``unreachable_timeout`` with no answer in between; every queued submission
+        fails with it then. After that, each submission gets one try until Kling
+        answers again."""
+        now = self.clock()
+        self._unreachable_error = error
+        if self._unreachable_given_up:
+            return True
+        if self._unreachable_since is None:
+            self._unreachable_since = now
+            logger.warning(
+                "cannot reach Kling (%s); creates are retried for up to %gs "
+                "(BackoffPolicy.unreachable_timeout), then the pending submissions fail",
+                error,
+                self.unreachable_timeout,
+            )
+            return False
+        if not self._unreachable_expired(now):
+            return False
+        self._give_up_unreachable(now)
+        return True
+
+    def _reachable(self) -> None:
+        """Kling answered (a task, a refusal, an error code): reset the clock."""
+        self._unreachable_since = None
+        self._unreachable_given_up = False
+
+    def _unreachable_expired(self, now: float) -> bool:
+        since = self._unreachable_since
+        return (
+            since is not None
+            and not self._unreachable_given_up
+            and now - since >= self.unreachable_timeout
+        )
+
+    def _give_up_unreachable(self, now: float) -> None:
+        """Fail every queued submission with the last connect failure."""
+        self._unreachable_given_up = True
+        since = self._unreachable_since or now
+        error = self._unreachable_error or RuntimeError("Kling is unreachable")
+        failed = self._fail_queued(None, error)
+        logger.error(
+            "Kling unreachable for %.0fs (%s): %d queued submission(s) failed with it; "
+            "each new submission gets one try until Kling answers again",
+            now - since,
+            error,
+            failed,
+        )
+
+    def _stop(self, pack: str, error: KlingError) -> None:
+        """Stop creates for ``pack`` (``"*"``: all) for good: no create there can
+        succeed until the key, balance or permissions are fixed."""
+        if pack in self.stopped:
+            return
+        self.stopped[pack] = error
+        failed = self._fail_queued(None if pack == "*" else pack, error)
+        logger.error(
+            "creates stopped for %s: %s (%s); %d queued submission(s) failed with it",
+            "every pack" if pack == "*" else f"the {pack} pack",
+            type(error).__name__,
+            error,
+            failed,
+        )
+
+    def _fail_queued(self, pack: str | None, error: BaseException) -> int:
+        """Fail the queued submissions of ``pack`` (None: all); returns how many."""
+        count = 0
+        for key, core in self.slots.cores.items():
+            if pack is not None and key.split("/", 1)[0] != pack:
+                continue
+            for record in core.clear():
+                self._end(record, _S.FAILED, error)
+                count += 1
+        return count
 
     async def _created(self, record: Submission, core: PackCore[Submission], task: Task) -> None:
         now = self.clock()
@@ -387,6 +509,10 @@ class Scheduler:
             pause = core.on_rate_limited(now, retry_after)
         else:
             pause = core.on_unreachable(now)
+            if self._unreachable_since is not None and not self._unreachable_given_up:
+                # wake up when it is time to give up
+                give_up = self._unreachable_since + self.unreachable_timeout
+                core.paused_until = min(core.paused_until, give_up)
         logger.info(
             "%s: %r back in the %s queue; pack paused %.2fs, capacity %d",
             reason.value,

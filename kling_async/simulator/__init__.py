@@ -156,6 +156,16 @@ class Simulator:
         """Change one pack's concurrency limit while running."""
         self.core.slots.set_capacity(pack, capacity)
 
+    def set_pack(self, pack: str, *, available: bool) -> None:
+        """Give the account a resource pack (``video``, ``image``, ``try_on``) or take
+        it away: creates of a pack the account lacks are answered 429 / 1102
+        "Account balance not enough", as live Kling does (e.g. an image create on a
+        video-only account)."""
+        if available:
+            self.core.missing_packs.discard(pack)
+        else:
+            self.core.missing_packs.add(pack)
+
     def inject_task(self, path: str, body: dict[str, Any]) -> SimTask:
         """Create a task directly, as another client of the same account would.
 

@@ -107,6 +107,8 @@ class SimulatorCore:
         self.deleted: set[str] = set()
         """Voice and element ids deleted through the delete endpoints."""
         self.by_family: dict[str, list[SimTask]] = {}
+        self.missing_packs: set[str] = set()
+        """Packs the account lacks: their creates answer 429 / 1102."""
         self.external: dict[str, SimTask] = {}
         self.base_url = ""
         self._burst_left = 0
@@ -256,6 +258,9 @@ class SimulatorCore:
         spread = self.duration_spread
         duration = typical * self.rng.uniform(1 - spread, 1 + spread) if spread else typical
         ends_at = now + duration
+        if fam.pack is not None and fam.pack in self.missing_packs:
+            # Live (kling_api_2026.md): no pack of the product type -> 429 / 1102.
+            raise _Answer(429, 1102, "Account balance not enough")
         if fam.pack is not None:
             pack = self.slots.for_task(fam.pack, body.get("model_name") or fam.name)
             if not pack.try_acquire(cost, ends_at, now):
