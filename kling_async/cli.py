@@ -35,6 +35,14 @@ def _add_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="multiplies task durations (0.05: a 300 s video takes 15 s)",
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--without-pack",
+        action="append",
+        default=[],
+        choices=("video", "image", "try_on"),
+        help="the account lacks this resource pack: its creates answer 429/1102 "
+        "'Account balance not enough' as live Kling does (repeatable)",
+    )
     p.add_argument("--access-key", help="accepted access key (random when omitted)")
     p.add_argument("--secret-key", help="accepted secret key (random when omitted)")
     p.add_argument("--api-key", help="also accept this API key as the bearer")
@@ -129,6 +137,8 @@ async def _simulate(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"kling-async simulate: {exc}", file=sys.stderr)
         return 2
+    for pack in args.without_pack:
+        sim.set_pack(pack, available=False)
     try:
         await sim.start()
     except OSError as exc:

@@ -16,6 +16,7 @@ from aiohttp import web
 from standardwebhooks.webhooks import Webhook
 
 from kling_async import HandleState, KlingClient, PollPolicy, RetryPolicy, TextToVideo
+from kling_async._callbacks import CallbackReceiver
 from kling_async.integrations.aiohttp import KLING, setup_kling
 from kling_async.simulator import Faults, Simulator
 
@@ -234,3 +235,66 @@ def test_receiver_configuration_errors() -> None:
     )
     assert client.callback_url == "https://x/cb/" + "t" * 20
     assert "t" * 20 not in repr(client.callbacks) and SECRET not in repr(client.callbacks)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"task_id": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+        b'{"task_id": "1", "created_at": ' + b"9" * 10_000 + b"}",
+        b'{"task_id": "1", "task_status": "succeed", "task_result": {"videos": '
+        + b'{"a": ' * 5000
+        + b"1"
+        + b"}" * 5000
+        + b"}}",
+        b"\xff\xfe not utf-8",
+        b'"just a string"',
+    ],
+)
+async def test_malformed_callback_bodies_of_any_shape_answer_400(body: bytes) -> None:
+    """Deep nesting, integers past Python's digit limit, bad UTF-8: 400, never 500."""
+    seen: list[Any] = []
+
+    async def on_callback(task: Any, *, signed: bool, trusted: bool) -> bool:
+        seen.append(task)
+        return True
+
+    receiver = CallbackReceiver(on_callback, public_url="https://x/cb", token="t" * 20)
+    result = await receiver.handle("t" * 20, body, {})
+    assert result.status == 400 and seen == []
+
+
+async def test_an_unsigned_callback_never_changes_what_a_handle_shows() -> None:
+    """Without a signature, a `processing` callback carrying attacker-chosen URLs does
+    not reach handle.task; a terminal one only triggers a confirming query."""
+    async with (
+        Simulator(time_scale=SCALE, durations={"text2video": 5000}) as sim,
+        service(sim, secrets=[]) as (client, _route),
+    ):
+        handle = client.submit(TextToVideo(prompt="slow"))
+        async with asyncio.timeout(10):
+            while handle.task_id is None:
+                await asyncio.sleep(0.005)
+        before = handle.task
+        assert client.callbacks is not None
+        token = client.callbacks.url.rsplit("/", 1)[1]
+        forged = {
+            "task_id": handle.task_id,
+            "task_status": "processing",
+            "task_result": {"videos": [{"id": "v", "url": "https://evil.example/x.mp4"}]},
+        }
+        result = await client.callbacks.handle(token, json.dumps(forged).encode(), {})
+        assert result.status == 200
+        assert handle.task is before and "evil" not in repr(handle.task)
+        forged["task_status"] = "succeed"
+        queries = client.stats().tracker.single_requests + client.stats().tracker.list_requests
+        await client.callbacks.handle(token, json.dumps(forged).encode(), {})
+        async with asyncio.timeout(10):
+            while (
+                client.stats().tracker.single_requests + client.stats().tracker.list_requests
+                == queries
+            ):
+                await asyncio.sleep(0.005)
+        assert not handle.done() and "evil" not in repr(handle.task)
+        handle.cancel()

@@ -122,7 +122,7 @@ async def test_the_unreachable_clock_restarts_when_kling_answers() -> None:
             client._transport.base_url = good
             task = await asyncio.wait_for(client.text_to_video(prompt="back"), 10)
             assert task.succeeded
-            assert client._scheduler._unreachable_since is None
+            assert client._scheduler.stops.since is None
 
 
 async def test_wrong_credentials_stop_every_create_after_one_refusal() -> None:

@@ -9,8 +9,9 @@ A job's file is named ``<readable>_<hash><index><ext>``:
 * ``index`` is ``-0``, ``-1``... when a task has several outputs, else empty;
 * ``ext`` comes from the result URL (lowercase letters and digits, at most 8), else
   ``.bin``;
-* ``readable`` is the job id (NFC, characters other than letters, digits, ``-``,
-  ``_`` and ``.`` replaced by ``_``), cut to at most ``READABLE_BYTES`` UTF-8 bytes.
+* ``readable`` is the job id in NFC with spaces, control and format characters and
+  ``<>:"/\\|?*`` (refused by some filesystems) replaced by ``_``, no leading dot,
+  cut to at most ``READABLE_BYTES`` UTF-8 bytes (emoji and other scripts are kept).
 
 Reading a name from its end gives back ``(hash, index)`` unambiguously (the hash
 never contains ``-``, the index is the digits after the last ``-``), so two names
@@ -35,9 +36,20 @@ HASH_DIGITS = 12
 _EXT = re.compile(r"^\.[a-z0-9]{1,8}$")
 
 
+_UNSAFE = frozenset('<>:"/\\|?*')
+_ZWJ = "\u200d"
+
+
+def _unsafe(char: str) -> bool:
+    if char in _UNSAFE:
+        return True
+    category = unicodedata.category(char)
+    return category[0] == "Z" or (category[0] == "C" and char != _ZWJ)
+
+
 def _readable(job_id: str) -> str:
     text = unicodedata.normalize("NFC", job_id)
-    kept = "".join(c if (c.isalnum() or c in "-_.") else "_" for c in text).lstrip(".")
+    kept = "".join("_" if _unsafe(c) else c for c in text).lstrip(".")
     out = ""
     used = 0
     for char in kept:

@@ -133,6 +133,7 @@ class BatchRunner:
 
     async def before_create(self, pending: PendingCreate) -> None:
         """The client's ``before_create`` hook: journal ``creating`` for the job."""
+        self._note_capacity()  # the capacity in force as this create takes its slots
         job_id = self._by_ext.get(pending.external_task_id)
         if job_id is not None:
             await self.journal.mark_creating(job_id)
@@ -176,18 +177,19 @@ class BatchRunner:
             *(self._drive(row) for row in self._rows.values() if row.state not in FINAL)
         )
         stop = asyncio.ensure_future(self._stop_all.wait())
-        sampler = asyncio.ensure_future(self._sample_capacity())
         try:
             waiters: set[asyncio.Future[Any]] = {drives, stop}
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             if not drives.done():
-                # Nothing more can be created: queued jobs end cancelled (still
-                # 'queued'), running tasks detach (still 'created') for the resume.
+                # Nothing more can be created. Let the creates in flight come back
+                # (they fail the same way, or made their task), then close: queued
+                # jobs end cancelled (still 'queued'), running tasks detach (still
+                # 'created') for the resume.
+                await self._settle_creates(client)
                 await client.aclose()
             await drives
         finally:
             stop.cancel()
-            sampler.cancel()
             drives.cancel()
         self._note_capacity()
         await self.journal.set_meta("capacity", repr(self._capacity()))
@@ -199,10 +201,13 @@ class BatchRunner:
             pending = sum(state not in FINAL for state in self._state.values())
             raise BatchStoppedError(causes, pending)
 
-    async def _sample_capacity(self) -> None:
-        while True:
-            self._note_capacity()
-            await asyncio.sleep(0.5)
+    @staticmethod
+    async def _settle_creates(client: KlingClient, limit: float = 30.0) -> None:
+        """Wait (at most ``limit`` seconds) until no create call is in flight."""
+        deadline = time.monotonic() + limit
+        # A bounded poll of a counter the client has no event for (stopping is rare).
+        while client.stats().submitting and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
 
     def _note_capacity(self) -> None:
         if self.client is None or self.client.closed:

@@ -27,8 +27,9 @@
 The parts, built here with their collaborators passed in: :class:`Registry` (live
 records and their handles), :class:`PackSlots` (per-key cores + the slot pool),
 :class:`Creator` (exactly-once create), :class:`Tracker` (polling),
-:class:`Follower` (attach, adopted leases, callbacks) and :class:`Supervisor`
-(background tasks). States change only through ``_record.transition``.
+:class:`Follower` (attach, adopted leases, callbacks), :class:`Supervisor`
+(background tasks) and :class:`Stops` (the unreachable window, stopped packs).
+States change only through ``_record.transition``.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ from kling_async.scheduling._record import HandleState, Submission, resolve, tra
 from kling_async.scheduling._registry import Registry
 from kling_async.scheduling._slots import LocalSlotPool, SlotPool, SlotPoolUnavailableError
 from kling_async.scheduling._stats import SchedulerStats
+from kling_async.scheduling._stops import Stops, Unreachable
 from kling_async.scheduling._supervisor import Supervisor
 from kling_async.tracking._backend import Backend
 from kling_async.tracking._tracker import Tracker
@@ -124,13 +126,7 @@ class Scheduler:
         rng = rng or random.Random()
         self._closed = False
         self._changed = asyncio.Event()
-        self.unreachable_timeout = backoff.unreachable_timeout
-        self._unreachable_since: float | None = None
-        self._unreachable_error: Exception | None = None
-        self._unreachable_given_up = False
-        self.stopped: dict[str, KlingError] = {}
-        """Packs whose creates stopped for good, with the error: ``"*"`` for every
-        pack (an authentication error), else the pack name (an account error)."""
+        self.stops = Stops(backoff.unreachable_timeout)
         self.registry = Registry(self.cancel)
         self.supervisor = Supervisor(setup=self._setup, on_failure=self._on_failure)
         self.slots = PackSlots(
@@ -259,7 +255,7 @@ class Scheduler:
             deadline=deadline,
             callback_url=callback_url,
         )
-        stop = self.stop_of(key)
+        stop = self.stops.of(key)
         if stop is not None:
             self._end(record, _S.FAILED, stop)
             return handle
@@ -268,11 +264,10 @@ class Scheduler:
         self.slots.wake(key)
         return handle
 
-    def stop_of(self, key: str) -> KlingError | None:
-        """The error that stopped creates under ``key`` (its pack, or all), if any."""
-        if not self.stopped:
-            return None
-        return self.stopped.get("*") or self.stopped.get(key.split("/", 1)[0])
+    @property
+    def stopped(self) -> dict[str, KlingError]:
+        """Packs whose creates stopped for good (``"*"``: all), with the error."""
+        return self.stops.stopped
 
     def cancel(self, record: Submission) -> bool:
         """Cancel ``record``: dequeue it, or stop awaiting a created task (slots kept
@@ -315,8 +310,8 @@ class Scheduler:
         while True:
             wake.clear()
             now = self.clock()
-            if self._unreachable_expired(now):
-                self._give_up_unreachable(now)
+            if self.stops.due(now):
+                self._give_up_unreachable()
             for expired in core.expire(now):
                 late = TaskExpiredError(f"{expired!r} was not created before its start_deadline")
                 self._end(expired, _S.EXPIRED, late)
@@ -332,7 +327,7 @@ class Scheduler:
                     timeout = min(timeout or retry, retry)
                 await wait_event(wake, timeout)
                 continue
-            stop = self.stop_of(key)
+            stop = self.stops.of(key)
             if stop is not None:  # submitted before the stop was known
                 self._end(record, _S.FAILED, stop)
                 continue
@@ -371,21 +366,25 @@ class Scheduler:
             self.registry.submitting.discard(record)
         try:
             if isinstance(result, Task):
-                self._reachable()
+                self.stops.answered()
                 await self._created(record, core, result)
             elif isinstance(result, Refused):
                 if result.reason is not Refusal.UNREACHABLE:
-                    self._reachable()
-                elif self._gives_up(result.error):
-                    await self.slots.release(record)
-                    self._end(record, _S.FAILED, result.error or RuntimeError("unreachable"))
-                    return
+                    self.stops.answered()
+                else:
+                    verdict = self.stops.unreachable(result.error, self.clock())
+                    if verdict is not Unreachable.RETRY:
+                        await self.slots.release(record)
+                        self._end(record, _S.FAILED, self.stops.error or RuntimeError())
+                        if verdict is Unreachable.GIVE_UP:
+                            self._give_up_unreachable()
+                        return
                 await self._refused(record, core, result.reason, result.retry_after)
             else:
                 error = result.error
                 logger.info("create of %r failed: %s", record, error)
                 if isinstance(error, APIError):
-                    self._reachable()
+                    self.stops.answered()
                 await self.slots.release(record)
                 self._end(record, _S.FAILED, error)
                 if isinstance(error, AuthenticationError):
@@ -396,52 +395,15 @@ class Scheduler:
             logger.exception("internal error after the create of %r", record)
             self._end(record, _S.FAILED, RuntimeError(f"internal error after creating {record!r}"))
 
-    def _gives_up(self, error: Exception | None) -> bool:
-        """A create could not reach Kling. True (fail it) once that has lasted
-        ``unreachable_timeout`` with no answer in between; every queued submission
-        fails with it then. After that, each submission gets one try until Kling
-        answers again."""
-        now = self.clock()
-        self._unreachable_error = error
-        if self._unreachable_given_up:
-            return True
-        if self._unreachable_since is None:
-            self._unreachable_since = now
-            logger.warning(
-                "cannot reach Kling (%s); creates are retried for up to %gs "
-                "(BackoffPolicy.unreachable_timeout), then the pending submissions fail",
-                error,
-                self.unreachable_timeout,
-            )
-            return False
-        if not self._unreachable_expired(now):
-            return False
-        self._give_up_unreachable(now)
-        return True
-
-    def _reachable(self) -> None:
-        """Kling answered (a task, a refusal, an error code): reset the clock."""
-        self._unreachable_since = None
-        self._unreachable_given_up = False
-
-    def _unreachable_expired(self, now: float) -> bool:
-        since = self._unreachable_since
-        return (
-            since is not None
-            and not self._unreachable_given_up
-            and now - since >= self.unreachable_timeout
-        )
-
-    def _give_up_unreachable(self, now: float) -> None:
-        """Fail every queued submission with the last connect failure."""
-        self._unreachable_given_up = True
-        since = self._unreachable_since or now
-        error = self._unreachable_error or RuntimeError("Kling is unreachable")
+    def _give_up_unreachable(self) -> None:
+        """Kling has been unreachable too long: fail every queued submission."""
+        since = self.stops.since
+        error = self.stops.give_up()
         failed = self._fail_queued(None, error)
         logger.error(
             "Kling unreachable for %.0fs (%s): %d queued submission(s) failed with it; "
             "each new submission gets one try until Kling answers again",
-            now - since,
+            self.clock() - (since if since is not None else self.clock()),
             error,
             failed,
         )
@@ -449,9 +411,8 @@ class Scheduler:
     def _stop(self, pack: str, error: KlingError) -> None:
         """Stop creates for ``pack`` (``"*"``: all) for good: no create there can
         succeed until the key, balance or permissions are fixed."""
-        if pack in self.stopped:
+        if not self.stops.stop(pack, error):
             return
-        self.stopped[pack] = error
         failed = self._fail_queued(None if pack == "*" else pack, error)
         logger.error(
             "creates stopped for %s: %s (%s); %d queued submission(s) failed with it",
@@ -509,9 +470,8 @@ class Scheduler:
             pause = core.on_rate_limited(now, retry_after)
         else:
             pause = core.on_unreachable(now)
-            if self._unreachable_since is not None and not self._unreachable_given_up:
-                # wake up when it is time to give up
-                give_up = self._unreachable_since + self.unreachable_timeout
+            give_up = self.stops.deadline()
+            if give_up is not None:  # wake up when it is time to give up
                 core.paused_until = min(core.paused_until, give_up)
         logger.info(
             "%s: %r back in the %s queue; pack paused %.2fs, capacity %d",
