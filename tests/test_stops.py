@@ -260,3 +260,31 @@ async def test_retry_failed_creates_failed_jobs_again_with_new_ids(tmp_path: Pat
         assert row.external_task_id == external_id(batch_id, row.job_id, 1)
     assert sim.stats.total_creates == 8
     assert set(sim.stats.creates_by_external_id.values()) == {1}
+
+
+async def test_batch_whose_queries_all_fail_stops_and_resumes(tmp_path: Path) -> None:
+    """Every job created, then Kling goes away: polls fail for unreachable_timeout,
+    the run stops (BatchStoppedError), the jobs stay `created`; when Kling is back a
+    resume follows them to the end without creating anything again."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    jobs = write_jobs(tmp_path / "jobs.jsonl", video_jobs(3))
+    out = tmp_path / "out"
+    sim = Simulator(time_scale=SCALE, durations={"text2video": 3000}, port=port)
+    await sim.start()
+    try:
+        run = asyncio.ensure_future(run_batch(jobs, out, **sim_kwargs(sim)))
+        async with asyncio.timeout(20):
+            while sim.stats.total_creates < 3 or set(states(out).values()) != {"created"}:
+                await asyncio.sleep(0.01)
+        await sim.stop()
+        with pytest.raises(BatchStoppedError, match="queries to Kling"):
+            await asyncio.wait_for(run, 30)
+        assert set(states(out).values()) == {"created"}
+        await sim.start()
+        await resume_batch(out, **sim_kwargs(sim))
+        assert set(states(out).values()) == {"downloaded"}
+        assert sim.stats.total_creates == 3
+    finally:
+        await sim.stop()

@@ -113,9 +113,14 @@ class BatchRunner:
     Args:
         journal: the opened journal.
         downloads: where and how results are fetched.
+        unreachable_timeout: seconds the client's queries may fail in a row (Kling
+            unreachable while every job is already created) before the run stops.
     """
 
-    def __init__(self, journal: Journal, downloads: Downloader) -> None:
+    def __init__(
+        self, journal: Journal, downloads: Downloader, *, unreachable_timeout: float = 60.0
+    ) -> None:
+        self.unreachable_timeout = unreachable_timeout
         self.client: KlingClient | None = None
         """The client of the current run (set by :meth:`run`)."""
         self.journal = journal
@@ -177,6 +182,7 @@ class BatchRunner:
             *(self._drive(row) for row in self._rows.values() if row.state not in FINAL)
         )
         stop = asyncio.ensure_future(self._stop_all.wait())
+        watch = asyncio.ensure_future(self._watch_queries(client))
         try:
             waiters: set[asyncio.Future[Any]] = {drives, stop}
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
@@ -190,6 +196,7 @@ class BatchRunner:
             await drives
         finally:
             stop.cancel()
+            watch.cancel()
             drives.cancel()
         self._note_capacity()
         await self.journal.set_meta("capacity", repr(self._capacity()))
@@ -200,6 +207,24 @@ class BatchRunner:
             await self.journal.set_meta("stopped", text)
             pending = sum(state not in FINAL for state in self._state.values())
             raise BatchStoppedError(causes, pending)
+
+    async def _watch_queries(self, client: KlingClient) -> None:
+        """Stop the run when every query has failed for ``unreachable_timeout``
+        (creates notice on their own; this covers a batch whose jobs all run)."""
+        step = min(1.0, self.unreachable_timeout / 4)
+        while True:
+            await asyncio.sleep(step)
+            tracker = client.stats().tracker
+            if tracker.failing_for >= self.unreachable_timeout:
+                error = TransportError(
+                    f"queries to Kling at {client.base_url} have failed for "
+                    f"{tracker.failing_for:.0f}s ({tracker.last_error})",
+                    request_sent=False,
+                )
+                self.stops.setdefault("*", error)
+                logger.error("%s; stopping the run (running tasks stay resumable)", error)
+                self._stop_all.set()
+                return
 
     @staticmethod
     async def _settle_creates(client: KlingClient, limit: float = 30.0) -> None:
@@ -380,7 +405,12 @@ async def _execute(
         allow_hosts=download_hosts(client_kwargs, allow_download_hosts),
     )
     await downloads.clean_partials()
-    runner = BatchRunner(journal, downloads)
+    backoff = client_kwargs.get("backoff")
+    runner = BatchRunner(
+        journal,
+        downloads,
+        unreachable_timeout=getattr(backoff, "unreachable_timeout", 60.0),
+    )
     try:
         async with KlingClient(**client_kwargs, before_create=runner.before_create) as client:
             if on_start is not None:

@@ -58,6 +58,10 @@ class TrackerStats:
     failed_polls: int
     callbacks: bool
     """True when a callback route feeds the client (polling is a safety net)."""
+    failing_for: float = 0.0
+    """Seconds polls have failed in a row with no poll succeeding (0 when fine)."""
+    last_error: str = ""
+    """The error of the last failed poll while ``failing_for`` > 0."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,6 +90,8 @@ class Tracker:
         self.list_requests = 0
         self.single_requests = 0
         self.failed_polls = 0
+        self._failing_since: float | None = None
+        self._last_error = ""
 
     # -- membership ---------------------------------------------------------------
 
@@ -164,6 +166,8 @@ class Tracker:
             single_requests=self.single_requests,
             failed_polls=self.failed_polls,
             callbacks=self.callbacks,
+            failing_for=0.0 if self._failing_since is None else self.clock() - self._failing_since,
+            last_error=self._last_error if self._failing_since is not None else "",
         )
 
     # -- planning -------------------------------------------------------------------
@@ -252,9 +256,13 @@ class Tracker:
                 try:
                     await self._poll(family, now)
                     failures = 0
+                    self._failing_since = None
                 except Exception as error:  # never let a family's loop die: tasks would be lost
                     failures += 1
                     self.failed_polls += 1
+                    if self._failing_since is None:
+                        self._failing_since = now
+                    self._last_error = f"{type(error).__name__}: {error}"
                     if not isinstance(error, KlingError):
                         logger.exception("unexpected error while polling %s", family)
                     delay = min(
