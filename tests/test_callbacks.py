@@ -182,15 +182,18 @@ async def test_lost_callbacks_are_covered_by_polling() -> None:
 
 async def test_unsigned_terminal_callbacks_are_confirmed_by_one_batched_query() -> None:
     """No secret: a terminal callback is confirmed by a query; several share one list."""
+    # Regular polls only at the safety net (hours away); confirmation rounds may follow
+    # each other quickly, so callbacks that arrive during a round get the next one.
+    poll = PollPolicy(min_interval=0.05, max_interval=600)
     async with (
         Simulator(time_scale=SCALE, duration_spread=0) as sim,
-        service(sim, secrets=[]) as (client, _route),
+        service(sim, secrets=[], poll=poll) as (client, _route),
     ):
         handles = [client.submit(TextToVideo(prompt=f"u{i}")) for i in range(5)]
         await asyncio.wait_for(asyncio.gather(*handles), 10)
         stats = client.stats()
     assert stats.tracker.list_requests >= 1
-    assert stats.tracker.list_requests + stats.tracker.single_requests <= 3
+    assert stats.tracker.list_requests + stats.tracker.single_requests <= 4
     assert (
         sim.stats.requests_by_endpoint["GET /v1/videos/text2video"] == stats.tracker.list_requests
     )

@@ -243,3 +243,48 @@ async def test_non_terminal_states_are_reported_until_the_end() -> None:
     backend.finish("a")
     await asyncio.gather(*jobs)
     assert seen[0] == ("a", "processing") and seen[-1] == ("a", "succeed")
+
+
+class GatedBackend(FakeBackend):
+    """Holds each list request until the test opens the gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def list_page_raw(
+        self, family_name: str | Family, *, page: int = 1, page_size: int = 500
+    ) -> list[Mapping[str, Any]]:
+        answer = [
+            dict(t)
+            for t in await super().list_page_raw(family_name, page=page, page_size=page_size)
+        ]  # the states as they were when the answer left
+        self.entered.set()
+        await self.gate.wait()
+        return answer
+
+
+async def test_a_confirmation_asked_during_a_round_gets_the_next_round() -> None:
+    """An unsigned callback arriving while a confirming query is out (its answer taken
+    before the task ended) is not dropped: the next round asks again and resolves it."""
+    backend = GatedBackend()
+    seen: list[tuple[str, str]] = []
+    poll = PollPolicy(min_interval=0.001, max_interval=10_000)  # safety net: minutes away
+    tracker, jobs = _loop_tracker(backend, seen, poll)
+    tracker.callbacks = True  # polls only at the safety net, hours away
+    records = []
+    for task_id in ("a", "b"):
+        backend.add(task_id, "processing")
+        record = await make_handle(task_id, asyncio.get_running_loop().time())
+        tracker.track(record)
+        records.append(record)
+    backend.finish("a")
+    tracker.confirm(records[0])
+    await asyncio.wait_for(backend.entered.wait(), 5)
+    backend.finish("b")  # b ends after the list answer was read...
+    tracker.confirm(records[1])  # ...and its callback arrives during the round
+    backend.gate.set()
+    await asyncio.wait_for(asyncio.gather(*jobs), 5)
+    assert ("a", "succeed") in seen and ("b", "succeed") in seen
+    assert tracker.in_flight == 0

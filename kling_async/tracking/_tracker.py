@@ -284,8 +284,27 @@ class Tracker:
         if not records:
             return
         fam = family_of(family)
+        # Confirmations asked for from here on wait for the next round: this round's
+        # answers may predate their callbacks. A failed round keeps them.
+        confirming = self._confirm.pop(family, None)
+        try:
+            seen = await self._query(family, fam.list_supported, records)
+        except BaseException:
+            if confirming:
+                self._confirm.setdefault(family, set()).update(confirming)
+            raise
+        for record in records:
+            task = seen.get(record.task_id or "")
+            if task is not None and self.is_tracked(record):
+                record.last_seen = started
+                await self.on_task(record, task)
+
+    async def _query(
+        self, family: str, list_supported: bool, records: list[Submission]
+    ) -> dict[str, Task]:
+        """One round of queries for ``records``: a list when worth it, then singles."""
         seen: dict[str, Task] = {}
-        if len(records) >= self.poll.list_threshold and fam.list_supported:
+        if len(records) >= self.poll.list_threshold and list_supported:
             seen = await self._read_list(family, {h.task_id: h for h in records if h.task_id})
         for record in records:
             if record.task_id in seen or not self.is_tracked(record):
@@ -300,12 +319,7 @@ class Tracker:
                     logger.warning("task %s of %s not found on query", record.task_id, family)
                 except TaskMismatchError as error:
                     logger.warning("%s", error)
-        self._confirm.pop(family, None)
-        for record in records:
-            task = seen.get(record.task_id or "")
-            if task is not None and self.is_tracked(record):
-                record.last_seen = started
-                await self.on_task(record, task)
+        return seen
 
     async def _read_list(self, family: str, wanted: dict[str, Submission]) -> dict[str, Task]:
         # Tasks in flight are among the family's newest, so a page a few times the
