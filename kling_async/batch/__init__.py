@@ -28,13 +28,8 @@ from kling_async.batch._journal import (
 )
 from kling_async.batch._names import file_names
 from kling_async.batch._report import BatchReport, build_report, write_report
-from kling_async.batch._runner import (
-    BatchProgress,
-    BatchRunner,
-    BatchStoppedError,
-    resume_batch,
-    run_batch,
-)
+from kling_async.batch._run import resume_batch, run_batch
+from kling_async.batch._runner import BatchProgress, BatchRunner, BatchStoppedError
 
 __all__ = [
     "BatchProgress",

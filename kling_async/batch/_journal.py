@@ -44,6 +44,15 @@ from typing import Any, TypeVar
 
 from kling_async.batch._downloads import FileRecord
 from kling_async.batch._jobs import Job
+from kling_async.batch._schema import (
+    SCHEMA_SQL,
+    SCHEMA_VERSION,
+    FolderNotEmptyError,
+    JournalCorruptError,
+    JournalLockedError,
+    JournalWriteError,
+    check_schema,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -56,62 +65,10 @@ __all__ = [
     "Row",
 ]
 
-SCHEMA_VERSION = 2
-"""1: the first journals (no ``attempt`` column; migrated on open); 2: attempts."""
-
 STATES = ("queued", "creating", "created", "succeeded", "failed", "downloaded", "expired")
 FINAL = frozenset({"failed", "downloaded", "expired"})
 
 _T = TypeVar("_T")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS jobs (
-    job_id TEXT PRIMARY KEY,
-    seq INTEGER NOT NULL,
-    family TEXT NOT NULL,
-    params TEXT NOT NULL,
-    priority INTEGER NOT NULL,
-    external_task_id TEXT NOT NULL UNIQUE,
-    state TEXT NOT NULL,
-    task_id TEXT,
-    task TEXT,
-    reason TEXT,
-    units TEXT,
-    files TEXT,
-    cost INTEGER NOT NULL,
-    pack TEXT,
-    created_at REAL,
-    ended_at REAL,
-    updated_at REAL NOT NULL,
-    attempt INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
-"""
-
-
-_COLUMNS = frozenset(
-    {"job_id", "seq", "family", "params", "priority", "external_task_id", "state", "task_id"}
-    | {"task", "reason", "units", "files", "cost", "pack", "created_at", "ended_at"}
-)
-
-
-class JournalLockedError(RuntimeError):
-    """Another run holds this journal."""
-
-
-class JournalCorruptError(ValueError):
-    """The file is not a journal this version can use (garbage, truncated, empty,
-    another schema). Nothing was changed."""
-
-
-class JournalWriteError(RuntimeError):
-    """A journal write failed (disk full, permissions); the journal keeps its state
-    from before that change, so the batch can be resumed once the cause is fixed."""
-
-
-class FolderNotEmptyError(FileExistsError):
-    """``batch run`` was pointed at a folder that holds files but no journal."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +164,7 @@ class Journal:
         if read_only:
             uri = db_path.resolve().as_uri() + "?mode=ro"
             connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            _check(connection, db_path, migrate=False)
+            check_schema(connection, db_path, migrate=False)
             return cls(folder, connection, -1)
         if create and not exists and not allow_nonempty and folder.is_dir():
             others = [p.name for p in folder.iterdir() if p.name != "journal.lock"]
@@ -229,11 +186,11 @@ class Journal:
             connection = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
             try:
                 if exists:
-                    _check(connection, db_path, migrate=True)
+                    check_schema(connection, db_path, migrate=True)
                 connection.execute("PRAGMA journal_mode=WAL")
                 connection.execute("PRAGMA synchronous=FULL")
                 if not exists:
-                    connection.executescript(_SCHEMA)
+                    connection.executescript(SCHEMA_SQL)
                     connection.execute(
                         "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
                         (str(SCHEMA_VERSION),),
@@ -482,41 +439,6 @@ class Journal:
         for state, n in self._db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state"):
             counts[state] = n
         return counts
-
-
-def _check(connection: sqlite3.Connection, path: Path, *, migrate: bool) -> None:
-    """Refuse anything but a kling-async journal of a known schema (migrating a
-    schema-1 journal when ``migrate``)."""
-    try:
-        if connection.execute("PRAGMA quick_check").fetchone() != ("ok",):
-            raise JournalCorruptError(f"{path} is damaged (SQLite integrity check failed)")
-        tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master")}
-        if not {"jobs", "meta"} <= tables:
-            raise JournalCorruptError(f"{path} is not a kling-async batch journal")
-        columns = {r[1] for r in connection.execute("PRAGMA table_info(jobs)")}
-        row = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    except sqlite3.DatabaseError as exc:
-        connection.close()
-        raise JournalCorruptError(
-            f"{path} is not a valid batch journal ({exc}); nothing was done"
-        ) from None
-    except JournalCorruptError:
-        connection.close()
-        raise
-    version = 1 if row is None else int(row[0]) if str(row[0]).isdigit() else -1
-    if version > SCHEMA_VERSION or version < 1 or not columns >= _COLUMNS:
-        connection.close()
-        raise JournalCorruptError(
-            f"{path} has journal schema {row[0] if row else '?'} with columns this version "
-            f"of kling-async does not know (it reads schemas 1-{SCHEMA_VERSION})"
-        )
-    if "attempt" not in columns and migrate:
-        connection.execute("ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0")
-    if version < SCHEMA_VERSION and migrate:
-        connection.execute(
-            "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
-            (str(SCHEMA_VERSION),),
-        )
 
 
 def _pack(family: str) -> str | None:
