@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,33 +18,15 @@ import pytest
 from kling_async._cli_commands import EXIT_CODES
 from kling_async.batch import Journal
 from kling_async.cli import main
+from tests._batchkit import closed_port_url
+from tests._simproc import start_simulator_blocking
 from tests.conftest import ACCESS_KEY, SECRET_KEY
-from tests.test_stops import closed_port_url
 
 SCALE = "0.002"
 
 
 def start_sim(*flags: str) -> tuple[subprocess.Popen[bytes], str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "kling_async.simulator",
-            "--port",
-            "0",
-            "--json",
-            "--access-key",
-            ACCESS_KEY,
-            "--secret-key",
-            SECRET_KEY,
-            "--time-scale",
-            SCALE,
-            *flags,
-        ],
-        stdout=subprocess.PIPE,
-    )
-    assert proc.stdout is not None
-    info = json.loads(proc.stdout.readline())
+    proc, info = start_simulator_blocking("--time-scale", SCALE, *flags)
     return proc, str(info["base_url"])
 
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kling_async import PollPolicy, RetryPolicy
 from kling_async.batch import (
     FolderNotEmptyError,
     JobFileError,
@@ -26,30 +24,13 @@ from kling_async.batch import (
 from kling_async.batch._report import printable
 from kling_async.simulator import Simulator
 from kling_async.simulator._files import result_file
-
-SCALE = 0.002
+from tests._batchkit import SCALE, sim_kwargs
+from tests._batchkit import video_jobs as videos
+from tests._batchkit import write_jobs as jobs_file
 
 
 def kwargs(sim: Simulator) -> dict[str, Any]:
-    return {
-        "base_url": sim.base_url,
-        "access_key": sim.access_key,
-        "secret_key": sim.secret_key,
-        "capacity": {"video": 3, "image": 9, "try_on": 1},
-        "poll": PollPolicy.scaled(SCALE),
-        "retry": RetryPolicy(initial_delay=0.001, max_delay=0.01),
-    }
-
-
-def jobs_file(path: Path, rows: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
-
-
-def videos(count: int) -> list[dict[str, Any]]:
-    return [
-        {"id": f"v{i}", "family": "text2video", "params": {"prompt": f"v{i}"}} for i in range(count)
-    ]
+    return sim_kwargs(sim, capacity={"video": 3, "image": 9, "try_on": 1})
 
 
 async def test_ids_a_with_two_images_and_a0_get_three_distinct_correct_files(

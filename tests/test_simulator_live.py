@@ -193,3 +193,19 @@ async def test_retired_model_is_refused_with_the_live_message(
     assert (status, answer["code"]) == (400, 1201)
     assert "The model 'kling-v1' has been discontinued" in answer["message"]
     assert sim.stats.total_creates == 0
+
+
+async def test_a_pack_the_account_lacks_answers_429_1102(session: aiohttp.ClientSession) -> None:
+    """Live (kling_api_2026.md): an image create on a video-only account is HTTP 429,
+    code 1102 "Account balance not enough"; the video pack still creates; nothing is
+    created for the refused request. `simulate --without-pack` sets the same."""
+    async with sim_for() as sim:
+        sim.set_pack("image", available=False)
+        raw = Raw(sim, session)
+        status, body = await raw.create(IMG)
+        assert (status, body["code"], body["message"]) == (429, 1102, "Account balance not enough")
+        assert "data" not in body
+        assert (await raw.create(T2V))[0] == 200
+        assert sim.stats.total_creates == 1
+        sim.set_pack("image", available=True)
+        assert (await raw.create(IMG))[0] == 200

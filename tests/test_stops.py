@@ -9,11 +9,9 @@ created once; `--retry-failed` creates failed jobs again with new ids.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import socket
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -24,57 +22,20 @@ from kling_async import (
     InsufficientBalanceError,
     KlingClient,
     PollPolicy,
-    RetryPolicy,
     TextToVideo,
     TransportError,
 )
 from kling_async.batch import BatchStoppedError, Journal, external_id, resume_batch, run_batch
 from kling_async.simulator import Faults, Simulator
-
-SCALE = 0.002
-FAST_RETRY = RetryPolicy(initial_delay=0.001, max_delay=0.01)
-
-
-def closed_port_url() -> str:
-    """A loopback URL nothing listens on (connections are refused at once)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-def write_jobs(path: Path, rows: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return path
-
-
-def video_jobs(count: int, prefix: str = "v") -> list[dict[str, Any]]:
-    return [
-        {"id": f"{prefix}{i}", "family": "text2video", "params": {"prompt": f"{prefix}{i}"}}
-        for i in range(count)
-    ]
-
-
-def sim_kwargs(sim: Simulator, **changes: Any) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {
-        "base_url": sim.base_url,
-        "access_key": sim.access_key,
-        "secret_key": sim.secret_key,
-        "capacity": {"video": 3, "image": 4, "try_on": 1},
-        "poll": PollPolicy.scaled(SCALE),
-        "retry": FAST_RETRY,
-        "backoff": BackoffPolicy(initial=0.01, max_delay=0.05, unreachable_timeout=0.5),
-    }
-    kwargs.update(changes)
-    return kwargs
-
-
-def states(out: Path) -> dict[str, str]:
-    journal = Journal.open(out, create=False, read_only=True)
-    try:
-        return {row.job_id: row.state for row in journal.rows()}
-    finally:
-        journal.close()
+from tests._batchkit import (
+    FAST_RETRY,
+    SCALE,
+    closed_port_url,
+    sim_kwargs,
+    video_jobs,
+    write_jobs,
+)
+from tests._batchkit import job_states as states
 
 
 async def test_unreachable_kling_fails_pending_submissions_within_the_bound(

@@ -57,6 +57,7 @@ __all__ = [
     "FileRecord",
     "ResultsExpiredError",
     "file_names",
+    "is_ip_literal",
     "is_public_host",
 ]
 
@@ -93,6 +94,15 @@ class FileRecord:
     def as_dict(self) -> dict[str, Any]:
         """JSON form (the journal's ``files`` column)."""
         return {"name": self.name, "size": self.size, "sha256": self.sha256}
+
+
+def is_ip_literal(host: str) -> bool:
+    """True when ``host`` is an IPv4/IPv6 address rather than a name."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def is_public_host(host: str) -> bool:
@@ -132,25 +142,6 @@ class _GuardedResolver(AbstractResolver):
 
     async def close(self) -> None:
         await self._inner.close()
-
-
-def _expected_kinds(task: Task) -> list[str]:
-    """The media kind of each of ``task.result_urls()``, in the same order."""
-    kinds: list[str] = []
-    result = task.task_result
-    for kind, items in (
-        ("video", result.videos),
-        ("image", result.images),
-        ("image", result.series_images),
-    ):
-        for item in items:
-            if item.url:
-                kinds.append(kind)
-            extras = item.model_extra or {}
-            kinds.extend(kind for k, v in sorted(extras.items()) if k.startswith("url_") and v)
-    for audio in result.audios:
-        kinds.extend("audio" for u in (audio.url, audio.url_mp3, audio.url_wav) if u)
-    return kinds
 
 
 class Downloader:
@@ -246,10 +237,9 @@ class Downloader:
                 f"task {task.task_id} was generated more than 30 days ago; Kling no longer "
                 "keeps its results"
             )
-        urls = task.result_urls()
-        kinds = _expected_kinds(task)
-        if len(kinds) != len(urls):  # pragma: no cover - both walk the same lists
-            kinds = [""] * len(urls)
+        files = task.result_files()
+        urls = [url for url, _kind in files]
+        kinds = [kind for _url, kind in files]
         names = file_names(job_id, urls)
         await anyio.to_thread.run_sync(self._prepare_folder)
         records: list[FileRecord] = []
@@ -310,12 +300,8 @@ class Downloader:
         host = (parts.hostname or "").lower()
         if parts.scheme not in ("http", "https") or not host:
             raise DownloadRefusedError(f"{name}: refusing to fetch a non-http(s) URL")
-        if host in self.allow_hosts:
-            return
-        try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            return  # a name: the resolver keeps only public addresses
+        if host in self.allow_hosts or not is_ip_literal(host):
+            return  # allowed, or a name: the resolver keeps only public addresses
         if not is_public_host(host):
             raise DownloadRefusedError(
                 f"{name}: refusing {host}: loopback, private and link-local addresses are "

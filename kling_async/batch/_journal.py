@@ -28,6 +28,7 @@ downloaded file's name, size and SHA-256.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import fcntl
 import hashlib
@@ -357,8 +358,8 @@ class Journal:
                 row = self._db.execute(
                     "SELECT files FROM jobs WHERE job_id = ?", (job_id,)
                 ).fetchone()
-                records = [r for r in _file_records(row[0] if row else None) if r != record]
-                records = [r for r in records if r.name != record.name] + [record]
+                earlier = _file_records(row[0] if row else None)
+                records = [r for r in earlier if r.name != record.name] + [record]
                 self._db.execute(
                     "UPDATE jobs SET files = ?, updated_at = ? WHERE job_id = ?",
                     (json.dumps([r.as_dict() for r in records]), time.time(), job_id),
@@ -432,6 +433,17 @@ class Journal:
             )
             for r in cursor.fetchall()
         ]
+
+    def capacity(self) -> dict[str, int]:
+        """The per-pack capacity journaled by the runs (the highest in force), or {}."""
+        value = self.meta("capacity")
+        if not value:
+            return {}
+        try:
+            parsed: Any = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            return {}
+        return {str(k): int(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
 
     def counts(self) -> dict[str, int]:
         """Jobs per state."""

@@ -8,11 +8,9 @@ reasons (``printable``), so a job id cannot drive the terminal.
 
 from __future__ import annotations
 
-import ast
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from kling_async.batch._jobs import is_control
 from kling_async.batch._journal import Journal, Row
@@ -86,7 +84,7 @@ def build_report(journal: Journal) -> BatchReport:
     """Summarize the journal (safe to call while a run is going on)."""
     rows = journal.rows()
     started = _float(journal.meta("started_at"))
-    capacity = _dict(journal.meta("capacity"))
+    capacity = journal.capacity()
     report = BatchReport(
         jobs=len(rows),
         succeeded=sum(r.state in ("succeeded", "downloaded") for r in rows),
@@ -135,16 +133,6 @@ def _float(value: str | None) -> float | None:
         return None if value is None else float(value)
     except ValueError:
         return None
-
-
-def _dict(value: str | None) -> dict[str, int]:
-    if not value:
-        return {}
-    try:
-        parsed: Any = ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return {}
-    return {str(k): int(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
 
 
 def write_report(journal: Journal, folder: Path) -> BatchReport:

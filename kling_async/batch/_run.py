@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import os
 from collections.abc import Callable, Collection
@@ -19,7 +18,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from kling_async._client import KlingClient
-from kling_async.batch._downloads import Downloader, is_public_host
+from kling_async.batch._downloads import Downloader, is_ip_literal, is_public_host
 from kling_async.batch._jobs import load_jobs
 from kling_async.batch._journal import Journal
 from kling_async.batch._runner import BatchRunner
@@ -35,17 +34,9 @@ def download_hosts(client_kwargs: dict[str, Any], extra: Collection[str] = ()) -
     hosts = {h.lower() for h in extra}
     base = client_kwargs.get("base_url") or os.environ.get("KLING_BASE_URL") or ""
     host = (urlparse(base).hostname or "").lower()
-    if host and (host == "localhost" or (_is_ip(host) and not is_public_host(host))):
+    if host and (host == "localhost" or (is_ip_literal(host) and not is_public_host(host))):
         hosts.add(host)
     return hosts
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 async def _execute(

@@ -20,7 +20,6 @@ only its pack: the other packs run to the end, then the run raises the same way.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import logging
 import time
@@ -238,7 +237,7 @@ class BatchRunner:
 
     def _capacity(self) -> dict[str, int]:
         """The highest capacity in force per pack, over this run and earlier ones."""
-        earlier = _literal_dict(self.journal.meta("capacity"))
+        earlier = self.journal.capacity()
         return {
             pack: max(earlier.get(pack, 0), self.peak_capacity.get(pack, 0))
             for pack in set(earlier) | set(self.peak_capacity)
@@ -352,13 +351,3 @@ class BatchRunner:
             return
         await self.journal.mark_downloaded(row.job_id, names)
         self._state[row.job_id] = "downloaded"
-
-
-def _literal_dict(value: str | None) -> dict[str, int]:
-    if not value:
-        return {}
-    try:
-        parsed: Any = ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return {}
-    return {str(k): int(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}

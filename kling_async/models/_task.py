@@ -281,18 +281,27 @@ class Task(_Tolerant):
 
     def result_urls(self, *, watermarked: bool = False) -> list[str]:
         """Every downloadable result URL (videos, images, series images, audios)."""
-        urls: list[str] = []
+        return [url for url, _kind in self.result_files(watermarked=watermarked)]
+
+    def result_files(self, *, watermarked: bool = False) -> list[tuple[str, str]]:
+        """Every downloadable result as ``(url, kind)``, kind ``video``, ``image`` or
+        ``audio``, in the order of :meth:`result_urls`."""
+        files: list[tuple[str, str]] = []
         result = self.task_result
-        visual: list[Video | Image] = [*result.videos, *result.images, *result.series_images]
-        for item in visual:
+        visual: list[tuple[str, Video | Image]] = [
+            *(("video", v) for v in result.videos),
+            *(("image", i) for i in result.images),
+            *(("image", i) for i in result.series_images),
+        ]
+        for kind, item in visual:
             url = item.watermark_url if watermarked else item.url
             if url:
-                urls.append(url)
+                files.append((url, kind))
             extras = item.model_extra or {}
-            urls.extend(v for k, v in sorted(extras.items()) if k.startswith("url_") and v)
+            files.extend((v, kind) for k, v in sorted(extras.items()) if k.startswith("url_") and v)
         for audio in result.audios:
-            urls.extend(u for u in (audio.url, audio.url_mp3, audio.url_wav) if u)
-        return urls
+            files.extend((u, "audio") for u in (audio.url, audio.url_mp3, audio.url_wav) if u)
+        return files
 
 
 def _ms(value: int | None) -> datetime | None:
