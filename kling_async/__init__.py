@@ -28,6 +28,7 @@ from kling_async._config import (
     Timeouts,
 )
 from kling_async._handle import HandleState, TaskHandle
+from kling_async._logging import enable_logging, logging_from_env
 from kling_async.endpoints import FAMILIES, ConcurrencyScope, Family, Pack
 from kling_async.errors import (
     AccountError,
@@ -205,6 +206,7 @@ __all__ = [
     "VirtualTryOn",
     "__version__",
     "as_completed",
+    "enable_logging",
     "encode_bytes",
     "encode_file",
     "new_external_task_id",
@@ -217,3 +219,5 @@ for _name in __all__:
     if callable(_obj) and any(part.startswith("_") for part in _module.split(".")):
         _obj.__module__ = "kling_async"
 del _name, _obj, _module
+
+logging_from_env()  # KLING_LOG=debug|info|warning|error: readable logs on stderr

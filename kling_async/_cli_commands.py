@@ -24,8 +24,10 @@ import argparse
 import asyncio
 import contextlib
 import json
+import re
 import sqlite3
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -49,7 +51,7 @@ from kling_async.batch import (
 from kling_async.batch._report import printable
 from kling_async.errors import KlingError
 
-__all__ = ["EXIT_CODES", "add_commands"]
+__all__ = ["EXIT_CODES", "SIM_STATE_FILE", "add_commands", "as_flags"]
 
 SIM_TIME_SCALE = 0.02
 
@@ -136,12 +138,25 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         action="store_true",
         help="create failed jobs again (each with a new external_task_id)",
     )
+    resume.add_argument(
+        "--simulate",
+        action="store_true",
+        help="resume a batch started with --simulate (its simulator state is in the folder)",
+    )
+    resume.add_argument(
+        "--sim-time-scale", type=float, default=SIM_TIME_SCALE, help=argparse.SUPPRESS
+    )
     _batch_flags(resume)
-    status = bsub.add_parser("status", help="jobs per state")
+    status = bsub.add_parser("status", help="where a batch stands: jobs per state, run or not")
     status.add_argument("out")
     report = bsub.add_parser("report", help="the batch report (text or --json)")
     report.add_argument("out")
     report.add_argument("--json", action="store_true")
+    report.add_argument(
+        "--jobs",
+        action="store_true",
+        help="one row per job: state, task id, external id, units, files, failure reason",
+    )
 
     task = sub.add_parser("task", help="query one task")
     tsub = task.add_subparsers(dest="task_command", required=True)
@@ -197,10 +212,12 @@ def run_command(args: argparse.Namespace) -> int:
             return asyncio.run(_task_get(args))
         return asyncio.run(_account(args))
     except MissingCredentialsError as exc:
-        print(
-            f"kling-async: {exc}\n(or use `batch run ... --simulate` to try it without an account)",
-            file=sys.stderr,
-        )
+        out = getattr(args, "out", None)
+        if out and (Path(out) / SIM_STATE_FILE).exists():
+            hint = f"this batch ran on the simulator: {_resume_command(out)}"
+        else:
+            hint = "or use `batch run ... --simulate` to try it without an account"
+        print(f"kling-async: {as_flags(str(exc))}\n({hint})", file=sys.stderr)
         return 2
     except (
         JobFileError,
@@ -210,7 +227,7 @@ def run_command(args: argparse.Namespace) -> int:
         FileNotFoundError,
         ValueError,
     ) as exc:
-        print(f"kling-async: {exc}", file=sys.stderr)
+        print(f"kling-async: {as_flags(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KlingError as exc:
         print(f"kling-async: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -225,6 +242,19 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_ERROR
 
 
+_FLAG_WORDS = re.compile(
+    r"(?<![\w-])(access_key|secret_key|api_key|base_url|download_concurrency"
+    r"|unreachable_timeout|allow_download_hosts)"
+    r"(=(?!\w))?(?!\w)"
+)
+
+
+def as_flags(message: str) -> str:
+    """``message`` with the library's keyword names (``access_key=``) written as the
+    command's flags (``--access-key``): a CLI user has no keyword arguments."""
+    return _FLAG_WORDS.sub(lambda m: "--" + m.group(1).replace("_", "-"), message)
+
+
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         target = f": {exc.filename}" if exc.filename else ""
@@ -237,10 +267,9 @@ def _batch(args: argparse.Namespace) -> int:
         journal = Journal.open(args.out, create=False, read_only=True)
         try:
             if args.batch_command == "status":
-                counts = journal.counts()
-                print("  ".join(f"{state}: {n}" for state, n in counts.items()))
+                print(_status_text(journal, args))
             else:
-                report = build_report(journal)
+                report = build_report(journal, per_job=args.jobs)
                 print(report.to_json() if args.json else report.to_text())
         finally:
             journal.close()
@@ -251,10 +280,82 @@ def _batch(args: argparse.Namespace) -> int:
         out = args.out
         print(
             f"\nInterrupted. Nothing is lost: every job's state is in {out}/journal.sqlite.\n"
-            f"Resume with:  kling-async batch resume {out}",
+            f"Resume with:  {_resume_command(out)}",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
+
+
+def _status_text(journal: Journal, args: argparse.Namespace) -> str:
+    counts = journal.counts()
+    total = sum(counts.values())
+    lines = [
+        f"{total} jobs   " + "  ".join(f"{state}: {n}" for state, n in counts.items()),
+    ]
+    now = time.time()
+    started = _unix(journal.meta("started_at"))
+    finished = _unix(journal.meta("finished_at"))
+    last = journal.last_change()
+
+    def ago(t: float) -> str:
+        return f"{_clock(t)} ({_span(now - t)} ago)"
+
+    if Journal.in_use(args.out):
+        run = "a run is going on"
+        if last is not None:
+            run += f"; last change {_span(now - last)} ago"
+    elif finished is not None and (last is None or finished >= last - 1):
+        run = f"not running; the last run ended {ago(finished)}"
+    else:
+        run = "not running (the last run was interrupted or killed)"
+    lines.append(f"run: {run}")
+    if started is not None:
+        lines.append(f"started: {ago(started)}")
+    stopped = journal.meta("stopped")
+    if stopped and not Journal.in_use(args.out):
+        lines.append(f"stopped: {printable(stopped)}")
+    pending = sum(counts.get(s, 0) for s in ("queued", "creating", "created"))
+    if pending or counts.get("succeeded"):
+        lines.append(
+            f"{pending} job(s) to create or follow, {counts.get('succeeded', 0)} to download: "
+            f"{_resume_command(args.out)}"
+        )
+    elif counts.get("failed") or counts.get("expired"):
+        lines.append(f"to create failed jobs again: {_resume_command(args.out)} --retry-failed")
+    else:
+        lines.append("every job is done")
+    return "\n".join(lines)
+
+
+def _unix(value: str | None) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except ValueError:
+        return None
+
+
+def _clock(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+
+
+def _span(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+SIM_STATE_FILE = "simulator-state.jsonl"
+"""Where ``batch run --simulate`` keeps its simulator's tasks (in the output folder)."""
+
+
+def _resume_command(out: str) -> str:
+    """The command that continues the batch in ``out`` (with ``--simulate`` when the
+    batch runs on the in-process simulator)."""
+    simulated = (Path(out) / SIM_STATE_FILE).exists()
+    return f"kling-async batch resume {out}" + (" --simulate" if simulated else "")
 
 
 @contextlib.asynccontextmanager
@@ -262,10 +363,20 @@ async def _connection(args: argparse.Namespace) -> AsyncIterator[dict[str, Any]]
     kwargs = _client_kwargs(args)
     if getattr(args, "simulate", False):
         from kling_async.simulator import Simulator
+        from kling_async.simulator._persist import read_time_scale
 
+        state = Path(args.out) / SIM_STATE_FILE
         scale = args.sim_time_scale
+        if args.batch_command == "resume":
+            if not state.exists():
+                raise ValueError(
+                    f"{args.out} was not run with --simulate (no {SIM_STATE_FILE} in it): "
+                    f"resume it without --simulate"
+                )
+            scale = read_time_scale(state) or scale
         capacity = kwargs.get("capacity") or {"video": 5, "image": 9, "try_on": 1}
-        async with Simulator(capacity=capacity, time_scale=scale, seed=1) as sim:
+        sim = Simulator(capacity=capacity, time_scale=scale, seed=1, state_file=state)
+        async with sim:
             kwargs.update(
                 base_url=sim.base_url,
                 access_key=sim.access_key,
@@ -319,7 +430,7 @@ async def _batch_run(args: argparse.Namespace) -> int:
     if stopped is not None:
         print(
             f"kling-async: stopped: {printable(str(stopped))}\n"
-            f"Fix the cause, then:  kling-async batch resume {args.out}",
+            f"Fix the cause, then:  {_resume_command(args.out)}",
             file=sys.stderr,
         )
         return EXIT_STOPPED
@@ -328,8 +439,7 @@ async def _batch_run(args: argparse.Namespace) -> int:
     if report.failed or report.expired:
         print(
             f"kling-async: {report.failed} job(s) failed, {report.expired} expired; "
-            f"create the failed ones again with:  kling-async batch resume {args.out} "
-            "--retry-failed",
+            f"create the failed ones again with:  {_resume_command(args.out)} --retry-failed",
             file=sys.stderr,
         )
         return EXIT_FAILED

@@ -71,7 +71,9 @@ class KlingClient(SyncEndpoints, FamilyMethods):
             Kling's 2026 concurrency pages say); see :class:`ConcurrencyScope`.
         slots: a shared :class:`~kling_async.scheduling.SlotPool` (default: in-process).
         poll, backoff, learn: scheduling policies (``PollPolicy.scaled(0.01)`` for
-            a simulator running at time scale 0.01).
+            a simulator running at time scale 0.01). Without ``poll``,
+            ``KLING_POLL_SCALE`` from the environment is applied when set
+            (:meth:`PollPolicy.from_env`).
         callback_url: public URL of your callback route (see
             ``kling_async.integrations``). Every create then carries
             ``callback_url + "/" + token`` (an unguessable per-client token), and
@@ -92,7 +94,7 @@ class KlingClient(SyncEndpoints, FamilyMethods):
 
     Raises:
         MissingCredentialsError: no credentials given or found in the environment.
-        ValueError: unknown ``region``.
+        ValueError: unknown ``region``, a bad ``base_url`` or ``KLING_POLL_SCALE``.
 
     Example:
         >>> async def main() -> None:                        # doctest: +SKIP
@@ -157,7 +159,7 @@ class KlingClient(SyncEndpoints, FamilyMethods):
             capacity=capacity,
             scope=concurrency_scope,
             pool=slots,
-            poll=poll,
+            poll=poll if poll is not None else PollPolicy.from_env(),
             backoff=backoff,
             learn=learn,
             max_backfill_wait=max_backfill_wait,

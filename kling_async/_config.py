@@ -8,11 +8,14 @@ distinct from ``None`` which, where accepted, means "none at all".
 from __future__ import annotations
 
 import enum
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
 __all__ = [
     "DEFAULT",
+    "ENV_POLL_SCALE",
     "REGIONS",
     "Limits",
     "RetryPolicy",
@@ -35,6 +38,9 @@ REGIONS: Final[dict[str, str]] = {
     "beijing": "https://api-beijing.klingai.com",
 }
 """Base URL per region. ``singapore`` serves callers outside China."""
+
+ENV_POLL_SCALE: Final = "KLING_POLL_SCALE"
+"""Environment variable: poll at this time scale (the simulator's ``--time-scale``)."""
 
 TOKEN_TTL_SECONDS: Final = 1800
 """Lifetime of a minted JWT, as in the official sample (``exp = now + 1800``)."""
@@ -205,6 +211,32 @@ class PollPolicy:
         }
         values.update(changes)
         return cls(**values)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> PollPolicy:
+        """:meth:`scaled` by ``KLING_POLL_SCALE`` when it is set, else the defaults.
+
+        ``kling-async simulate`` prints ``export KLING_POLL_SCALE=<its time scale>``:
+        a client that reads it polls at the simulator's pace, so a 300 s video of a
+        simulator at time scale 0.02 is seen to end about 6 s after it was created.
+        :class:`~kling_async.KlingClient` uses this when ``poll`` is not given.
+
+        Raises:
+            ValueError: the variable is set but is not a number in (0, 1000].
+        """
+        raw = (os.environ if environ is None else environ).get(ENV_POLL_SCALE, "").strip()
+        if not raw:
+            return cls()
+        try:
+            scale = float(raw)
+        except ValueError:
+            scale = float("nan")
+        if not 0 < scale <= 1000:  # also refuses nan
+            raise ValueError(
+                f"{ENV_POLL_SCALE} must be a number in (0, 1000] (the simulator's time "
+                f"scale, e.g. 0.02), got {raw!r}"
+            )
+        return cls.scaled(scale)
 
 
 @dataclass(frozen=True, slots=True)

@@ -230,6 +230,7 @@ class Transport:
                         http_status=response.status,
                     )
                 body = await self._read_body(response, method, path)
+                logger.debug("%s %s -> HTTP %d, %d bytes", method, path, response.status, len(body))
                 return decode_envelope(response.status, body, response.headers.get("Retry-After"))
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             # Connect/DNS/TLS-handshake failures: no byte of the request was sent.

@@ -31,8 +31,8 @@ def _add_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument(
         "--time-scale",
         type=float,
-        default=0.05,
-        help="multiplies task durations (0.05: a 300 s video takes 15 s)",
+        default=0.02,
+        help="multiplies task durations (default 0.02: a 300 s video takes 6 s)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
@@ -147,12 +147,30 @@ async def _simulate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    # Ctrl-C from the moment the banner is out stops the server cleanly.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    env = {
+        "KLING_BASE_URL": sim.base_url,
+        "KLING_ACCESS_KEY": sim.access_key,
+        "KLING_SECRET_KEY": sim.secret_key,
+        "KLING_POLL_SCALE": f"{args.time_scale:g}",
+    }
+    if args.api_key:
+        env["KLING_API_KEY"] = args.api_key
     info = {
         "base_url": sim.base_url,
         "access_key": sim.access_key,
         "secret_key": sim.secret_key,
         "capacity": {"video": args.video, "image": args.image, "try_on": args.try_on},
         "time_scale": args.time_scale,
+        "poll_scale": args.time_scale,
+        "webhook_secret": args.webhook_secret,
+        "stats_url": f"{sim.base_url}/__stats",
+        "env": env,
     }
     if args.json:
         print(json.dumps(info), flush=True)
@@ -160,16 +178,17 @@ async def _simulate(args: argparse.Namespace) -> int:
         # The simulator's own made-up credentials are printed on purpose: they are
         # what a user needs to point a client (or curl) at it.
         print(f"Kling simulator listening on {sim.base_url}", flush=True)
-        print(f"  export KLING_BASE_URL={sim.base_url}")
-        print(f"  export KLING_ACCESS_KEY={sim.access_key}")
-        print(f"  export KLING_SECRET_KEY={sim.secret_key}")
-        print(f"  capacity {info['capacity']}, time scale {args.time_scale}")
-        print("  ground truth: GET /__stats   (Ctrl-C to stop)", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+        print("Point a client at it (KlingClient() and kling-async read these):")
+        for name, value in env.items():
+            print(f"  export {name}={value}")
+        print(
+            f"capacity {info['capacity']}, time scale {args.time_scale:g} (a 300 s video "
+            f"takes {300 * args.time_scale:g} s); KLING_POLL_SCALE makes clients poll at "
+            "that pace"
+        )
+        if args.webhook_secret:
+            print("callbacks are signed with the --webhook-secret given")
+        print(f"ground truth: GET {sim.base_url}/__stats   (Ctrl-C to stop)", flush=True)
     try:
         await stop.wait()
     finally:
@@ -179,9 +198,14 @@ async def _simulate(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``kling-async``."""
+    from kling_async import __version__
+
     parser = argparse.ArgumentParser(
-        prog="kling-async", description="Kling AI client tools: simulator, tasks, batches."
+        prog="kling-async",
+        description="Kling AI client tools: simulator, tasks, batches. "
+        "KLING_LOG=debug turns on logging.",
     )
+    parser.add_argument("--version", action="version", version=f"kling-async {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_simulate(sub)
     from kling_async._cli_commands import add_commands

@@ -207,6 +207,26 @@ class Journal:
             raise
         return cls(folder, connection, lock_fd)
 
+    @staticmethod
+    def in_use(folder: str | Path) -> bool:
+        """Whether a run holds the journal of ``folder`` right now."""
+        try:
+            fd = os.open(Path(folder) / "journal.lock", os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # closing releases a lock taken here
+        return False
+
+    def last_change(self) -> float | None:
+        """When a job's state last changed (Unix time), or None."""
+        value = self._db.execute("SELECT MAX(updated_at) FROM jobs").fetchone()[0]
+        return None if value is None else float(value)
+
     def close(self) -> None:
         """Finish pending writes, close the database and release the lock."""
         self._executor.shutdown(wait=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kling_async.batch._jobs import is_control
 from kling_async.batch._journal import Journal, Row
@@ -37,6 +38,10 @@ class BatchReport:
     files: int = 0
     stopped: str = ""
     """Why the last run stopped early (empty when it did not)."""
+    job_rows: list[dict[str, Any]] = field(default_factory=list)
+    """One entry per job (``build_report(..., per_job=True)``): ``job_id``, ``family``,
+    ``state``, ``task_id``, ``external_task_id``, ``attempt``, ``units``, ``files``
+    and ``reason``."""
 
     def to_json(self) -> str:
         """The report as JSON."""
@@ -61,6 +66,8 @@ class BatchReport:
             lines.append(
                 f"  not downloaded  {printable(item['job_id'])}: {printable(item['reason'])}"
             )
+        if self.job_rows:
+            lines.append(_job_table(self.job_rows))
         if self.stopped:
             lines.append(f"stopped: {printable(self.stopped)}")
         if self.pending:
@@ -80,8 +87,50 @@ def _escape(char: str) -> str:
     return char
 
 
-def build_report(journal: Journal) -> BatchReport:
-    """Summarize the journal (safe to call while a run is going on)."""
+def _job_table(rows: list[dict[str, Any]]) -> str:
+    head = ("job", "state", "task_id", "external_task_id", "units", "files", "reason")
+    table = [head] + [
+        (
+            printable(r["job_id"]),
+            r["state"],
+            r["task_id"] or "-",
+            r["external_task_id"],
+            r["units"] or "-",
+            printable(", ".join(r["files"])) or "-",
+            printable(r["reason"] or ""),
+        )
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in table) for i in range(len(head) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False))
+        + "  "
+        + line[-1]
+        for line in table
+    ).rstrip()
+
+
+def job_rows(rows: list[Row]) -> list[dict[str, Any]]:
+    """The per-job entries of the report (see :attr:`BatchReport.job_rows`)."""
+    return [
+        {
+            "job_id": r.job_id,
+            "family": r.family,
+            "state": r.state,
+            "task_id": r.task_id,
+            "external_task_id": r.external_task_id,
+            "attempt": r.attempt,
+            "units": r.units,
+            "files": r.files,
+            "reason": r.reason or ("failed" if r.state == "failed" else None),
+        }
+        for r in rows
+    ]
+
+
+def build_report(journal: Journal, *, per_job: bool = False) -> BatchReport:
+    """Summarize the journal (safe to call while a run is going on); ``per_job``
+    adds one entry per job (:attr:`BatchReport.job_rows`)."""
     rows = journal.rows()
     started = _float(journal.meta("started_at"))
     capacity = journal.capacity()
@@ -107,6 +156,8 @@ def build_report(journal: Journal) -> BatchReport:
         if r.state in ("succeeded", "expired")
     ]
     report.stopped = journal.meta("stopped") or ""
+    if per_job:
+        report.job_rows = job_rows(rows)
     report.units = sum(_float(r.units) or 0.0 for r in rows)
     report.files = sum(len(r.files) for r in rows)
     ends = [r.ended_at for r in rows if r.ended_at is not None]
@@ -136,7 +187,9 @@ def _float(value: str | None) -> float | None:
 
 
 def write_report(journal: Journal, folder: Path) -> BatchReport:
-    """Build the report and write ``report.json`` into ``folder``."""
-    report = build_report(journal)
+    """Build the report and write ``report.json`` (with one entry per job) into
+    ``folder``; the returned report has no per-job entries (for printing)."""
+    report = build_report(journal, per_job=True)
     (folder / "report.json").write_text(report.to_json())
+    report.job_rows = []
     return report

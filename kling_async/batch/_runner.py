@@ -189,6 +189,9 @@ class BatchRunner:
             stop.cancel()
             watch.cancel()
             drives.cancel()
+            # On Ctrl-C the gather ends with the jobs' CancelledError: retrieve it so
+            # asyncio does not print "exception was never retrieved" over the hint.
+            drives.add_done_callback(_retrieve)
         self._note_capacity()
         await self.journal.set_meta("capacity", repr(self._capacity()))
         await self.journal.set_meta("finished_at", repr(time.time()))
@@ -351,3 +354,8 @@ class BatchRunner:
             return
         await self.journal.mark_downloaded(row.job_id, names)
         self._state[row.job_id] = "downloaded"
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()

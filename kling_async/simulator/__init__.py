@@ -15,11 +15,13 @@ From the shell: ``kling-async simulate --port 8787`` or
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from aiohttp import web
 
+from kling_async.simulator._persist import StateFile
 from kling_async.simulator._server import DEFAULT_CAPACITY, Faults, SimulatorCore
 from kling_async.simulator._spec import SIM_FAMILIES
 from kling_async.simulator._state import SimStats, SimTask
@@ -55,6 +57,11 @@ class Simulator:
             pack's capacity; a request without ``model_name`` counts under its
             family's name), the two readings of Kling's concurrency pages.
         host, port: where to listen.
+        state_file: keep every created task in this file (JSON lines) and load the
+            tasks already in it when starting: a simulator restarted with the same
+            file still answers for them, downloads included, and refuses their
+            external ids (``batch run --simulate`` keeps one in the output folder so
+            the batch can be resumed). Remaining times run in wall-clock seconds.
     """
 
     def __init__(
@@ -75,6 +82,7 @@ class Simulator:
         concurrency_scope: str = "pack",
         host: str = "127.0.0.1",
         port: int = 0,
+        state_file: str | Path | None = None,
     ) -> None:
         self.access_key = access_key or f"sim-ak-{secrets.token_hex(8)}"
         self.secret_key = secret_key or f"sim-sk-{secrets.token_hex(16)}"
@@ -97,6 +105,10 @@ class Simulator:
         )
         self._host = host
         self._port = port
+        self._state_path = None if state_file is None else Path(state_file)
+        self._header = {"time_scale": time_scale, "seed": seed}
+        self.restored = 0
+        """Tasks loaded from ``state_file`` at start."""
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
@@ -115,10 +127,22 @@ class Simulator:
         port = sockets[0].getsockname()[1] if sockets else self._port
         self.base_url = f"http://{self._host}:{port}"
         self.core.base_url = self.base_url
+        if self._state_path is not None:
+            state = StateFile(self._state_path)
+            state.set_header(**self._header)
+            try:
+                self.restored = state.load(self.core)
+            except BaseException:
+                await self.stop()
+                raise
+            self.core.state_file = state
 
     async def stop(self) -> None:
         """Stop serving and close callback connections."""
         await self.core.close()
+        if self.core.state_file is not None:
+            self.core.state_file.close()
+            self.core.state_file = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

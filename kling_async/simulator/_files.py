@@ -1,24 +1,39 @@
-"""The simulator's result files: small, deterministic downloads of the right type."""
+"""The simulator's result files: small, valid media of the right kind (see ``_media``)."""
 
 from __future__ import annotations
 
 import hashlib
 
+from kling_async.simulator import _media
+
 __all__ = ["result_file"]
 
-_FILE_KINDS = {
-    "mp4": ("video/mp4", b"\x00\x00\x00\x18ftypmp42"),
-    "png": ("image/png", b"\x89PNG\r\n\x1a\n"),
-    "mp3": ("audio/mpeg", b"ID3\x03\x00"),
-    "wav": ("audio/wav", b"RIFF\x00\x00\x00\x00WAVE"),
+_CONTENT_TYPES = {
+    "mp4": "video/mp4",
+    "png": "image/png",
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
 }
 
 
-def result_file(task_id: str, name: str) -> tuple[str, bytes]:
-    """Content type and bytes of result ``name`` of ``task_id`` (a few KiB, the same
-    bytes every time, starting with the format's magic number)."""
+def result_file(task_id: str, name: str, seconds: float = 5.0) -> tuple[str, bytes]:
+    """Content type and bytes of result ``name`` of ``task_id``.
+
+    The same bytes every time for the same task and name: a PNG that opens, an H.264
+    MP4 of ``seconds`` that plays, a WAV or MP3 of ``seconds``. Other names get a few
+    bytes of ``application/octet-stream``.
+    """
     ext = name.rsplit(".", 1)[-1]
-    content_type, magic = _FILE_KINDS.get(ext, ("application/octet-stream", b""))
-    seed = hashlib.sha256(f"{task_id}/{name}".encode()).digest()
-    size = 2048 + seed[0] * 16
-    return content_type, magic + (seed * (size // len(seed) + 1))[: size - len(magic)]
+    tint = hashlib.sha256(f"{task_id}/{name}".encode()).digest()[0]
+    seconds = min(max(seconds, 0.5), 60.0)
+    if ext == "png":
+        body = _media.png(tint)
+    elif ext == "mp4":
+        body = _media.mp4(seconds, tint)
+    elif ext == "wav":
+        body = _media.wav(seconds, tint)
+    elif ext == "mp3":
+        body = _media.mp3(seconds, tint)
+    else:
+        return "application/octet-stream", hashlib.sha256(name.encode()).digest()
+    return _CONTENT_TYPES[ext], body

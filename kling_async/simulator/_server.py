@@ -37,6 +37,7 @@ from aiohttp import web
 from kling_async.simulator._callbacks import CallbackSender
 from kling_async.simulator._errors import Answer as _Answer
 from kling_async.simulator._files import result_file
+from kling_async.simulator._persist import StateFile
 from kling_async.simulator._slots import SlotBook
 from kling_async.simulator._spec import SIM_FAMILIES, SimFamily, validate_body
 from kling_async.simulator._state import QUIRK_BITS, Faults, SimStats, SimTask
@@ -110,6 +111,8 @@ class SimulatorCore:
         self.missing_packs: set[str] = set()
         """Packs the account lacks: their creates answer 429 / 1102."""
         self.external: dict[str, SimTask] = {}
+        self.state_file: StateFile | None = None
+        """Where created tasks are kept across restarts (``Simulator(state_file=)``)."""
         self.base_url = ""
         self._burst_left = 0
         self._seq = 0
@@ -261,8 +264,9 @@ class SimulatorCore:
         if fam.pack is not None and fam.pack in self.missing_packs:
             # Live (kling_api_2026.md): no pack of the product type -> 429 / 1102.
             raise _Answer(429, 1102, "Account balance not enough")
+        model_key = body.get("model_name") or fam.name
         if fam.pack is not None:
-            pack = self.slots.for_task(fam.pack, body.get("model_name") or fam.name)
+            pack = self.slots.for_task(fam.pack, model_key)
             if not pack.try_acquire(cost, ends_at, now):
                 self.stats.count_1303 += 1
                 raise _Answer(
@@ -292,16 +296,36 @@ class SimulatorCore:
             seq=self._seq,
             quirks=self._shape_rng.randrange(QUIRK_BITS) if self.live_shapes else 0,
         )
-        self.tasks[task_id] = task
-        self.by_family.setdefault(fam.name, []).append(task)
+        if self.state_file is not None:
+            self.state_file.record(task, str(model_key))  # before the create is answered
+        self._add(task)
+        if task.callback_url:
+            self.callbacks.schedule(task)
+        return task
+
+    def _add(self, task: SimTask) -> None:
+        self.tasks[task.task_id] = task
+        self.by_family.setdefault(task.family, []).append(task)
+        ext = task.external_task_id
         if ext is not None:
             self.external[ext] = task
             self.stats.creates_by_external_id[ext] += 1
         self.stats.total_creates += 1
-        self.stats.task_times[task_id] = (fam.name, fam.pack, cost, now, ends_at)
-        if task.callback_url:
-            self.callbacks.schedule(task)
-        return task
+        self.stats.task_times[task.task_id] = (
+            task.family,
+            task.pack,
+            task.cost,
+            task.created_at,
+            task.ends_at,
+        )
+
+    def restore_task(self, task: SimTask, model_key: str) -> None:
+        """Take back a task of an earlier run (from the state file): its slots stay
+        held until it ends and its external id stays taken."""
+        if task.pack is not None and task.ends_at > self.now():
+            self.slots.for_task(task.pack, model_key).hold(task.cost, task.ends_at)
+        self._seq = max(self._seq, task.seq)
+        self._add(task)
 
     def in_use(self, pack: str) -> int:
         """Slots of ``pack`` held now (every model of it with ``pack_model`` scope)."""
@@ -358,7 +382,8 @@ class SimulatorCore:
         name = request.match_info["name"]
         if task is None or task.status(self.now()) != "succeed":
             return web.Response(status=404, text="not found")
-        content_type, body = result_file(task.task_id, name)
+        seconds = float(task.params.get("duration", 5) or 5) if name.endswith(".mp4") else 5.0
+        content_type, body = result_file(task.task_id, name, seconds)
         return web.Response(body=body, content_type=content_type)
 
     async def stats_handler(self, request: web.Request) -> web.StreamResponse:

@@ -208,6 +208,12 @@ class PackState:
             _, _, cost = heapq.heappop(self._running)
             self.in_use -= cost
 
+    def hold(self, cost: int, ends_at: float) -> None:
+        """Count ``cost`` slots until ``ends_at`` whatever the capacity (a restored task)."""
+        self.in_use += cost
+        self.max_in_use = max(self.max_in_use, self.in_use)
+        heapq.heappush(self._running, (ends_at, next(self._counter), cost))
+
     def try_acquire(self, cost: int, ends_at: float, now: float) -> bool:
         """Take ``cost`` slots until ``ends_at`` if they fit; False (1303) otherwise."""
         self.settle(now)
