@@ -22,12 +22,9 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any, Protocol
 
 from kling_async.simulator._state import SimTask
-
-if TYPE_CHECKING:
-    from kling_async.simulator._server import SimulatorCore
 
 __all__ = ["StateFile", "read_time_scale"]
 
@@ -62,6 +59,16 @@ def read_time_scale(path: str | Path) -> float | None:
     return float(scale) if isinstance(scale, int | float) and scale > 0 else None
 
 
+class _Core(Protocol):
+    """What loading needs of the simulator core (kept structural: no import cycle)."""
+
+    base_url: str
+
+    def now(self) -> float: ...
+
+    def restore_task(self, task: SimTask, model_key: str) -> None: ...
+
+
 class StateFile:
     """Appends created tasks to ``path`` and loads them into a new simulator."""
 
@@ -70,7 +77,7 @@ class StateFile:
         self._file: IO[str] | None = None
         self._header: dict[str, Any] = {"kling_async_simulator": _FORMAT}
 
-    def load(self, core: SimulatorCore) -> int:
+    def load(self, core: _Core) -> int:
         """Put the file's tasks into ``core``; returns how many were loaded.
 
         A last line cut short by a kill is cut off the file, so the next task
@@ -128,7 +135,7 @@ class StateFile:
             self._file = None
 
 
-def _task(row: dict[str, Any], core: SimulatorCore) -> SimTask:
+def _task(row: dict[str, Any], core: _Core) -> SimTask:
     now = core.now()
     age = time.time() - row["created_ms"] / 1000  # real seconds since the create
     created = now - age
