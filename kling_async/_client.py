@@ -54,14 +54,17 @@ class KlingClient(SyncEndpoints, FamilyMethods):
     """Async client for the Kling API.
 
     Args:
-        access_key, secret_key: AK/SK credentials (JWT mode). Default to
-            ``KLING_ACCESS_KEY`` / ``KLING_SECRET_KEY``.
+        access_key: access key of an AK/SK pair (JWT mode); default
+            ``KLING_ACCESS_KEY``.
+        secret_key: its secret key; default ``KLING_SECRET_KEY``.
         api_key: a console API key sent as the bearer (``KLING_API_KEY``).
         region: ``"singapore"`` (default, outside China) or ``"beijing"``.
         base_url: explicit base URL (e.g. a simulator); wins over ``region`` and
             over ``KLING_BASE_URL``.
         session: an ``aiohttp.ClientSession`` to use; not closed by the client.
-        timeouts, retry, limits: network settings (:mod:`kling_async._config`).
+        timeouts: connect and read timeouts of one request (:class:`Timeouts`).
+        retry: retries of queries and of creates that never left (:class:`RetryPolicy`).
+        limits: connection pool size and largest answer accepted (:class:`Limits`).
         capacity: concurrency slots per pack, e.g. ``{"video": 5, "image": 9,
             "try_on": 1}``; packs not given are learned from 1303 answers. With
             ``concurrency_scope="pack_model"`` a pack's figure applies to each model,
@@ -70,10 +73,14 @@ class KlingClient(SyncEndpoints, FamilyMethods):
             type) or ``"pack_model"`` (one per pack type and model version, as
             Kling's 2026 concurrency pages say); see :class:`ConcurrencyScope`.
         slots: a shared :class:`~kling_async.scheduling.SlotPool` (default: in-process).
-        poll, backoff, learn: scheduling policies (``PollPolicy.scaled(0.01)`` for
-            a simulator running at time scale 0.01). Without ``poll``,
-            ``KLING_POLL_SCALE`` from the environment is applied when set
-            (:meth:`PollPolicy.from_env`).
+        poll: when to poll (:class:`PollPolicy`; ``PollPolicy.scaled(0.01)`` for a
+            simulator running at time scale 0.01). Without it, ``KLING_POLL_SCALE``
+            from the environment is applied when set (:meth:`PollPolicy.from_env`).
+        backoff: how a pack backs off after 1302/1303 and how long creates may
+            fail to reach Kling (:class:`BackoffPolicy`).
+        learn: how a capacity left out of ``capacity`` is learned (:class:`LearnPolicy`).
+        max_backfill_wait: seconds a blocked image request lets smaller ones behind
+            it pass (default: 2 typical image durations, scaled by the poll time scale).
         callback_url: public URL of your callback route (see
             ``kling_async.integrations``). Every create then carries
             ``callback_url + "/" + token`` (an unguessable per-client token), and

@@ -121,8 +121,9 @@ class TaskHandle:
         Raises:
             TaskTimeoutError: the time ran out; the submission goes on and the
                 handle can be awaited again.
-            TaskFailedError, TaskCancelledError, TaskExpiredError,
-                TaskDetachedError, APIError: as for ``await handle``.
+            KlingError: as for ``await handle`` (``TaskFailedError``,
+                ``TaskCancelledError``, ``TaskExpiredError``, ``TaskDetachedError``,
+                an ``APIError``).
         """
         future = self._record.waiter()
         try:

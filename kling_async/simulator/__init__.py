@@ -41,7 +41,8 @@ class Simulator:
         time_scale: multiplies every task duration (0.01 → a 300 s video takes 3 s).
         seed: seeds durations, failures and faults, for repeatable runs.
         faults: injected faults (:class:`Faults`), off by default.
-        access_key, secret_key: credentials the server accepts (random when omitted).
+        access_key: the access key the server accepts (random when omitted).
+        secret_key: the secret key it accepts (random when omitted).
         api_key: also accept this console-style API key as the bearer.
         webhook_secret: sign callbacks with Standard Webhooks (``whsec_...``).
         durations: typical seconds per family name, before ``time_scale``.
@@ -56,7 +57,8 @@ class Simulator:
             ``"pack_model"`` (one per pack type and model version, each with the
             pack's capacity; a request without ``model_name`` counts under its
             family's name), the two readings of Kling's concurrency pages.
-        host, port: where to listen.
+        host: the address to listen on.
+        port: the port (0: a free one).
         state_file: keep every created task in this file (JSON lines) and load the
             tasks already in it when starting: a simulator restarted with the same
             file still answers for them, downloads included, and refuses their
