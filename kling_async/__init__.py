@@ -29,11 +29,13 @@ from kling_async._config import (
 )
 from kling_async._handle import HandleState, TaskHandle
 from kling_async._logging import enable_logging, logging_from_env
+from kling_async.costs import Budget, CostEstimate, Estimate, PriceTable
 from kling_async.endpoints import FAMILIES, ConcurrencyScope, Family, Pack
 from kling_async.errors import (
     AccountError,
     APIError,
     AuthenticationError,
+    BudgetExceededError,
     CapacityError,
     ClientClosedError,
     ConcurrencyLimitError,
@@ -55,6 +57,7 @@ from kling_async.errors import (
     TaskNotFoundError,
     TaskTimeoutError,
     TransportError,
+    UnpricedRequestError,
 )
 from kling_async.models import (
     AccountCosts,
@@ -62,6 +65,8 @@ from kling_async.models import (
     AdvancedLipSync,
     AIMultiShot,
     Avatar,
+    BillingPage,
+    BillingRecord,
     CameraConfig,
     CameraControl,
     CustomVoice,
@@ -129,14 +134,20 @@ __all__ = [
     "AuthenticationError",
     "Avatar",
     "BackoffPolicy",
+    "BillingPage",
+    "BillingRecord",
+    "Budget",
+    "BudgetExceededError",
     "CameraConfig",
     "CameraControl",
     "CapacityError",
     "ClientClosedError",
     "ConcurrencyLimitError",
     "ConcurrencyScope",
+    "CostEstimate",
     "CreateOutcomeUnknownError",
     "CustomVoice",
+    "Estimate",
     "Family",
     "HandleState",
     "IdentifyFace",
@@ -172,6 +183,7 @@ __all__ = [
     "PolicyError",
     "PollPolicy",
     "PoolStats",
+    "PriceTable",
     "RateLimitError",
     "RedisSlotPool",
     "ResponseError",
@@ -200,6 +212,7 @@ __all__ = [
     "TrackerStats",
     "TransportError",
     "UnknownModelWarning",
+    "UnpricedRequestError",
     "VideoEffects",
     "VideoExtend",
     "VideoToAudio",

@@ -19,6 +19,7 @@ import aiohttp
 from aiolimiter import AsyncLimiter
 
 from kling_async._auth import APIKeyAuth, JWTAuth, auth_from
+from kling_async._billing_calls import BillingEndpoints
 from kling_async._callbacks import CallbackReceiver
 from kling_async._config import (
     ACCOUNT_COSTS_PER_SECOND,
@@ -36,6 +37,7 @@ from kling_async._handle import TaskHandle
 from kling_async._sync_calls import SyncEndpoints
 from kling_async._task_calls import TaskCalls, merge_external_id, new_external_task_id
 from kling_async._transport import Transport
+from kling_async.costs import Budget, BudgetGuard, CostEstimate, Estimate, PriceTable
 from kling_async.endpoints import ConcurrencyScope, Family, family
 from kling_async.errors import KlingError
 from kling_async.models import KlingRequest, Task
@@ -50,7 +52,7 @@ __all__ = ["KlingClient", "as_completed", "new_external_task_id"]
 ENV_BASE_URL = "KLING_BASE_URL"
 
 
-class KlingClient(SyncEndpoints, FamilyMethods):
+class KlingClient(SyncEndpoints, BillingEndpoints, FamilyMethods):
     """Async client for the Kling API.
 
     Args:
@@ -94,6 +96,16 @@ class KlingClient(SyncEndpoints, FamilyMethods):
         before_create: ``async def hook(pending: PendingCreate)`` awaited before every
             create call the scheduler sends (the batch runner journals "creating"
             there); if it raises, nothing is sent and the submission fails with it.
+        prices: the price table estimates come from: a
+            :class:`~kling_async.costs.PriceTable`, a JSON file of your own entries, or
+            those entries as data (added to the built-in table, winning where they
+            match). Default: the built-in table.
+        budget: never create a task whose estimate would take spent plus committed
+            units over this (:class:`~kling_async.costs.Budget`, ``"video=50,image=200"``
+            or a total such as ``"100"``). A request the table cannot price is then
+            refused at submit (:class:`~kling_async.UnpricedRequestError`); one that
+            would go over ends with :class:`~kling_async.BudgetExceededError`,
+            uncreated. See :attr:`budget` for what is spent and committed.
 
     Lifecycle: usable at once (the session opens on first use); ``async with``
     also checks a shared slot pool up front. After :meth:`aclose` every call raises
@@ -134,7 +146,18 @@ class KlingClient(SyncEndpoints, FamilyMethods):
         webhook_secrets: Sequence[str] | str | None = None,
         trust_unsigned_callbacks: bool = False,
         before_create: BeforeCreate | None = None,
+        prices: PriceTable
+        | str
+        | os.PathLike[str]
+        | Mapping[str, Any]
+        | Sequence[Mapping[str, Any]]
+        | None = None,
+        budget: Budget | BudgetGuard | str | None = None,
     ) -> None:
+        self.prices: PriceTable = price_table(prices)
+        """The price table :meth:`estimate` and the budget use."""
+        self.budget: BudgetGuard | None = budget_guard(budget, self.prices)
+        """The budget guard (spent, committed, left: ``budget.snapshot()``), or None."""
         self._auth: JWTAuth | APIKeyAuth = auth_from(
             access_key=access_key, secret_key=secret_key, api_key=api_key
         )
@@ -172,6 +195,7 @@ class KlingClient(SyncEndpoints, FamilyMethods):
             max_backfill_wait=max_backfill_wait,
             callbacks=callback_url is not None,
             before_create=before_create,
+            budget=self.budget,
         )
         self.callbacks: CallbackReceiver | None = None
         """The callback receiver when ``callback_url`` was given, else None."""
@@ -289,6 +313,19 @@ class KlingClient(SyncEndpoints, FamilyMethods):
             priority=priority,
             start_deadline=deadline,
             callback_url=callback_url if callback_url is not None else self.callback_url,
+        )
+
+    def estimate(self, request: KlingRequest) -> Estimate:
+        """What ``request`` is expected to cost: units, pack and what the figure
+        rests on (``units`` None when the price table cannot price it; ``basis``
+        says why). Nothing is sent."""
+        return self.prices.estimate(request.family, request.payload())
+
+    def estimate_all(self, requests: Iterable[KlingRequest]) -> CostEstimate:
+        """The estimates of many requests: per family and pack, totals per pack
+        (packs never added together), and which ones have no estimate."""
+        return CostEstimate.of(
+            (str(i), self.estimate(request)) for i, request in enumerate(requests)
         )
 
     async def run(self, request: KlingRequest, **options: Any) -> Task:
@@ -426,3 +463,30 @@ class KlingClient(SyncEndpoints, FamilyMethods):
     ) -> list[Mapping[str, Any]]:
         """One page of a family's task list as raw JSON objects (parse what you need)."""
         return await self._tasks.list_page_raw(family_name, page=page, page_size=page_size)
+
+
+def price_table(
+    prices: PriceTable
+    | str
+    | os.PathLike[str]
+    | Mapping[str, Any]
+    | Sequence[Mapping[str, Any]]
+    | None,
+) -> PriceTable:
+    """The price table for ``prices`` (see :class:`KlingClient`)."""
+    if prices is None:
+        return PriceTable.default()
+    if isinstance(prices, PriceTable):
+        return prices
+    if isinstance(prices, str | os.PathLike):
+        return PriceTable.load(os.fspath(prices))
+    return PriceTable.default().extended(prices)
+
+
+def budget_guard(
+    budget: Budget | BudgetGuard | str | None, prices: PriceTable
+) -> BudgetGuard | None:
+    """The guard for ``budget`` (see :class:`KlingClient`)."""
+    if budget is None or isinstance(budget, BudgetGuard):
+        return budget
+    return BudgetGuard(Budget.parse(budget) if isinstance(budget, str) else budget, prices)

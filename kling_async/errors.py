@@ -22,6 +22,8 @@ non-zero ``code``)::
     │   └── ServerError                 5000-5002
     ├── CreateOutcomeUnknownError   a create may or may not have created the task
     ├── CapacityError               a request can never fit its pack's capacity
+    ├── BudgetExceededError         creating it would go over the budget (not created)
+    ├── UnpricedRequestError        a budget is set and the request has no estimate
     ├── TaskFailedError             the task ended with ``task_status = failed``
     ├── TaskCancelledError          the caller cancelled a submission
     ├── TaskExpiredError            a submission passed its ``start_deadline``
@@ -46,6 +48,7 @@ __all__ = [
     "APIError",
     "AccountError",
     "AuthenticationError",
+    "BudgetExceededError",
     "CapacityError",
     "ClientClosedError",
     "ConcurrencyLimitError",
@@ -67,6 +70,7 @@ __all__ = [
     "TaskNotFoundError",
     "TaskTimeoutError",
     "TransportError",
+    "UnpricedRequestError",
     "error_for_code",
 ]
 
@@ -222,6 +226,34 @@ class CreateOutcomeUnknownError(KlingError):
 
 class CapacityError(KlingError, ValueError):
     """The request needs more slots than its pack can ever hold."""
+
+
+class BudgetExceededError(KlingError):
+    """Creating this task would take spent plus committed units over the budget;
+    nothing was created and nothing was charged.
+
+    Attributes:
+        pack: the pack whose budget (or the total) it would exceed.
+        units: the task's estimate.
+        used: units spent and committed in ``pack`` (or in all packs for a total).
+        limit: the budget it would exceed.
+    """
+
+    def __init__(self, what: str, *, pack: str, units: float, used: float, limit: float) -> None:
+        scope = "total" if pack == "*" else f"{pack}"
+        super().__init__(
+            f"budget: {what} needs {units:g} {'' if pack == '*' else pack + ' '}units but "
+            f"{used:g} of the {limit:g} {scope} budget are spent or committed; not created"
+        )
+        self.pack = pack
+        self.units = units
+        self.used = used
+        self.limit = limit
+
+
+class UnpricedRequestError(KlingError, ValueError):
+    """A budget is set but the price table cannot estimate this request; nothing was
+    sent. Add a price (``prices=`` / ``--prices``) or leave the budget out."""
 
 
 class TaskFailedError(KlingError):

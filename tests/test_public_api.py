@@ -7,6 +7,14 @@ import inspect
 import kling_async
 
 EXPECTED = {
+    "Budget",
+    "BudgetExceededError",
+    "CostEstimate",
+    "Estimate",
+    "PriceTable",
+    "UnpricedRequestError",
+    "BillingPage",
+    "BillingRecord",
     "enable_logging",
     "TrackerStats",
     "SchedulerStats",

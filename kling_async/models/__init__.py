@@ -45,6 +45,8 @@ from kling_async.models._image import (
 from kling_async.models._task import (
     AccountCosts,
     Audio,
+    BillingPage,
+    BillingRecord,
     Element,
     FaceData,
     IdentifyFaceResult,
@@ -122,6 +124,8 @@ __all__ = [
     "AdvancedLipSync",
     "Audio",
     "Avatar",
+    "BillingPage",
+    "BillingRecord",
     "CameraConfig",
     "CameraControl",
     "CustomVoice",

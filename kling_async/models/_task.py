@@ -38,6 +38,9 @@ from pydantic import (
 __all__ = [
     "AccountCosts",
     "Audio",
+    "BillingPage",
+    "BillingRecord",
+    "BillingResult",
     "Element",
     "FaceData",
     "IdentifyFaceResult",
@@ -353,3 +356,52 @@ class AccountCosts(_Tolerant):
     code: OptInt = None
     msg: OptText = None
     resource_pack_subscribe_infos: ObjectList[ResourcePack] = Field(default_factory=list)
+
+
+class BillingRecord(_Tolerant):
+    """One deduction of a billing ledger (``/account/billing/package`` or ``/balance``).
+
+    Package ledger items carry the ``unit_*`` fields, balance ledger items the
+    ``balance_*``, ``cash_type``, ``list_price`` and ``currency`` fields.
+    """
+
+    package_id: OptStr = None
+    product_type: OptText = None
+    task_id: OptStr = None
+    api_key_name: OptText = None
+    product_function: OptText = None
+    model_name: OptText = None
+    resolution: OptText = None
+    duration: OptText = None
+    refer_video_input: OptText = None
+    video_sound: OptText = None
+    voice_control: OptText = None
+    deduction_time: OptInt = None
+    unit_before_deduction: OptFloat = None
+    deduction_amount: OptFloat = None
+    unit_after_deduction: OptFloat = None
+    cash_type: OptText = None
+    balance_before_deduction: OptFloat = None
+    balance_after_deduction: OptFloat = None
+    list_price: OptFloat = None
+    currency: OptText = None
+
+
+class BillingResult(_Tolerant):
+    """The ``result`` of a ledger page."""
+
+    detail: ObjectList[BillingRecord] = Field(default_factory=list)
+    count: OptInt = None
+
+
+class BillingPage(_Tolerant):
+    """One page of a billing ledger; pass ``next_cursor`` on while ``has_more``."""
+
+    result: Annotated[BillingResult | None, WrapValidator(_or_none)] = None
+    next_cursor: OptStr = None
+    has_more: OptBool = None
+
+    @property
+    def records(self) -> list[BillingRecord]:
+        """The page's deductions (none when ``result`` is missing or null)."""
+        return self.result.detail if self.result is not None else []

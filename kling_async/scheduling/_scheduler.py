@@ -46,6 +46,7 @@ from anyio.abc import TaskGroup
 from kling_async._aio import wait_event
 from kling_async._config import BackoffPolicy, LearnPolicy, PollPolicy
 from kling_async._handle import TaskHandle
+from kling_async.costs import BudgetGuard
 from kling_async.endpoints import ConcurrencyScope
 from kling_async.endpoints import family as family_of
 from kling_async.errors import (
@@ -101,6 +102,9 @@ class Scheduler:
         callbacks: a callback route feeds this scheduler (polling is a safety net).
         before_create: awaited before every create call leaves
             (:class:`~kling_async.PendingCreate`; a batch journals "creating").
+        budget: keeps spent + committed units within a budget
+            (:class:`~kling_async.costs.BudgetGuard`): a submission whose create would
+            exceed it ends with :class:`~kling_async.BudgetExceededError`, uncreated.
         clock: monotonic seconds; rng: jitter source.
     """
 
@@ -117,11 +121,13 @@ class Scheduler:
         max_backfill_wait: float | None = None,
         callbacks: bool = False,
         before_create: BeforeCreate | None = None,
+        budget: BudgetGuard | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
         self.poll = poll or PollPolicy()
         self.clock = clock
+        self.budget = budget
         backoff = backoff or BackoffPolicy()
         rng = rng or random.Random()
         self._closed = False
@@ -241,6 +247,8 @@ class Scheduler:
                 f"external_task_id {external_task_id!r} is already used by {live!r}; "
                 "each submission needs its own id"
             )
+        if self.budget is not None:
+            self.budget.plan(external_task_id, request)  # unpriced / can never fit: raise
         deadline = None
         if start_deadline is not None:
             deadline = self.clock() + (start_deadline - time.time())
@@ -277,6 +285,8 @@ class Scheduler:
         if record.in_queue and record.key is not None:
             self.slots.cores[record.key].remove(record)
             self.registry.forget(record)
+            if self.budget is not None:
+                self.budget.release(record.external_task_id)
         transition(record, _S.CANCELLED, error=TaskCancelledError(f"{record!r} cancelled"))
         self._changed.set()
         return True
@@ -284,6 +294,8 @@ class Scheduler:
     def _end(self, record: Submission, state: HandleState, error: BaseException) -> None:
         """A record that never got (or gave back) its slots ends in ``state``."""
         self.registry.forget(record)
+        if self.budget is not None:
+            self.budget.release(record.external_task_id)  # nothing was created
         if not record.final:
             transition(record, state, error=error)
         self._changed.set()
@@ -331,6 +343,13 @@ class Scheduler:
             if stop is not None:  # submitted before the stop was known
                 self._end(record, _S.FAILED, stop)
                 continue
+            if self.budget is not None:
+                what = f"{record.family} (external_task_id {record.external_task_id})"
+                over = self.budget.reserve(record.external_task_id, what)
+                if over is not None:
+                    logger.warning("%s", over)
+                    self._end(record, _S.FAILED, over)
+                    continue
             got = await self.slots.acquire(record)
             if got is Acquire.LEASED_ELSEWHERE:
                 leased = ValueError(
@@ -494,6 +513,8 @@ class Scheduler:
         """Every task state seen (polls, callbacks, create answers) lands here."""
         record.task = task
         if task.is_terminal:
+            if self.budget is not None:
+                self.budget.settle(record.external_task_id, task)
             self.tracker.untrack(record)
             self.tracker.observe_end(record, task)
             try:

@@ -15,12 +15,14 @@ From the shell: ``kling-async simulate --port 8787`` or
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from aiohttp import web
 
+from kling_async.simulator._billing import DEFAULT_BALANCES
 from kling_async.simulator._persist import StateFile
 from kling_async.simulator._server import DEFAULT_CAPACITY, Faults, SimulatorCore
 from kling_async.simulator._spec import SIM_FAMILIES
@@ -29,7 +31,7 @@ from kling_async.simulator._state import SimStats, SimTask
 if TYPE_CHECKING:
     from kling_async._client import KlingClient
 
-__all__ = ["DEFAULT_CAPACITY", "Faults", "SimStats", "SimTask", "Simulator"]
+__all__ = ["DEFAULT_BALANCES", "DEFAULT_CAPACITY", "Faults", "SimStats", "SimTask", "Simulator"]
 
 
 class Simulator:
@@ -64,6 +66,11 @@ class Simulator:
             file still answers for them, downloads included, and refuses their
             external ids (``batch run --simulate`` keeps one in the output folder so
             the batch can be resumed). Remaining times run in wall-clock seconds.
+        balances: units in each pack (default :data:`DEFAULT_BALANCES`). Units are
+            deducted when a task succeeds (``final_unit_deduction``; failed tasks cost
+            nothing), ``/account/costs`` reports what is left, the billing ledger lists
+            the deductions, and a create in a pack with nothing left answers
+            429 / 1102. Top up with :meth:`top_up`.
     """
 
     def __init__(
@@ -85,6 +92,7 @@ class Simulator:
         host: str = "127.0.0.1",
         port: int = 0,
         state_file: str | Path | None = None,
+        balances: Mapping[str, float] | None = None,
     ) -> None:
         self.access_key = access_key or f"sim-ak-{secrets.token_hex(8)}"
         self.secret_key = secret_key or f"sim-sk-{secrets.token_hex(16)}"
@@ -104,6 +112,7 @@ class Simulator:
             live_shapes=live_shapes,
             not_found=not_found,
             concurrency_scope=concurrency_scope,
+            balances=balances,
         )
         self._host = host
         self._port = port
@@ -181,6 +190,20 @@ class Simulator:
     def set_capacity(self, pack: str, capacity: int) -> None:
         """Change one pack's concurrency limit while running."""
         self.core.slots.set_capacity(pack, capacity)
+
+    def balances(self) -> dict[str, float]:
+        """Units left in each pack (tasks that succeeded so far deducted)."""
+        self.core.billing.sweep()
+        return dict(self.core.billing.remaining)
+
+    def top_up(self, pack: str, units: float) -> None:
+        """Add ``units`` to ``pack`` (a used-up pack accepts creates again)."""
+        self.core.billing.top_up(pack, units)
+
+    def ledger(self) -> list[dict[str, Any]]:
+        """Every deduction so far, as ``/account/billing/package`` lists them."""
+        self.core.billing.sweep()
+        return list(self.core.billing.ledger)
 
     def set_pack(self, pack: str, *, available: bool) -> None:
         """Give the account a resource pack (``video``, ``image``, ``try_on``) or take

@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from typing import Protocol
 
+from kling_async.simulator._billing import Billing
 from kling_async.simulator._state import Faults, SimStats, SimTask
 
 __all__ = ["SimHost"]
@@ -22,6 +23,7 @@ class SimHost(Protocol):
     stats: SimStats
     tasks: dict[str, SimTask]
     deleted: set[str]
+    billing: Billing
 
     def now(self) -> float:
         """Simulator seconds."""
@@ -29,4 +31,8 @@ class SimHost(Protocol):
 
     def next_seq(self) -> int:
         """The next task sequence number (task ids are made from it)."""
+        ...
+
+    def capacities(self) -> dict[str, int]:
+        """Concurrency per pack (for the pack names ``/account/costs`` shows)."""
         ...

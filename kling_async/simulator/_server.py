@@ -27,13 +27,14 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
 import jwt
 from aiohttp import web
 
+from kling_async.simulator._billing import Billing, units_for
 from kling_async.simulator._callbacks import CallbackSender
 from kling_async.simulator._errors import Answer as _Answer
 from kling_async.simulator._files import result_file
@@ -76,6 +77,7 @@ class SimulatorCore:
         live_shapes: bool = True,
         not_found: str = "live",
         concurrency_scope: str = "pack",
+        balances: Mapping[str, float] | None = None,
     ) -> None:
         unknown = set(capacity) - set(DEFAULT_CAPACITY)
         if unknown:
@@ -118,6 +120,8 @@ class SimulatorCore:
         self._seq = 0
         self._t0 = time.monotonic()
         self.callbacks = CallbackSender(self, webhook_secret)
+        self.billing = Billing(balances, self.now)
+        """Pack balances and the deduction ledger (units deducted when tasks succeed)."""
 
     # -- time -------------------------------------------------------------------
 
@@ -264,6 +268,8 @@ class SimulatorCore:
         if fam.pack is not None and fam.pack in self.missing_packs:
             # Live (kling_api_2026.md): no pack of the product type -> 429 / 1102.
             raise _Answer(429, 1102, "Account balance not enough")
+        if fam.pack is not None and self.billing.empty(fam.pack):
+            raise _Answer(429, 1102, "Account balance not enough")  # pack used up
         model_key = body.get("model_name") or fam.name
         if fam.pack is not None:
             pack = self.slots.for_task(fam.pack, model_key)
@@ -275,6 +281,8 @@ class SimulatorCore:
             self.stats.max_in_use[fam.pack] = max(self.stats.max_in_use[fam.pack], pack.max_in_use)
         task_id = str(860000000000000000 + self.next_seq())
         fails = bool(self.faults.failure_rate) and self.rng.random() < self.faults.failure_rate
+        prompt = str(body.get("prompt") or "")
+        fails = fails or any(word in prompt for word in self.faults.risky_words)
         task = SimTask(
             task_id=task_id,
             family=fam.name,
@@ -295,10 +303,12 @@ class SimulatorCore:
             base_url=self.base_url,
             seq=self._seq,
             quirks=self._shape_rng.randrange(QUIRK_BITS) if self.live_shapes else 0,
+            units=units_for(fam.name, body, cost),
         )
         if self.state_file is not None:
             self.state_file.record(task, str(model_key))  # before the create is answered
         self._add(task)
+        self.billing.track(task)
         if task.callback_url:
             self.callbacks.schedule(task)
         return task
@@ -322,10 +332,16 @@ class SimulatorCore:
     def restore_task(self, task: SimTask, model_key: str) -> None:
         """Take back a task of an earlier run (from the state file): its slots stay
         held until it ends and its external id stays taken."""
+        task.units = units_for(task.family, task.params, task.cost)
         if task.pack is not None and task.ends_at > self.now():
             self.slots.for_task(task.pack, model_key).hold(task.cost, task.ends_at)
+            self.billing.track(task)  # ended ones were billed by the earlier run
         self._seq = max(self._seq, task.seq)
         self._add(task)
+
+    def capacities(self) -> dict[str, int]:
+        """Concurrency per pack (for the pack names ``/account/costs`` shows)."""
+        return {name: p.capacity for name, p in self.packs.items()}
 
     def in_use(self, pack: str) -> int:
         """Slots of ``pack`` held now (every model of it with ``pack_model`` scope)."""
@@ -430,6 +446,8 @@ class SimulatorCore:
         for path, kind in sync_routes.items():
             router.add_post(path, self.sync_handler(kind))
         router.add_get("/account/costs", self.sync_handler("account_costs"))
+        router.add_post("/account/billing/package", self.sync_handler("billing_package"))
+        router.add_post("/account/billing/balance", self.sync_handler("billing_balance"))
         router.add_get("/v1/general/presets-voices", self.sync_handler("presets_voices"))
         router.add_get(
             "/v1/general/advanced-presets-elements", self.sync_handler("presets_elements")

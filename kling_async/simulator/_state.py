@@ -54,6 +54,8 @@ class SimTask:
     quirks: int = 0
     """Which of live Kling's optional shapes this task's answers take (bit set, see
     :data:`QUIRK_BITS`); 0 = the plain documented shape."""
+    units: float = 0.0
+    """Units it deducts if it succeeds (``final_unit_deduction``; see ``_billing``)."""
 
     def status(self, now: float) -> str:
         """Kling's ``task_status`` at monotonic time ``now``."""
@@ -118,9 +120,7 @@ class SimTask:
         return ""
 
     def _units(self) -> str:
-        if self.pack == "image":
-            return str(self.cost)
-        return "1" if self.params.get("mode") != "pro" else "2"
+        return f"{self.units:g}"
 
     def _file(self, name: str) -> str:
         return f"{self.base_url}/__files/{self.task_id}/{name}"
@@ -298,6 +298,8 @@ class Faults:
         callback_drop_rate: fraction of callbacks never sent.
         callback_duplicate_rate: fraction of callbacks sent twice.
         retry_after: when set, 1302/1303/5001 answers carry this ``Retry-After``.
+        risky_words: tasks whose ``prompt`` contains one of these words end
+            ``failed`` (content risk control), every time: a deterministic failure.
     """
 
     server_error_rate: float = 0.0
@@ -310,6 +312,7 @@ class Faults:
     callback_drop_rate: float = 0.0
     callback_duplicate_rate: float = 0.0
     retry_after: float | None = None
+    risky_words: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in (

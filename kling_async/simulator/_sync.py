@@ -111,24 +111,18 @@ def sync_answer(core: SimHost, kind: str, body: dict[str, Any], request: web.Req
             value = request.query.get(name, "")
             if not value.isdigit():
                 raise Answer(400, 1201, f"invalid parameter: {name} is required (ms)")
-        now_ms = int(time.time() * 1000)
         return {
             "code": 0,
             "msg": "success",
-            "resource_pack_subscribe_infos": [
-                {
-                    "resource_pack_name": "Simulated video pack",
-                    "resource_pack_id": "sim-video",
-                    "resource_pack_type": "decreasing_total",
-                    "total_quantity": 1000.0,
-                    "remaining_quantity": 1000.0 - len(core.tasks),
-                    "purchase_time": now_ms,
-                    "effective_time": now_ms,
-                    "invalid_time": now_ms + 86_400_000 * 365,
-                    "status": "online",
-                }
-            ],
+            "resource_pack_subscribe_infos": core.billing.packs_answer(core.capacities()),
         }
+    if kind == "billing_package":
+        try:
+            return core.billing.ledger_page(body)
+        except ValueError as exc:
+            raise Answer(400, 1201, str(exc)) from None
+    if kind == "billing_balance":  # the simulated account pays with packs only
+        return {"result": {"detail": [], "count": 0}, "next_cursor": None, "has_more": False}
     if kind in ("presets_voices", "presets_elements", "delete_voice", "delete_element"):
         return _library_answer(core, kind, body, request)
     raise Answer(404, 1203, "requested resource does not exist")

@@ -1,0 +1,400 @@
+"""The price table: units per task, as data (``prices.json``), and estimates from it.
+
+Data flow::
+
+    request (family + payload) --attributes()--> model, mode, sound, voice,
+        video_input, image_input, resolution
+    PriceTable.match() --> the most specific entry (the user's entries first)
+    quantity by the entry's "per": second (x duration), image (x n / series amount),
+        task (x 1), output_second (the output's length is not in the request:
+        no estimate)
+    --> Estimate(pack, units, basis, source, uncertain)   (units None = no estimate)
+
+Nothing is guessed: a family, model or combination the table does not price, or
+two equally specific entries that disagree, give "no estimate" with the reason.
+Video-pack and image-pack units are different currencies and are never added.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from kling_async.endpoints import FAMILIES
+
+__all__ = ["PACKS", "PER", "Estimate", "PriceEntry", "PriceTable", "attributes"]
+
+PER = ("second", "image", "task", "output_second")
+"""How an entry's units scale (see the module docstring)."""
+
+PACKS = ("video", "image", "try_on")
+"""Resource packs units are deducted from."""
+
+ATTRIBUTES = ("mode", "sound", "voice", "video_input", "image_input", "resolution")
+"""Request attributes an entry's ``when`` may name."""
+
+_MAX_SERIES = 9
+"""``series_amount: "auto"`` produces up to 9 images: the upper bound is counted."""
+
+
+@dataclass(frozen=True, slots=True)
+class PriceEntry:
+    """One line of the price table.
+
+    Attributes:
+        families: the task families it prices.
+        model: the ``model_name`` it prices (``"*"``: any).
+        when: request attributes that must match (``{"mode": "pro", "sound": "on"}``).
+        per: ``second``, ``image``, ``task`` or ``output_second`` (see :data:`PER`).
+        units: units per ``per``.
+        pack: the pack the units come from (``video``, ``image``, ``try_on``).
+        source: where the figure comes from.
+        date: when that source was current.
+        uncertain: the source is not authoritative (confirm against your deductions).
+        note: what else to know.
+        user: it came from the user's table (wins over the built-in one).
+    """
+
+    families: tuple[str, ...]
+    model: str
+    when: Mapping[str, str]
+    per: str
+    units: float
+    pack: str
+    source: str
+    date: str = ""
+    uncertain: bool = False
+    note: str = ""
+    user: bool = False
+
+    @property
+    def specificity(self) -> int:
+        """How much of a request it pins down (the most specific match wins)."""
+        return len(self.when) + (self.model != "*")
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """What one request is expected to cost.
+
+    Attributes:
+        family: its task family.
+        pack: the pack its units come from (without an estimate: the family's pack,
+            None for a family that holds none).
+        units: the estimate; None when the table cannot price it (see ``basis``).
+        basis: what the figure rests on, or why there is none.
+        source: the price's source (and date).
+        uncertain: the price comes from a source marked uncertain, or the
+            quantity is an upper bound.
+    """
+
+    family: str
+    pack: str | None
+    units: float | None
+    basis: str
+    source: str = ""
+    uncertain: bool = False
+
+    @property
+    def known(self) -> bool:
+        """True when there is a figure."""
+        return self.units is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The estimate as a plain dict (for JSON)."""
+        return {
+            "family": self.family,
+            "pack": self.pack,
+            "units": self.units,
+            "basis": self.basis,
+            "source": self.source,
+            "uncertain": self.uncertain,
+        }
+
+
+def attributes(family: str, params: Mapping[str, Any]) -> dict[str, str]:
+    """The attributes of a request payload that prices depend on."""
+    mode = params.get("mode")
+    resolution = params.get("resolution")
+    return {
+        "mode": str(mode).lower() if mode else "std",
+        "sound": "on" if params.get("sound") == "on" else "off",
+        "voice": "yes" if params.get("voice_list") else "no",
+        "video_input": "yes" if params.get("video_list") or params.get("video_url") else "no",
+        "image_input": "yes" if params.get("image") or params.get("image_list") else "no",
+        "resolution": str(resolution).lower() if resolution else "1k",
+    }
+
+
+def _duration(params: Mapping[str, Any]) -> tuple[float, str]:
+    value = params.get("duration")
+    if value is None or value == "":
+        return 5.0, "5 s (Kling's default duration)"
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return 5.0, f"duration {value!r} unreadable: 5 s counted"
+    return seconds, f"{seconds:g} s"
+
+
+def _images(family: str, params: Mapping[str, Any]) -> tuple[float, str, bool]:
+    if family == "omni_image" and params.get("result_type") == "series":
+        amount = params.get("series_amount", 4)
+        if isinstance(amount, int) and amount > 0:
+            return float(amount), f"{amount} images (series)", False
+        return float(_MAX_SERIES), f"series_amount {amount!r}: up to {_MAX_SERIES} counted", True
+    n = params.get("n", 1)
+    n = n if isinstance(n, int) and n > 0 else 1
+    return float(n), f"{n} image{'s' if n != 1 else ''}", False
+
+
+class PriceTable:
+    """Units per task for each family, model and option (see the module docstring).
+
+    ``PriceTable.default()`` is the built-in table (``kling_async/costs/prices.json``);
+    :meth:`extended` and :meth:`load` add your own entries, which win over the
+    built-in ones wherever they match.
+    """
+
+    def __init__(
+        self,
+        entries: Iterable[PriceEntry],
+        *,
+        default_models: Mapping[str, str] | None = None,
+    ) -> None:
+        self.entries: tuple[PriceEntry, ...] = tuple(entries)
+        self.default_models: dict[str, str] = dict(default_models or {})
+
+    @classmethod
+    def default(cls) -> PriceTable:
+        """The built-in table (its entries name their sources and dates)."""
+        return _builtin()
+
+    @classmethod
+    def load(cls, path: str | Path) -> PriceTable:
+        """The built-in table extended with the JSON file ``path`` (same format as
+        the built-in ``prices.json``, or a bare list of entries).
+
+        Raises:
+            ValueError: the file is not valid JSON or an entry is malformed (the
+                message names the entry and the field).
+        """
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not JSON ({exc.msg}, line {exc.lineno})") from None
+        return cls.default().extended(data, where=str(path))
+
+    def extended(
+        self, data: Mapping[str, Any] | Sequence[Mapping[str, Any]], *, where: str = "prices"
+    ) -> PriceTable:
+        """A copy with the user's entries added (they win where they match).
+
+        ``data`` is a list of entries or ``{"entries": [...], "default_models": {...}}``;
+        an entry needs ``families``, ``per``, ``units`` and ``pack``; ``model``
+        (default ``"*"``), ``when``, ``source`` (default: ``where``), ``date``,
+        ``uncertain`` and ``note`` are optional.
+
+        Raises:
+            ValueError: an entry is malformed; the message names it and the field.
+        """
+        if isinstance(data, Mapping):
+            raw = data.get("entries", [])
+            models = data.get("default_models", {})
+        else:
+            raw, models = data, {}
+        if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
+            raise ValueError(f"{where}: entries must be a list")
+        if not isinstance(models, Mapping):
+            raise ValueError(f"{where}: default_models must be an object")
+        added = [
+            _entry(item, f"{where} entry {i + 1}", None, user=True) for i, item in enumerate(raw)
+        ]
+        return PriceTable([*added, *self.entries], default_models={**self.default_models, **models})
+
+    def user_data(self) -> dict[str, Any]:
+        """The user's entries as data :meth:`extended` takes back (for a journal)."""
+        return {
+            "entries": [
+                {
+                    "families": list(e.families),
+                    "model": e.model,
+                    "when": dict(e.when),
+                    "per": e.per,
+                    "units": e.units,
+                    "pack": e.pack,
+                    "source": e.source,
+                    "date": e.date,
+                    "uncertain": e.uncertain,
+                    "note": e.note,
+                }
+                for e in self.entries
+                if e.user
+            ],
+            "default_models": {
+                k: v for k, v in self.default_models.items() if _builtin_model(k) != v
+            },
+        }
+
+    def estimate(self, family: str, params: Mapping[str, Any]) -> Estimate:
+        """Estimate one request given as its family and payload."""
+        if family not in FAMILIES:
+            return Estimate(family, None, None, f"{family!r} is not a task family")
+        attrs = attributes(family, params)
+        model = params.get("model_name")
+        model_text = str(model) if model else ""
+        if not model_text and family in self.default_models:
+            model_text = self.default_models[family]
+            model_note = f"model_name not set: Kling's default {model_text}"
+        else:
+            model_note = model_text or "no model_name"
+        entry, problem = self._match(family, model_text, attrs)
+        slots_pack = FAMILIES[family].pack
+        if entry is None:
+            return Estimate(
+                family,
+                None if slots_pack is None else slots_pack.value,
+                None,
+                f"no estimate: {problem} ({model_note})",
+            )
+        rate = f"{entry.units:g} {entry.pack} units"
+        source = f"{entry.source}, {entry.date}" if entry.date else entry.source
+        what = ", ".join([model_note, *(f"{k} {attrs[k]}" for k in sorted(entry.when))])
+        if entry.per == "output_second":
+            return Estimate(
+                family,
+                entry.pack,
+                None,
+                f"no estimate: billed {rate} per second of output ({entry.note or 'its length'}),"
+                " which the request does not fix",
+                source,
+                entry.uncertain,
+            )
+        upper = False
+        if entry.per == "second":
+            quantity, how = _duration(params)
+            basis = f"{what}: {rate}/s x {how}"
+        elif entry.per == "image":
+            quantity, how, upper = _images(family, params)
+            basis = f"{what}: {rate}/image x {how}"
+        else:
+            quantity, basis = 1.0, f"{what}: {rate} per task"
+        if entry.note:
+            basis += f" ({entry.note})"
+        return Estimate(
+            family,
+            entry.pack,
+            round(entry.units * quantity, 4),
+            basis,
+            source,
+            entry.uncertain or upper,
+        )
+
+    def _match(
+        self, family: str, model: str, attrs: Mapping[str, str]
+    ) -> tuple[PriceEntry | None, str]:
+        for user in (True, False):
+            found = [
+                e
+                for e in self.entries
+                if e.user is user
+                and family in e.families
+                and (e.model == "*" or e.model == model)
+                and all(attrs.get(k) == v for k, v in e.when.items())
+            ]
+            if not found:
+                continue
+            best = max(e.specificity for e in found)
+            top = [e for e in found if e.specificity == best]
+            if len({(e.units, e.per, e.pack) for e in top}) > 1:
+                return None, f"{len(top)} equally specific prices disagree for {family}"
+            return top[0], ""
+        known = sorted({e.model for e in self.entries if family in e.families})
+        if not known:
+            return None, f"the price table has no price for {family}"
+        if model not in known and "*" not in known:
+            return None, f"no price for {family} with model {model or '(none)'}"
+        return None, f"no price for {family} with these options"
+
+
+def _entry(item: Any, where: str, sources: Mapping[str, Any] | None, *, user: bool) -> PriceEntry:
+    if not isinstance(item, Mapping):
+        raise ValueError(f"{where}: an entry must be an object")
+    unknown = set(item) - {
+        "families",
+        "family",
+        "model",
+        "when",
+        "per",
+        "units",
+        "pack",
+        "source",
+        "date",
+        "uncertain",
+        "note",
+    }
+    if unknown:
+        raise ValueError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    families = item.get("families", item.get("family"))
+    if isinstance(families, str):
+        families = [families]
+    if not isinstance(families, list) or not families:
+        raise ValueError(f"{where}: families must be a non-empty list of task families")
+    for name in families:
+        if name not in FAMILIES:
+            raise ValueError(f"{where}: families: {name!r} is not a task family")
+    per = item.get("per")
+    if per not in PER:
+        raise ValueError(f"{where}: per must be one of {', '.join(PER)}, got {per!r}")
+    units = item.get("units")
+    if isinstance(units, bool) or not isinstance(units, int | float) or units < 0:
+        raise ValueError(f"{where}: units must be a number >= 0, got {units!r}")
+    pack = item.get("pack")
+    if pack == "try-on":
+        pack = "try_on"
+    if pack not in PACKS:
+        raise ValueError(f"{where}: pack must be one of {', '.join(PACKS)}, got {pack!r}")
+    when = item.get("when", {})
+    if not isinstance(when, Mapping) or any(k not in ATTRIBUTES for k in when):
+        raise ValueError(f"{where}: when may name only {', '.join(ATTRIBUTES)}")
+    source_key = str(item.get("source", "")) or where
+    source: Any = (sources or {}).get(source_key)
+    if isinstance(source, Mapping):
+        text, date, uncertain = source["text"], source["date"], bool(source["uncertain"])
+    else:
+        text, date, uncertain = source_key, "", False
+    return PriceEntry(
+        families=tuple(families),
+        model=str(item.get("model") or "*"),
+        when={str(k): str(v).lower() for k, v in when.items()},
+        per=per,
+        units=float(units),
+        pack=pack,
+        source=text,
+        date=str(item.get("date", date)),
+        uncertain=bool(item.get("uncertain", uncertain)),
+        note=str(item.get("note", "")),
+        user=user,
+    )
+
+
+@cache
+def _builtin() -> PriceTable:
+    text = resources.files("kling_async.costs").joinpath("prices.json").read_text("utf-8")
+    data = json.loads(text)
+    sources = data["sources"]
+    entries = [
+        _entry(item, f"prices.json entry {i + 1}", sources, user=False)
+        for i, item in enumerate(data["entries"])
+    ]
+    return PriceTable(entries, default_models=data["default_models"])
+
+
+def _builtin_model(family: str) -> str | None:
+    return _builtin().default_models.get(family)
