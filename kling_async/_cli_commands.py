@@ -13,8 +13,11 @@ Exit codes of ``batch run`` / ``batch resume`` (see :data:`EXIT_CODES`)::
          locked, corrupt or missing, an --out folder with files but no journal
     3    jobs remain pending (e.g. downloads to retry): batch resume
     4    every job ended but some failed or expired: batch resume --retry-failed
-    5    stopped: Kling unreachable, credentials refused, or an account error
-         (balance, permissions); the jobs concerned are pending: fix, then resume
+    5    stopped: Kling unreachable, credentials refused, an account error
+         (balance, permissions) or the budget reached; the jobs concerned are
+         pending: fix (or raise --budget), then resume
+    6    not started: the estimate exceeds --budget, jobs without an estimate under a
+         budget, or (--require-balance) too few units left; nothing was created
     130  interrupted (Ctrl-C); resume to continue
 """
 
@@ -33,6 +36,16 @@ from pathlib import Path
 from typing import Any
 
 from kling_async._auth import MissingCredentialsError
+from kling_async._cli_costs import (
+    EXIT_BUDGET,
+    add_cost_flags,
+    add_estimate_command,
+    add_tolerance_flag,
+    cost_options,
+    estimate_command,
+    html_report,
+    report_budget_refused,
+)
 from kling_async._client import KlingClient
 from kling_async._config import BackoffPolicy, PollPolicy
 from kling_async.batch import (
@@ -46,10 +59,10 @@ from kling_async.batch import (
     build_report,
     resume_batch,
     run_batch,
-    write_report,
 )
+from kling_async.batch._costs import BudgetRefusedError
 from kling_async.batch._report import printable
-from kling_async.errors import KlingError
+from kling_async.errors import BudgetExceededError, KlingError
 
 __all__ = ["EXIT_CODES", "SIM_STATE_FILE", "add_commands", "as_flags"]
 
@@ -64,7 +77,8 @@ EXIT_CODES = {
     EXIT_USAGE: "bad input (job file, options, credentials, journal refused)",
     EXIT_PENDING: "jobs remain pending: batch resume",
     EXIT_FAILED: "some jobs failed or expired: batch resume --retry-failed",
-    EXIT_STOPPED: "stopped (unreachable, credentials, account): fix, then batch resume",
+    EXIT_STOPPED: "stopped (unreachable, credentials, account, budget): fix, then batch resume",
+    EXIT_BUDGET: "not started: over budget, unpriced jobs or too few units; nothing created",
     EXIT_INTERRUPTED: "interrupted: batch resume",
 }
 """Exit status of ``batch run`` / ``batch resume`` -> meaning."""
@@ -132,6 +146,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--force", action="store_true", help="use an --out folder that holds other files"
     )
     _batch_flags(run)
+    add_cost_flags(run)
     resume = bsub.add_parser("resume", help="continue a stopped or crashed batch")
     resume.add_argument("out")
     resume.add_argument(
@@ -148,6 +163,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--sim-time-scale", type=float, default=SIM_TIME_SCALE, help=argparse.SUPPRESS
     )
     _batch_flags(resume)
+    add_cost_flags(resume)
+    add_estimate_command(bsub)
     status = bsub.add_parser("status", help="where a batch stands: jobs per state, run or not")
     status.add_argument("out")
     report = bsub.add_parser("report", help="the batch report (text or --json)")
@@ -158,6 +175,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         action="store_true",
         help="one row per job: state, task id, external id, units, files, failure reason",
     )
+    report.add_argument(
+        "--html", action="store_true", help="(re)write the results page out/report.html"
+    )
+    add_tolerance_flag(report)
 
     task = sub.add_parser("task", help="query one task")
     tsub = task.add_subparsers(dest="task_command", required=True)
@@ -264,13 +285,18 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _batch(args: argparse.Namespace) -> int:
+    if args.batch_command == "estimate":
+        return estimate_command(args)
+    if args.batch_command == "report" and args.html:
+        print(f"results page: {html_report(args.out, args.tolerance)}")
+        return 0
     if args.batch_command in ("status", "report"):
         journal = Journal.open(args.out, create=False, read_only=True)
         try:
             if args.batch_command == "status":
                 print(_status_text(journal, args))
             else:
-                report = build_report(journal, per_job=args.jobs)
+                report = build_report(journal, per_job=args.jobs, tolerance=args.tolerance)
                 print(report.to_json() if args.json else report.to_text())
         finally:
             journal.close()
@@ -410,12 +436,28 @@ async def _batch_run(args: argparse.Namespace) -> int:
         try:
             if args.batch_command == "run":
                 await run_batch(
-                    args.jobs, args.out, family=args.family, force=args.force, **common, **kwargs
+                    args.jobs,
+                    args.out,
+                    family=args.family,
+                    force=args.force,
+                    costs=cost_options(args),
+                    **common,
+                    **kwargs,
                 )
             else:
-                await resume_batch(args.out, retry_failed=args.retry_failed, **common, **kwargs)
+                await resume_batch(
+                    args.out,
+                    retry_failed=args.retry_failed,
+                    costs=cost_options(args),
+                    **common,
+                    **kwargs,
+                )
         except BatchStoppedError as exc:
             stopped = exc
+        except BudgetRefusedError as exc:
+            journaled = await asyncio.to_thread(Path(args.out, "journal.sqlite").exists)
+            started = args.batch_command == "resume" or journaled
+            return report_budget_refused(exc, args.out, started=started)
         finally:
             if progress_task is not None:
                 progress_task.cancel()
@@ -423,15 +465,19 @@ async def _batch_run(args: argparse.Namespace) -> int:
                     await progress_task
     journal = await asyncio.to_thread(Journal.open, args.out, create=False, read_only=True)
     try:
-        report = await asyncio.to_thread(write_report, journal, Path(args.out))
+        report = await asyncio.to_thread(build_report, journal, tolerance=args.tolerance)
     finally:
         journal.close()
     print(report.to_text())
-    print(f"report: {Path(args.out) / 'report.json'}   files: {Path(args.out) / 'files'}")
+    out = Path(args.out)
+    print(f"report: {out / 'report.json'}, {out / 'report.html'}   files: {out / 'files'}")
     if stopped is not None:
+        budget = any(isinstance(c, BudgetExceededError) for c in stopped.causes)
+        fix = "Raise the budget, then" if budget else "Fix the cause, then"
+        more = " --budget ..." if budget else ""
         print(
             f"kling-async: stopped: {printable(str(stopped))}\n"
-            f"Fix the cause, then:  {_resume_command(args.out)}",
+            f"{fix}:  {_resume_command(args.out)}{more}",
             file=sys.stderr,
         )
         return EXIT_STOPPED

@@ -10,6 +10,7 @@ Library use::
 From the shell: ``kling-async batch run jobs.jsonl --out out [--simulate]``.
 """
 
+from kling_async.batch._costs import BudgetRefusedError
 from kling_async.batch._downloads import (
     Downloader,
     DownloadError,
@@ -28,7 +29,7 @@ from kling_async.batch._journal import (
 )
 from kling_async.batch._names import file_names
 from kling_async.batch._report import BatchReport, build_report, write_report
-from kling_async.batch._run import resume_batch, run_batch
+from kling_async.batch._run import CostOptions, resume_batch, run_batch
 from kling_async.batch._runner import BatchProgress, BatchRunner, BatchStoppedError
 
 __all__ = [
@@ -36,6 +37,8 @@ __all__ = [
     "BatchReport",
     "BatchRunner",
     "BatchStoppedError",
+    "BudgetRefusedError",
+    "CostOptions",
     "DownloadError",
     "DownloadRefusedError",
     "Downloader",

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kling_async.batch._costs import DEFAULT_TOLERANCE, journal_prices, reconcile
 from kling_async.batch._jobs import is_control
 from kling_async.batch._journal import Journal, Row
 
@@ -40,8 +41,24 @@ class BatchReport:
     """Why the last run stopped early (empty when it did not)."""
     job_rows: list[dict[str, Any]] = field(default_factory=list)
     """One entry per job (``build_report(..., per_job=True)``): ``job_id``, ``family``,
-    ``state``, ``task_id``, ``external_task_id``, ``attempt``, ``units``, ``files``
-    and ``reason``."""
+    ``state``, ``task_id``, ``external_task_id``, ``attempt``, ``units`` (deducted,
+    as Kling reported it), ``estimated_units``, ``estimate_basis``, ``cash``,
+    ``difference`` (beyond the tolerance), ``files``, ``reason`` and ``prompt``."""
+    estimated: dict[str, float] = field(default_factory=dict)
+    """Estimated units per pack of the jobs that ended (failed ones count 0)."""
+    deducted: dict[str, float] = field(default_factory=dict)
+    """Units Kling reported per pack for the jobs that ended."""
+    unreported: dict[str, int] = field(default_factory=dict)
+    """Per pack, succeeded jobs whose deduction Kling did not report."""
+    cost_families: list[dict[str, Any]] = field(default_factory=list)
+    """Per family and pack: jobs, estimated and deducted units."""
+    flagged: list[dict[str, Any]] = field(default_factory=list)
+    """Jobs whose deduction differs from the estimate by more than ``tolerance``."""
+    unpriced: int = 0
+    """Jobs the price table could not estimate."""
+    tolerance: float = 0.1
+    budget: str = ""
+    """The batch's budget (empty: none)."""
 
     def to_json(self) -> str:
         """The report as JSON."""
@@ -55,6 +72,7 @@ class BatchReport:
             f"expired: {self.expired}",
             f"units deducted: {self.units:g}   wall time: {self.wall_seconds:.1f} s",
         ]
+        lines.extend(self._cost_lines())
         if self.utilization:
             shown = ", ".join(f"{p} {u:.0%}" for p, u in sorted(self.utilization.items()))
             lines.append(f"slot utilization: {shown}")
@@ -74,6 +92,32 @@ class BatchReport:
             lines.append("pending jobs remain: run `kling-async batch resume <out>` to finish them")
         return "\n".join(lines)
 
+    def _cost_lines(self) -> list[str]:
+        packs = sorted(set(self.estimated) | set(self.deducted))
+        if not packs and not self.budget:
+            return []
+        shown = ", ".join(
+            f"{p} {self.estimated.get(p, 0):g} / {self.deducted.get(p, 0):g}" for p in packs
+        )
+        lines = [f"units estimated / deducted (ended jobs): {shown or 'none yet'}"]
+        if self.budget:
+            lines[-1] += f"   budget: {self.budget}"
+        for fam in self.cost_families:
+            lines.append(
+                f"  {fam['family']} ({fam['pack']}, {fam['jobs']} ended): "
+                f"{fam['estimated']:g} / {fam['deducted']:g}"
+            )
+        if self.unpriced:
+            lines.append(f"  {self.unpriced} job(s) without an estimate")
+        for pack, count in sorted(self.unreported.items()):
+            lines.append(f"  {pack}: {count} succeeded job(s) with no deduction reported by Kling")
+        for item in self.flagged[:50]:
+            lines.append(
+                f"  differs by more than {self.tolerance:.0%}  {printable(item['job_id'])}: "
+                f"estimated {item['estimated']:g}, deducted {item['deducted']:g}"
+            )
+        return lines
+
 
 def printable(text: str) -> str:
     """``text`` with control characters (C0, C1, bidi overrides) escaped."""
@@ -88,14 +132,15 @@ def _escape(char: str) -> str:
 
 
 def _job_table(rows: list[dict[str, Any]]) -> str:
-    head = ("job", "state", "task_id", "external_task_id", "units", "files", "reason")
+    head = ("job", "state", "task_id", "external_task_id", "est.", "units", "files", "reason")
     table = [head] + [
         (
             printable(r["job_id"]),
             r["state"],
             r["task_id"] or "-",
             r["external_task_id"],
-            r["units"] or "-",
+            "-" if r.get("estimated_units") is None else f"{r['estimated_units']:g}",
+            (r["units"] or "-") + (f" ({r['difference']})" if r.get("difference") else ""),
             printable(", ".join(r["files"])) or "-",
             printable(r["reason"] or ""),
         )
@@ -110,10 +155,12 @@ def _job_table(rows: list[dict[str, Any]]) -> str:
     ).rstrip()
 
 
-def job_rows(rows: list[Row]) -> list[dict[str, Any]]:
+def job_rows(rows: list[Row], costs: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The per-job entries of the report (see :attr:`BatchReport.job_rows`)."""
+    per_job = (costs or {}).get("jobs", {})
     return [
         {
+            **per_job.get(r.job_id, {}),
             "job_id": r.job_id,
             "family": r.family,
             "state": r.state,
@@ -123,15 +170,24 @@ def job_rows(rows: list[Row]) -> list[dict[str, Any]]:
             "units": r.units,
             "files": r.files,
             "reason": r.reason or ("failed" if r.state == "failed" else None),
+            "prompt": str(r.params.get("prompt") or ""),
+            "pack": r.pack,
+            "created_at": r.created_at,
+            "ended_at": r.ended_at,
+            "cost": r.cost,
         }
         for r in rows
     ]
 
 
-def build_report(journal: Journal, *, per_job: bool = False) -> BatchReport:
+def build_report(
+    journal: Journal, *, per_job: bool = False, tolerance: float = DEFAULT_TOLERANCE
+) -> BatchReport:
     """Summarize the journal (safe to call while a run is going on); ``per_job``
-    adds one entry per job (:attr:`BatchReport.job_rows`)."""
+    adds one entry per job (:attr:`BatchReport.job_rows`); deductions differing
+    from their estimates by more than ``tolerance`` (a fraction) are flagged."""
     rows = journal.rows()
+    costs = reconcile(rows, journal_prices(journal), tolerance)
     started = _float(journal.meta("started_at"))
     capacity = journal.capacity()
     report = BatchReport(
@@ -157,7 +213,24 @@ def build_report(journal: Journal, *, per_job: bool = False) -> BatchReport:
     ]
     report.stopped = journal.meta("stopped") or ""
     if per_job:
-        report.job_rows = job_rows(rows)
+        report.job_rows = job_rows(rows, costs)
+    report.tolerance = tolerance
+    report.budget = journal.meta("budget") or ""
+    report.unpriced = costs["unpriced"]
+    report.cost_families = costs["families"]
+    report.estimated = {p: t["estimated"] for p, t in costs["packs"].items()}
+    report.deducted = {p: t["deducted"] for p, t in costs["packs"].items()}
+    report.unreported = {
+        p: int(t["unreported"]) for p, t in costs["packs"].items() if t["unreported"]
+    }
+    report.flagged = [
+        {
+            "job_id": job_id,
+            "estimated": costs["jobs"][job_id]["estimated_units"],
+            "deducted": costs["jobs"][job_id]["deducted_units"],
+        }
+        for job_id in costs["flagged"]
+    ]
     report.units = sum(_float(r.units) or 0.0 for r in rows)
     report.files = sum(len(r.files) for r in rows)
     ends = [r.ended_at for r in rows if r.ended_at is not None]
@@ -186,10 +259,13 @@ def _float(value: str | None) -> float | None:
         return None
 
 
-def write_report(journal: Journal, folder: Path) -> BatchReport:
+def write_report(
+    journal: Journal, folder: Path, tolerance: float = DEFAULT_TOLERANCE
+) -> BatchReport:
     """Build the report and write ``report.json`` (with one entry per job) into
-    ``folder``; the returned report has no per-job entries (for printing)."""
-    report = build_report(journal, per_job=True)
+    ``folder``; the returned report has no per-job entries (for printing). Batch
+    runs also write the results page (``_page.write_page``) from the same report."""
+    report = build_report(journal, per_job=True, tolerance=tolerance)
     (folder / "report.json").write_text(report.to_json())
     report.job_rows = []
     return report

@@ -9,21 +9,35 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import os
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from kling_async._client import KlingClient
+from kling_async._client import KlingClient, price_table
+from kling_async.batch._costs import (
+    DEFAULT_TOLERANCE,
+    BudgetRefusedError,
+    journal_prices,
+    plan_costs,
+    plan_for_jobs,
+)
 from kling_async.batch._downloads import Downloader, is_ip_literal, is_public_host
 from kling_async.batch._jobs import load_jobs
 from kling_async.batch._journal import Journal
+from kling_async.batch._page import write_page
+from kling_async.batch._report import build_report
 from kling_async.batch._runner import BatchRunner
+from kling_async.costs import Budget, BudgetGuard, PriceTable, remaining_by_pack, shortfalls
+from kling_async.errors import KlingError
 
-__all__ = ["download_hosts", "resume_batch", "run_batch"]
+__all__ = ["CostOptions", "download_hosts", "resume_batch", "run_batch"]
 
 logger = logging.getLogger("kling_async.batch")
 
@@ -39,6 +53,77 @@ def download_hosts(client_kwargs: dict[str, Any], extra: Collection[str] = ()) -
     return hosts
 
 
+@dataclass(frozen=True)
+class CostOptions:
+    """A run's cost settings (see :func:`run_batch`)."""
+
+    budget: Budget | str | None = None
+    prices: PriceTable | str | os.PathLike[str] | None = None
+    partial: bool = False
+    balance: str = "warn"
+    tolerance: float = DEFAULT_TOLERANCE
+
+
+async def _prepare_costs(
+    journal: Journal, costs: CostOptions
+) -> tuple[PriceTable, BudgetGuard | None]:
+    """Price table and budget of this run (kept in the journal for resumes and
+    reports); refuses before anything is created when the budget cannot hold."""
+    given = None if costs.prices is None else price_table(costs.prices)
+    prices = journal_prices(journal, given)
+    if given is not None:
+        await journal.set_meta("prices", json.dumps(prices.user_data()))
+    budget: Budget | None
+    if costs.budget is None:
+        stored = journal.meta("budget")
+        budget = Budget.parse(stored) if stored else None
+    else:
+        budget = _budget(costs.budget)
+        await journal.set_meta("budget", str(budget))
+    if budget is None:
+        return prices, None
+    plan = plan_costs(journal.rows(), prices)
+    plan.check(budget, partial=costs.partial)
+    return prices, plan.guard(budget, prices)
+
+
+async def _check_balance(
+    client: KlingClient, journal: Journal, prices: PriceTable, mode: str
+) -> None:
+    """Warn (or refuse, ``mode="require"``) when the account's remaining units do not
+    cover what the batch still needs (``remaining_quantity`` lags up to 12 h)."""
+    if mode == "off":
+        return
+    plan = plan_costs(journal.rows(), prices)
+    needed = plan.to_spend
+    if not needed:
+        return
+    try:
+        costs = await asyncio.wait_for(client.account_costs(), timeout=15)
+    except (KlingError, TimeoutError) as exc:
+        if mode == "require":
+            raise BudgetRefusedError(
+                "the account's remaining units could not be read", plan.queued, [str(exc)]
+            ) from exc
+        logger.warning("could not read the account's remaining units: %s", exc)
+        return
+    remaining, unread = remaining_by_pack(costs)
+    if unread:
+        logger.warning("resource packs of unknown type (not counted): %s", ", ".join(unread))
+    short = shortfalls(needed, remaining)
+    if not short:
+        return
+    if mode == "require":
+        raise BudgetRefusedError(
+            "the account's remaining units do not cover the estimate", plan.queued, short
+        )
+    logger.warning(
+        "the account's remaining units may not cover the estimate (%s); Kling reports "
+        "remaining units up to 12 h late",
+        "; ".join(short),
+    )
+
+
 async def _execute(
     journal: Journal,
     client_kwargs: dict[str, Any],
@@ -46,7 +131,9 @@ async def _execute(
     download_concurrency: int,
     on_start: Callable[[BatchRunner], None] | None,
     allow_download_hosts: Collection[str] = (),
+    costs: CostOptions = CostOptions(),
 ) -> None:
+    prices, guard = await _prepare_costs(journal, costs)
     downloads = Downloader(
         journal.folder / "files",
         concurrency=download_concurrency,
@@ -60,12 +147,29 @@ async def _execute(
         unreachable_timeout=getattr(backoff, "unreachable_timeout", 60.0),
     )
     try:
-        async with KlingClient(**client_kwargs, before_create=runner.before_create) as client:
+        async with KlingClient(
+            **client_kwargs, before_create=runner.before_create, prices=prices, budget=guard
+        ) as client:
+            await _check_balance(client, journal, prices, costs.balance)
             if on_start is not None:
                 on_start(runner)
             await runner.run(client)
     finally:
         await downloads.aclose()
+        with contextlib.suppress(Exception):  # the run's own error matters more
+            await asyncio.to_thread(_write_reports, journal.folder, costs.tolerance)
+
+
+def _write_reports(folder: Path, tolerance: float) -> None:
+    """report.json and report.html, from a reader of its own (the run's connection
+    belongs to the journal's writer thread)."""
+    reader = Journal.open(folder, create=False, read_only=True)
+    try:
+        report = build_report(reader, per_job=True, tolerance=tolerance)
+        (folder / "report.json").write_text(report.to_json())
+        write_page(report, folder, capacity=reader.capacity(), started=reader.meta("started_at"))
+    finally:
+        reader.close()
 
 
 async def run_batch(
@@ -77,24 +181,36 @@ async def run_batch(
     on_start: Callable[[BatchRunner], None] | None = None,
     force: bool = False,
     allow_download_hosts: Collection[str] = (),
+    costs: CostOptions | None = None,
     **client_kwargs: Any,
 ) -> Path:
-    """Validate ``jobs_file``, journal it in ``out`` and run it to the end.
+    """Validate ``jobs_file``, journal it in ``out`` and run it to the end; writes
+    ``report.json`` and the results page ``report.html`` into ``out`` at the end.
 
     ``client_kwargs`` configure the :class:`~kling_async.KlingClient`. ``force``
     uses an ``out`` that holds other files; ``allow_download_hosts`` lets result
     downloads reach those loopback/private hosts (the API host is allowed when it
-    is itself local). Returns ``out``.
+    is itself local). ``costs`` sets the budget (never exceeded: jobs it cannot
+    cover stay pending), the price table, ``partial`` (start although the estimate
+    exceeds the budget) and ``balance`` (``"warn"``, ``"require"`` or ``"off"``: the
+    account's remaining units against the estimate). Returns ``out``.
 
     Raises:
         JobFileError: bad rows (nothing is journaled or sent).
         JournalLockedError / FileExistsError: ``out`` is in use or holds a batch
             (:class:`FolderNotEmptyError`: files but no journal).
         JournalCorruptError: ``out`` holds a file that is not a valid journal.
-        BatchStoppedError: creates stopped; resume once the cause is fixed.
+        BudgetRefusedError: over budget, unpriced jobs under a budget, or (with
+            ``balance="require"``) not enough units left; nothing was created.
+        BatchStoppedError: creates stopped (or the budget was reached); resume once
+            the cause is fixed.
         JournalWriteError: the journal could not be written (disk full...).
     """
     jobs = await asyncio.to_thread(load_jobs, jobs_file, family=family)
+    costs = costs or CostOptions()
+    if costs.budget is not None:  # refuse before the journal exists: nothing to clean up
+        prices = PriceTable.default() if costs.prices is None else price_table(costs.prices)
+        plan_for_jobs(jobs, prices).check(_budget(costs.budget), partial=costs.partial)
     journal = await asyncio.to_thread(partial(Journal.open, out, create=True, allow_nonempty=force))
     try:
         await asyncio.to_thread(journal.start_batch, jobs, source=str(jobs_file))
@@ -104,10 +220,15 @@ async def run_batch(
             download_concurrency=download_concurrency,
             on_start=on_start,
             allow_download_hosts=allow_download_hosts,
+            costs=costs,
         )
     finally:
         await asyncio.to_thread(journal.close)
     return Path(out)
+
+
+def _budget(value: Budget | str) -> Budget:
+    return Budget.parse(value) if isinstance(value, str) else value
 
 
 async def resume_batch(
@@ -117,17 +238,21 @@ async def resume_batch(
     on_start: Callable[[BatchRunner], None] | None = None,
     retry_failed: bool = False,
     allow_download_hosts: Collection[str] = (),
+    costs: CostOptions | None = None,
     **client_kwargs: Any,
 ) -> Path:
     """Continue the batch journaled in ``out``: nothing is created twice.
 
     ``retry_failed`` first queues every failed job again with a new attempt id
-    (a failed task's ``external_task_id`` is never reused).
+    (a failed task's ``external_task_id`` is never reused). ``costs`` as for
+    :func:`run_batch`; without a budget there, the journal's budget applies (what
+    earlier runs spent counts against it).
 
     Raises:
         FileNotFoundError: ``out`` holds no journal.
         JournalLockedError: another run is using it.
         JournalCorruptError: the journal is not valid.
+        BudgetRefusedError: as for :func:`run_batch`.
         BatchStoppedError: creates stopped again; resume once the cause is fixed.
     """
     journal = await asyncio.to_thread(Journal.open, out, create=False)
@@ -141,6 +266,7 @@ async def resume_batch(
             download_concurrency=download_concurrency,
             on_start=on_start,
             allow_download_hosts=allow_download_hosts,
+            costs=costs or CostOptions(),
         )
     finally:
         await asyncio.to_thread(journal.close)

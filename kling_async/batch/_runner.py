@@ -9,6 +9,10 @@ twice (a ``creating`` job is looked up by its external id first). When the clien
 closes early, jobs whose tasks run at Kling stay ``created`` (their handles end
 detached) and a resume re-attaches them.
 
+A job whose create would take the batch over its budget stays ``queued`` (the
+others run on); the run then ends with :class:`BatchStoppedError` naming the budget,
+and a resume with a larger budget creates those jobs.
+
 Faults that no job can get past end the run instead of failing jobs
 (:class:`BatchStoppedError`): Kling unreachable for ``unreachable_timeout``, an
 authentication error, the scheduler failing. The run then closes its client (tasks
@@ -38,6 +42,7 @@ from kling_async.batch._journal import FINAL, Journal, Row
 from kling_async.errors import (
     AccountError,
     AuthenticationError,
+    BudgetExceededError,
     CreateOutcomeUnknownError,
     KlingError,
     ResponseError,
@@ -260,6 +265,9 @@ class BatchRunner:
             )
             self._state[row.job_id] = "failed"
             return
+        except BudgetExceededError as error:
+            await self._over_budget(row, error)
+            return
         except KlingError as error:
             if stops_all(error) or isinstance(error, AccountError):
                 await self._stopped(row, error)
@@ -270,6 +278,15 @@ class BatchRunner:
         if task is None:
             return
         await self._download(row, task)
+
+    async def _over_budget(self, row: Row, error: BudgetExceededError) -> None:
+        """Creating ``row`` would have gone over the budget: it stays pending (a
+        resume with a larger budget creates it); the other jobs go on."""
+        await self.journal.mark_queued(row.job_id)
+        self._state[row.job_id] = "queued"
+        if "budget" not in self.stops:
+            self.stops["budget"] = error
+            logger.warning("budget reached: %s; such jobs stay pending", error)
 
     async def _stopped(self, row: Row, error: KlingError) -> None:
         """``row`` could not be created because of ``error``: it stays pending."""
