@@ -99,7 +99,26 @@ def _add_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default="pack",
         help="count concurrency per pack, or per pack and model version",
     )
+    p.add_argument(
+        "--balance",
+        help="units in each pack, e.g. video=20,image=100 (default: plenty); a used-up pack "
+        "answers 1102",
+    )
     p.add_argument("--json", action="store_true", help="print the start-up info as JSON")
+
+
+def _balances(text: str | None) -> dict[str, float] | None:
+    """``--balance video=20,image=100`` as a mapping (ValueError names a bad part)."""
+    if not text:
+        return None
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        try:
+            out[name.strip().replace("-", "_")] = float(value)
+        except ValueError:
+            raise ValueError(f"--balance: expected pack=units, got {part!r}") from None
+    return out
 
 
 async def _simulate(args: argparse.Namespace) -> int:
@@ -133,6 +152,7 @@ async def _simulate(args: argparse.Namespace) -> int:
             concurrency_scope=args.concurrency_scope,
             host=args.host,
             port=args.port,
+            balances=_balances(args.balance),
         )
     except ValueError as exc:
         print(f"kling-async simulate: {exc}", file=sys.stderr)

@@ -13,6 +13,8 @@ from kling_async.costs import PriceTable, remaining_by_pack
 from kling_async.simulator import Simulator
 from kling_async.simulator._billing import units_for
 from tests._batchkit import sim_kwargs
+from tests._simproc import start_simulator
+from tests.conftest import ACCESS_KEY, SECRET_KEY
 from tests.test_costs import DOCUMENTED
 
 
@@ -78,3 +80,18 @@ def test_ledger_requests_are_checked_before_the_network() -> None:
         ledger_body("package", None, None, None, 501, None)
     with pytest.raises(ValueError, match="start_time"):
         ledger_body("package", 5, 1, None, 10, None)
+
+
+async def test_the_simulate_command_takes_balances() -> None:
+    proc, info = await start_simulator("--balance", "video=3,image=0", "--time-scale", "0.002")
+    try:
+        async with KlingClient(
+            base_url=info["base_url"], access_key=ACCESS_KEY, secret_key=SECRET_KEY
+        ) as client:
+            remaining, _ = remaining_by_pack(await client.account_costs())
+            assert remaining == {"video": 3.0, "image": 0.0, "try_on": 1000.0}
+            with pytest.raises(InsufficientBalanceError):
+                await client.run(ImageGeneration(prompt="cat"))
+    finally:
+        proc.terminate()
+        await proc.wait()

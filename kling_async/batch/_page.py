@@ -114,6 +114,10 @@ def _card(row: dict[str, Any]) -> str:
     if row.get("difference"):
         units += f' <span class="flag">({_e(row["difference"])})</span>'
     parts.append(f'<div class="meta" title="{_e(row.get("estimate_basis") or "")}">{units}</div>')
+    cash = row.get("cash")
+    if isinstance(cash, dict) and cash:
+        shown = ", ".join(f"{k} {v}" for k, v in cash.items())
+        parts.append(f'<div class="meta">cash deducted: {_e(shown)}</div>')
     if row.get("task_id"):
         parts.append(f'<div class="meta">task {_e(row["task_id"])}</div>')
     files = row.get("files") or []

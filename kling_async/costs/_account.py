@@ -1,7 +1,8 @@
 """The account's remaining units per pack (from ``/account/costs``) against an estimate.
 
 A pack's type is read from its name (``Trial-Video-100Units-5Con-1Months``: video;
-``...-Image-...``: image; ``try-on`` / ``tryon``: try_on); only packs ``online`` count.
+``...-Image-...``: image; ``try-on`` / ``tryon``: try_on); packs ``online`` count (and
+``runOut`` ones, with nothing left), expired and not-yet-online ones do not.
 ``remaining_quantity`` lags by up to 12 hours (``kling_api.md`` 9.23), so a shortfall is
 reported with that caveat; a pack whose type cannot be read is named and not counted.
 """
@@ -36,8 +37,8 @@ def remaining_by_pack(costs: AccountCosts) -> tuple[dict[str, float], list[str]]
     remaining: dict[str, float] = {}
     unread: list[str] = []
     for info in costs.resource_pack_subscribe_infos:
-        if (info.status or "").lower() not in ("online", ""):
-            continue
+        if (info.status or "").lower() not in ("online", "runout", ""):
+            continue  # expired or not yet online: none of its units can be used
         pack = pack_of_name(info.resource_pack_name)
         if pack is None:
             unread.append(info.resource_pack_name or info.resource_pack_id or "?")
