@@ -30,7 +30,6 @@ import json
 import re
 import sqlite3
 import sys
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ from kling_async._cli_costs import (
     html_report,
     report_budget_refused,
 )
+from kling_async._cli_status import SIM_STATE_FILE, resume_command, status_text
 from kling_async._client import KlingClient
 from kling_async._config import BackoffPolicy, PollPolicy
 from kling_async.batch import (
@@ -236,7 +236,7 @@ def run_command(args: argparse.Namespace) -> int:
     except MissingCredentialsError as exc:
         out = getattr(args, "out", None)
         if out and (Path(out) / SIM_STATE_FILE).exists():
-            hint = f"this batch ran on the simulator: {_resume_command(out)}"
+            hint = f"this batch ran on the simulator: {resume_command(out)}"
         else:
             hint = "or use `batch run ... --simulate` to try it without an account"
         print(f"kling-async: {as_flags(str(exc))}\n({hint})", file=sys.stderr)
@@ -294,7 +294,7 @@ def _batch(args: argparse.Namespace) -> int:
         journal = Journal.open(args.out, create=False, read_only=True)
         try:
             if args.batch_command == "status":
-                print(_status_text(journal, args))
+                print(status_text(journal, args.out))
             else:
                 report = build_report(journal, per_job=args.jobs, tolerance=args.tolerance)
                 print(report.to_json() if args.json else report.to_text())
@@ -307,82 +307,10 @@ def _batch(args: argparse.Namespace) -> int:
         out = args.out
         print(
             f"\nInterrupted. Nothing is lost: every job's state is in {out}/journal.sqlite.\n"
-            f"Resume with:  {_resume_command(out)}",
+            f"Resume with:  {resume_command(out)}",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-
-
-def _status_text(journal: Journal, args: argparse.Namespace) -> str:
-    counts = journal.counts()
-    total = sum(counts.values())
-    lines = [
-        f"{total} jobs   " + "  ".join(f"{state}: {n}" for state, n in counts.items()),
-    ]
-    now = time.time()
-    started = _unix(journal.meta("started_at"))
-    finished = _unix(journal.meta("finished_at"))
-    last = journal.last_change()
-
-    def ago(t: float) -> str:
-        return f"{_clock(t)} ({_span(now - t)} ago)"
-
-    if Journal.in_use(args.out):
-        run = "a run is going on"
-        if last is not None:
-            run += f"; last change {_span(now - last)} ago"
-    elif finished is not None and (last is None or finished >= last - 1):
-        run = f"not running; the last run ended {ago(finished)}"
-    else:
-        run = "not running (the last run was interrupted or killed)"
-    lines.append(f"run: {run}")
-    if started is not None:
-        lines.append(f"started: {ago(started)}")
-    stopped = journal.meta("stopped")
-    if stopped and not Journal.in_use(args.out):
-        lines.append(f"stopped: {printable(stopped)}")
-    pending = sum(counts.get(s, 0) for s in ("queued", "creating", "created"))
-    if pending or counts.get("succeeded"):
-        lines.append(
-            f"{pending} job(s) to create or follow, {counts.get('succeeded', 0)} to download: "
-            f"{_resume_command(args.out)}"
-        )
-    elif counts.get("failed") or counts.get("expired"):
-        lines.append(f"to create failed jobs again: {_resume_command(args.out)} --retry-failed")
-    else:
-        lines.append("every job is done")
-    return "\n".join(lines)
-
-
-def _unix(value: str | None) -> float | None:
-    try:
-        return None if value is None else float(value)
-    except ValueError:
-        return None
-
-
-def _clock(t: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
-
-
-def _span(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-SIM_STATE_FILE = "simulator-state.jsonl"
-"""Where ``batch run --simulate`` keeps its simulator's tasks (in the output folder)."""
-
-
-def _resume_command(out: str) -> str:
-    """The command that continues the batch in ``out`` (with ``--simulate`` when the
-    batch runs on the in-process simulator)."""
-    simulated = (Path(out) / SIM_STATE_FILE).exists()
-    return f"kling-async batch resume {out}" + (" --simulate" if simulated else "")
 
 
 @contextlib.asynccontextmanager
@@ -477,7 +405,7 @@ async def _batch_run(args: argparse.Namespace) -> int:
         more = " --budget ..." if budget else ""
         print(
             f"kling-async: stopped: {printable(str(stopped))}\n"
-            f"{fix}:  {_resume_command(args.out)}{more}",
+            f"{fix}:  {resume_command(args.out)}{more}",
             file=sys.stderr,
         )
         return EXIT_STOPPED
@@ -486,7 +414,7 @@ async def _batch_run(args: argparse.Namespace) -> int:
     if report.failed or report.expired:
         print(
             f"kling-async: {report.failed} job(s) failed, {report.expired} expired; "
-            f"create the failed ones again with:  {_resume_command(args.out)} --retry-failed",
+            f"create the failed ones again with:  {resume_command(args.out)} --retry-failed",
             file=sys.stderr,
         )
         return EXIT_FAILED

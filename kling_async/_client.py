@@ -154,9 +154,9 @@ class KlingClient(SyncEndpoints, BillingEndpoints, FamilyMethods):
         | None = None,
         budget: Budget | BudgetGuard | str | None = None,
     ) -> None:
-        self.prices: PriceTable = price_table(prices)
+        self.prices: PriceTable = PriceTable.of(prices)
         """The price table :meth:`estimate` and the budget use."""
-        self.budget: BudgetGuard | None = budget_guard(budget, self.prices)
+        self.budget: BudgetGuard | None = BudgetGuard.of(budget, self.prices)
         """The budget guard (spent, committed, left: ``budget.snapshot()``), or None."""
         self._auth: JWTAuth | APIKeyAuth = auth_from(
             access_key=access_key, secret_key=secret_key, api_key=api_key
@@ -463,30 +463,3 @@ class KlingClient(SyncEndpoints, BillingEndpoints, FamilyMethods):
     ) -> list[Mapping[str, Any]]:
         """One page of a family's task list as raw JSON objects (parse what you need)."""
         return await self._tasks.list_page_raw(family_name, page=page, page_size=page_size)
-
-
-def price_table(
-    prices: PriceTable
-    | str
-    | os.PathLike[str]
-    | Mapping[str, Any]
-    | Sequence[Mapping[str, Any]]
-    | None,
-) -> PriceTable:
-    """The price table for ``prices`` (see :class:`KlingClient`)."""
-    if prices is None:
-        return PriceTable.default()
-    if isinstance(prices, PriceTable):
-        return prices
-    if isinstance(prices, str | os.PathLike):
-        return PriceTable.load(os.fspath(prices))
-    return PriceTable.default().extended(prices)
-
-
-def budget_guard(
-    budget: Budget | BudgetGuard | str | None, prices: PriceTable
-) -> BudgetGuard | None:
-    """The guard for ``budget`` (see :class:`KlingClient`)."""
-    if budget is None or isinstance(budget, BudgetGuard):
-        return budget
-    return BudgetGuard(Budget.parse(budget) if isinstance(budget, str) else budget, prices)

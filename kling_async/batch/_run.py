@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from kling_async._client import KlingClient, price_table
+from kling_async._client import KlingClient
 from kling_async.batch._costs import (
     DEFAULT_TOLERANCE,
     BudgetRefusedError,
@@ -69,7 +69,7 @@ async def _prepare_costs(
 ) -> tuple[PriceTable, BudgetGuard | None]:
     """Price table and budget of this run (kept in the journal for resumes and
     reports); refuses before anything is created when the budget cannot hold."""
-    given = None if costs.prices is None else price_table(costs.prices)
+    given = None if costs.prices is None else PriceTable.of(costs.prices)
     prices = journal_prices(journal, given)
     if given is not None:
         await journal.set_meta("prices", json.dumps(prices.user_data()))
@@ -209,7 +209,7 @@ async def run_batch(
     jobs = await asyncio.to_thread(load_jobs, jobs_file, family=family)
     costs = costs or CostOptions()
     if costs.budget is not None:  # refuse before the journal exists: nothing to clean up
-        prices = PriceTable.default() if costs.prices is None else price_table(costs.prices)
+        prices = PriceTable.default() if costs.prices is None else PriceTable.of(costs.prices)
         plan_for_jobs(jobs, prices).check(_budget(costs.budget), partial=costs.partial)
     journal = await asyncio.to_thread(partial(Journal.open, out, create=True, allow_nonempty=force))
     try:

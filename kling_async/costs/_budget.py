@@ -155,6 +155,16 @@ class BudgetGuard:
         self.refused = 0
         """Submissions ended because the budget would have been exceeded."""
 
+    @classmethod
+    def of(
+        cls, budget: Budget | BudgetGuard | str | None, prices: PriceTable
+    ) -> BudgetGuard | None:
+        """The guard for a ``budget=`` setting (a guard, a :class:`Budget`, its text, or
+        None for no guard)."""
+        if budget is None or isinstance(budget, BudgetGuard):
+            return budget
+        return cls(Budget.parse(budget) if isinstance(budget, str) else budget, prices)
+
     @property
     def committed(self) -> dict[str, float]:
         """Estimated units of tasks created or being created, per pack."""

@@ -18,6 +18,7 @@ Video-pack and image-pack units are different currencies and are never added.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -174,6 +175,26 @@ class PriceTable:
     def default(cls) -> PriceTable:
         """The built-in table (its entries name their sources and dates)."""
         return _builtin()
+
+    @classmethod
+    def of(
+        cls,
+        prices: PriceTable
+        | str
+        | os.PathLike[str]
+        | Mapping[str, Any]
+        | Sequence[Mapping[str, Any]]
+        | None,
+    ) -> PriceTable:
+        """The table for a ``prices=`` setting: None (the built-in table), a table, a
+        JSON file of your entries, or those entries as data."""
+        if prices is None:
+            return cls.default()
+        if isinstance(prices, PriceTable):
+            return prices
+        if isinstance(prices, str | os.PathLike):
+            return cls.load(os.fspath(prices))
+        return cls.default().extended(prices)
 
     @classmethod
     def load(cls, path: str | Path) -> PriceTable:
