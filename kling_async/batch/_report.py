@@ -34,6 +34,7 @@ class BatchReport:
     pending_jobs: list[dict[str, str]] = field(default_factory=list)
     undownloaded: list[dict[str, str]] = field(default_factory=list)
     units: float = 0.0
+    """Every deduction added up, all packs together (see ``deducted`` per pack)."""
     wall_seconds: float = 0.0
     utilization: dict[str, float] = field(default_factory=dict)
     files: int = 0
@@ -70,7 +71,7 @@ class BatchReport:
             f"jobs: {self.jobs}   succeeded: {self.succeeded} (downloaded {self.downloaded}, "
             f"{self.files} files)   failed: {self.failed}   pending: {self.pending}   "
             f"expired: {self.expired}",
-            f"units deducted: {self.units:g}   wall time: {self.wall_seconds:.1f} s",
+            f"wall time: {self.wall_seconds:.1f} s",
         ]
         lines.extend(self._cost_lines())
         if self.utilization:

@@ -95,8 +95,10 @@ async def _check_balance(
     if mode == "off":
         return
     plan = plan_costs(journal.rows(), prices)
-    needed = plan.to_spend
-    if not needed:
+    needed = dict(plan.to_spend)  # running tasks are deducted when they end: count them too
+    for pack, units in plan.committed.items():
+        needed[pack] = round(needed.get(pack, 0.0) + units, 6)
+    if not plan.to_spend:
         return
     try:
         costs = await asyncio.wait_for(client.account_costs(), timeout=15)
