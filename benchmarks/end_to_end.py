@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import base64
 import json
-import os
 import random
 import socket
 import statistics
@@ -37,6 +36,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from _quick import quick_mode
 from aiohttp import web
 
 from kling_async import (
@@ -353,15 +353,6 @@ async def main(argv: Sequence[str] | None = None) -> int:
     await asyncio.to_thread(out.write_text, json.dumps(payload, indent=2))
     print(f"\nwritten {out}")
     return 0
-
-
-def quick_mode() -> bool:
-    """``KLING_BENCH_QUICK=1``: a tiny workload, so the docs test can run the documented
-    commands in seconds; the figures printed then mean nothing."""
-    if not os.environ.get("KLING_BENCH_QUICK"):
-        return False
-    print("KLING_BENCH_QUICK is set: tiny workload, figures not representative", file=sys.stderr)
-    return True
 
 
 if __name__ == "__main__":

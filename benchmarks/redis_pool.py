@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
 import socket
 import sys
@@ -22,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from _quick import quick_mode
 
 from kling_async.scheduling import RedisSlotPool
 from kling_async.simulator import Simulator
@@ -178,15 +179,6 @@ async def main(argv: list[str] | None = None) -> int:
     await asyncio.to_thread(out.parent.mkdir, parents=True, exist_ok=True)
     await asyncio.to_thread(out.write_text, json.dumps({"ops": ops, "end_to_end": runs}, indent=2))
     return 0
-
-
-def quick_mode() -> bool:
-    """``KLING_BENCH_QUICK=1``: a tiny workload, so the docs test can run the documented
-    commands in seconds; the figures printed then mean nothing."""
-    if not os.environ.get("KLING_BENCH_QUICK"):
-        return False
-    print("KLING_BENCH_QUICK is set: tiny workload, figures not representative", file=sys.stderr)
-    return True
 
 
 if __name__ == "__main__":

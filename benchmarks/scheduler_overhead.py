@@ -22,13 +22,14 @@ import argparse
 import asyncio
 import gc
 import json
-import os
 import sys
 import time
 import tracemalloc
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from _quick import quick_mode
 
 from kling_async import KlingRequest, Task, TextToVideo
 from kling_async._config import PollPolicy
@@ -187,15 +188,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.write_text(json.dumps({"throughput": rows, "memory": memory}, indent=2))
     print(f"written {out}", file=sys.stderr)
     return 0
-
-
-def quick_mode() -> bool:
-    """``KLING_BENCH_QUICK=1``: a tiny workload, so the docs test can run the documented
-    commands in seconds; the figures printed then mean nothing."""
-    if not os.environ.get("KLING_BENCH_QUICK"):
-        return False
-    print("KLING_BENCH_QUICK is set: tiny workload, figures not representative", file=sys.stderr)
-    return True
 
 
 if __name__ == "__main__":

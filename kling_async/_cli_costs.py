@@ -144,8 +144,6 @@ def html_report(out: str, tolerance: float) -> Path:
     journal = Journal.open(out, create=False, read_only=True)
     try:
         report = build_report(journal, per_job=True, tolerance=tolerance)
-        return write_page(
-            report, Path(out), capacity=journal.capacity(), started=journal.meta("started_at")
-        )
+        return write_page(report, Path(out), capacity=journal.capacity())
     finally:
         journal.close()

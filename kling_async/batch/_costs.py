@@ -92,7 +92,6 @@ def deducted(row: Row) -> float | None:
 class CostPlan:
     """Where a batch's money stands, per pack (see the module docstring)."""
 
-    estimates: dict[str, Estimate] = field(default_factory=dict)
     spent: dict[str, float] = field(default_factory=dict)
     committed: dict[str, float] = field(default_factory=dict)
     to_spend: dict[str, float] = field(default_factory=dict)
@@ -159,7 +158,6 @@ def plan_costs(rows: Iterable[Row], prices: PriceTable) -> CostPlan:
     queued = []
     for row in rows:
         est = prices.estimate(row.family, row.params)
-        plan.estimates[row.job_id] = est
         if row.state in _SPENT:
             actual = deducted(row)
             if actual is None and row.state != "failed":
@@ -176,10 +174,8 @@ def plan_costs(rows: Iterable[Row], prices: PriceTable) -> CostPlan:
 
 def plan_for_jobs(jobs: Iterable[Any], prices: PriceTable) -> CostPlan:
     """The plan of a new batch (every job still to create), from its validated jobs."""
-    plan = CostPlan()
     queued = [(str(job.id), prices.estimate(job.family, job.params)) for job in jobs]
-    plan.estimates = dict(queued)
-    return _with_queued(plan, queued)
+    return _with_queued(CostPlan(), queued)
 
 
 def _with_queued(plan: CostPlan, queued: list[tuple[str, Estimate]]) -> CostPlan:

@@ -181,9 +181,7 @@ def _timeline(rows: list[dict[str, Any]], capacity: dict[str, int]) -> str:
     return "\n".join(charts) + f'<p class="meta">over {t1 - t0:.1f} s of the run</p>'
 
 
-def render_page(
-    report: BatchReport, *, capacity: dict[str, int] | None = None, started: str | None = None
-) -> str:
+def render_page(report: BatchReport, *, capacity: dict[str, int] | None = None) -> str:
     """The results page of ``report`` (built with ``per_job=True``) as HTML."""
     rows = report.job_rows
     states = sorted({str(r["state"]) for r in rows})
@@ -242,12 +240,10 @@ def render_page(
 """
 
 
-def write_page(
-    report: BatchReport, folder: Path, *, capacity: dict[str, int], started: str | None
-) -> Path:
+def write_page(report: BatchReport, folder: Path, *, capacity: dict[str, int]) -> Path:
     """Write ``report.html`` into ``folder`` (atomically); returns its path."""
     path = folder / PAGE_NAME
     part = folder / f".{PAGE_NAME}.part"
-    part.write_text(render_page(report, capacity=capacity, started=started), encoding="utf-8")
+    part.write_text(render_page(report, capacity=capacity), encoding="utf-8")
     part.replace(path)
     return path

@@ -24,6 +24,7 @@ from kling_async._client import KlingClient
 from kling_async.batch._costs import (
     DEFAULT_TOLERANCE,
     BudgetRefusedError,
+    CostPlan,
     journal_prices,
     plan_costs,
     plan_for_jobs,
@@ -66,9 +67,10 @@ class CostOptions:
 
 async def _prepare_costs(
     journal: Journal, costs: CostOptions
-) -> tuple[PriceTable, BudgetGuard | None]:
-    """Price table and budget of this run (kept in the journal for resumes and
-    reports); refuses before anything is created when the budget cannot hold."""
+) -> tuple[PriceTable, CostPlan, BudgetGuard | None]:
+    """Price table, cost plan and budget guard of this run (table and budget kept in
+    the journal for resumes and reports); refuses before anything is created when
+    the budget cannot hold."""
     given = None if costs.prices is None else PriceTable.of(costs.prices)
     prices = journal_prices(journal, given)
     if given is not None:
@@ -80,21 +82,18 @@ async def _prepare_costs(
     else:
         budget = _budget(costs.budget)
         await journal.set_meta("budget", str(budget))
-    if budget is None:
-        return prices, None
     plan = plan_costs(journal.rows(), prices)
+    if budget is None:
+        return prices, plan, None
     plan.check(budget, partial=costs.partial)
-    return prices, plan.guard(budget, prices)
+    return prices, plan, plan.guard(budget, prices)
 
 
-async def _check_balance(
-    client: KlingClient, journal: Journal, prices: PriceTable, mode: str
-) -> None:
+async def _check_balance(client: KlingClient, plan: CostPlan, mode: str) -> None:
     """Warn (or refuse, ``mode="require"``) when the account's remaining units do not
     cover what the batch still needs (``remaining_quantity`` lags up to 12 h)."""
     if mode == "off":
         return
-    plan = plan_costs(journal.rows(), prices)
     needed = dict(plan.to_spend)  # running tasks are deducted when they end: count them too
     for pack, units in plan.committed.items():
         needed[pack] = round(needed.get(pack, 0.0) + units, 6)
@@ -135,7 +134,7 @@ async def _execute(
     allow_download_hosts: Collection[str] = (),
     costs: CostOptions = CostOptions(),
 ) -> None:
-    prices, guard = await _prepare_costs(journal, costs)
+    prices, plan, guard = await _prepare_costs(journal, costs)
     downloads = Downloader(
         journal.folder / "files",
         concurrency=download_concurrency,
@@ -152,7 +151,7 @@ async def _execute(
         async with KlingClient(
             **client_kwargs, before_create=runner.before_create, prices=prices, budget=guard
         ) as client:
-            await _check_balance(client, journal, prices, costs.balance)
+            await _check_balance(client, plan, costs.balance)
             if on_start is not None:
                 on_start(runner)
             await runner.run(client)
@@ -169,7 +168,7 @@ def _write_reports(folder: Path, tolerance: float) -> None:
     try:
         report = build_report(reader, per_job=True, tolerance=tolerance)
         (folder / "report.json").write_text(report.to_json())
-        write_page(report, folder, capacity=reader.capacity(), started=reader.meta("started_at"))
+        write_page(report, folder, capacity=reader.capacity())
     finally:
         reader.close()
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -108,14 +108,7 @@ class Estimate:
 
     def as_dict(self) -> dict[str, Any]:
         """The estimate as a plain dict (for JSON)."""
-        return {
-            "family": self.family,
-            "pack": self.pack,
-            "units": self.units,
-            "basis": self.basis,
-            "source": self.source,
-            "uncertain": self.uncertain,
-        }
+        return asdict(self)
 
 
 def attributes(family: str, params: Mapping[str, Any]) -> dict[str, str]:
