@@ -203,3 +203,20 @@ def test_cli_estimate_budget_and_html(tmp_path: Path) -> None:
     (tmp_path / "o" / "report.html").unlink()
     page = _cli("batch", "report", "o", "--html", cwd=tmp_path)
     assert page.returncode == 0 and (tmp_path / "o" / "report.html").exists()
+
+
+async def test_a_report_that_cannot_be_written_is_said_not_hidden(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kling_async.batch._run as run_module
+
+    def fail(folder: Path, tolerance: float) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(run_module, "_write_reports", fail)
+    jobs = write_jobs(tmp_path / "jobs.jsonl", video_jobs(1))
+    async with _sim() as sim:
+        await run_batch(jobs, tmp_path / "out", **sim_kwargs(sim))
+    assert job_states(tmp_path / "out") == {"v0": "downloaded"}
+    assert "could not write report.json / report.html" in caplog.text
+    assert "No space left on device" in caplog.text

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -157,8 +156,10 @@ async def _execute(
             await runner.run(client)
     finally:
         await downloads.aclose()
-        with contextlib.suppress(Exception):  # the run's own error matters more
+        try:
             await asyncio.to_thread(_write_reports, journal.folder, costs.tolerance)
+        except Exception as exc:  # the run's own outcome matters more: say it, go on
+            logger.warning("could not write report.json / report.html: %s", exc)
 
 
 def _write_reports(folder: Path, tolerance: float) -> None:
