@@ -30,7 +30,16 @@ from kling_async._config import (
     TOKEN_TTL_SECONDS,
 )
 
-__all__ = ["APIKeyAuth", "Auth", "JWTAuth", "MissingCredentialsError", "Secret", "auth_from"]
+__all__ = [
+    "APIKeyAuth",
+    "APIKeyRequiredError",
+    "Auth",
+    "JWTAuth",
+    "MissingCredentialsError",
+    "Secret",
+    "api_key_for_2026",
+    "auth_from",
+]
 
 ENV_ACCESS_KEY: Final = "KLING_ACCESS_KEY"
 ENV_SECRET_KEY: Final = "KLING_SECRET_KEY"
@@ -39,6 +48,12 @@ ENV_API_KEY: Final = "KLING_API_KEY"
 
 class MissingCredentialsError(ValueError):
     """No usable credentials were given or found in the environment."""
+
+
+class APIKeyRequiredError(MissingCredentialsError):
+    """A 2026-design call (``/text-to-video/{model}``, ``/tasks``...) with only an
+    access key / secret key pair configured: Kling accepts only a console API key
+    there (an AK/SK JWT is answered 401/1002). Raised before anything is sent."""
 
 
 class Secret:
@@ -253,3 +268,15 @@ def _require(value: str, name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise MissingCredentialsError(f"{name} must be a non-empty string")
     return value
+
+
+def api_key_for_2026(
+    primary: JWTAuth | APIKeyAuth, environ: Mapping[str, str] | None = None
+) -> APIKeyAuth | None:
+    """The API key 2026-design calls use: the client's own when it runs on one,
+    else ``KLING_API_KEY`` (a JWT client may also hold a console key), else None."""
+    if isinstance(primary, APIKeyAuth):
+        return primary
+    env = os.environ if environ is None else environ
+    key = env.get(ENV_API_KEY)
+    return APIKeyAuth(key) if key else None

@@ -18,7 +18,7 @@ from typing import Any, Self
 import aiohttp
 from aiolimiter import AsyncLimiter
 
-from kling_async._auth import APIKeyAuth, JWTAuth, auth_from
+from kling_async._auth import APIKeyAuth, JWTAuth, api_key_for_2026, auth_from
 from kling_async._billing_calls import BillingEndpoints
 from kling_async._callbacks import CallbackReceiver
 from kling_async._config import (
@@ -36,6 +36,7 @@ from kling_async._family_methods import FamilyMethods
 from kling_async._handle import TaskHandle
 from kling_async._sync_calls import SyncEndpoints
 from kling_async._task_calls import TaskCalls, merge_external_id, new_external_task_id
+from kling_async._tasks_query import TasksQueryCalls
 from kling_async._transport import Transport
 from kling_async.costs import Budget, BudgetGuard, CostEstimate, Estimate, PriceTable
 from kling_async.endpoints import ConcurrencyScope, Family, family
@@ -52,14 +53,17 @@ __all__ = ["KlingClient", "as_completed", "new_external_task_id"]
 ENV_BASE_URL = "KLING_BASE_URL"
 
 
-class KlingClient(SyncEndpoints, BillingEndpoints, FamilyMethods):
+class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethods):
     """Async client for the Kling API.
 
     Args:
         access_key: access key of an AK/SK pair (JWT mode); default
             ``KLING_ACCESS_KEY``.
         secret_key: its secret key; default ``KLING_SECRET_KEY``.
-        api_key: a console API key sent as the bearer (``KLING_API_KEY``).
+        api_key: a console API key sent as the bearer (``KLING_API_KEY``). The 2026
+            design's families and ``/tasks`` accept only an API key: with an AK/SK
+            pair they use ``KLING_API_KEY`` when it is set, and are refused before
+            any request (:class:`~kling_async.APIKeyRequiredError`) when it is not.
         region: ``"singapore"`` (default, outside China) or ``"beijing"``.
         base_url: explicit base URL (e.g. a simulator); wins over ``region`` and
             over ``KLING_BASE_URL``.
@@ -174,6 +178,7 @@ class KlingClient(SyncEndpoints, BillingEndpoints, FamilyMethods):
         self._transport = Transport(
             base_url,
             self._auth,
+            api_key_auth=api_key_for_2026(self._auth),
             timeouts=timeouts,
             retry=retry,
             limits=limits,
@@ -302,7 +307,10 @@ class KlingClient(SyncEndpoints, BillingEndpoints, FamilyMethods):
             CapacityError: the request needs more slots than its pack can ever hold.
             ValueError: the family answers inline (use its method), or conflicting ids.
             ClientClosedError: the client is closed (nothing is queued or sent).
+            APIKeyRequiredError: a 2026-design request and only an AK/SK pair is
+                configured (nothing is queued or sent).
         """
+        self._require_key_for(family(request.family))
         ext = merge_external_id(request.external_task_id, external_task_id)
         deadline = (
             start_deadline.timestamp() if isinstance(start_deadline, datetime) else (start_deadline)
@@ -315,11 +323,15 @@ class KlingClient(SyncEndpoints, BillingEndpoints, FamilyMethods):
             callback_url=callback_url if callback_url is not None else self.callback_url,
         )
 
+    def _require_key_for(self, fam: Family) -> None:
+        if fam.api_key_only:
+            self._transport.require_api_key(f"{fam.name} ({fam.path})")
+
     def estimate(self, request: KlingRequest) -> Estimate:
         """What ``request`` is expected to cost: units, pack and what the figure
         rests on (``units`` None when the price table cannot price it; ``basis``
         says why). Nothing is sent."""
-        return self.prices.estimate(request.family, request.payload())
+        return self.prices.estimate(request.family, request.pricing_params())
 
     def estimate_all(self, requests: Iterable[KlingRequest]) -> CostEstimate:
         """The estimates of many requests: per family and pack, totals per pack
@@ -362,6 +374,7 @@ class KlingClient(SyncEndpoints, BillingEndpoints, FamilyMethods):
         """
         if task_id is None and external_task_id is None:
             raise ValueError("give task_id=, external_task_id= or both")
+        self._require_key_for(family(family_name))
         return await self._scheduler.attach(
             family(family_name).name,
             task_id=task_id,

@@ -174,6 +174,10 @@ class PollPolicy:
         overdue_fraction: poll interval for a task running longer than any seen,
             as a fraction of the family's typical duration.
         callback_slowdown: with a callback route, intervals are multiplied by this.
+        tasks_query: with an API key, ``/v1`` tasks that no list page covered (a lone
+            task, a family without a list, tasks deeper than ``max_list_pages``) are
+            asked through ``GET /tasks``, 20 a request, instead of one query each.
+            2026-design tasks always are (they have no other lookup).
     """
 
     min_interval: float = 1.0
@@ -186,6 +190,7 @@ class PollPolicy:
     overdue_fraction: float = 0.1
     callback_slowdown: float = 4.0
     time_scale: float = 1.0
+    tasks_query: bool = True
 
     def __post_init__(self) -> None:
         if not 0 < self.min_interval <= self.max_interval:

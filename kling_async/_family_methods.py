@@ -19,22 +19,31 @@ from kling_async.models import (
     AdvancedLipSync,
     AIMultiShot,
     Avatar,
+    BaseVideo,
     CameraControl,
     CustomVoice,
     DynamicMask,
     EffectInput,
     ElementImages,
+    ElementInput,
     ElementRef,
     ElementTag,
     ElementVideos,
     FaceChoice,
+    FeatureVideo,
+    FirstFrame,
     ImageExpand,
     ImageGeneration,
     ImageToVideo,
+    ImageToVideo2026,
     KlingRequest,
+    LastFrame,
     LipSync,
     LipSyncInput,
     MotionControl,
+    MotionControl2026,
+    MotionImage,
+    MotionVideo,
     MultiElements,
     MultiImageToImage,
     MultiImageToVideo,
@@ -42,15 +51,21 @@ from kling_async.models import (
     OmniImage,
     OmniImageRef,
     OmniVideo,
+    OmniVideo2026,
     OmniVideoRef,
+    ReferImage,
     SubjectImage,
     Task,
+    TextPrompt,
     TextToAudio,
     TextToVideo,
+    TextToVideo2026,
     VideoEffects,
     VideoExtend,
+    VideoSettings,
     VideoToAudio,
     VirtualTryOn,
+    VoiceInput,
     VoiceRef,
     WatermarkInfo,
 )
@@ -1189,6 +1204,239 @@ class FamilyMethods:
                 "model_name": model_name,
                 "human_image": human_image,
                 "cloth_image": cloth_image,
+                "extra_body": extra_body,
+            },
+            priority=priority,
+            external_task_id=external_task_id,
+            start_deadline=start_deadline,
+            callback_url=callback_url,
+        )
+
+    async def text_to_video_2026(
+        self,
+        request: TextToVideo2026 | None = None,
+        /,
+        *,
+        model: str | None = None,
+        settings: VideoSettings | Mapping[str, Any] | None = None,
+        watermark: bool | None = None,
+        prompt: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        priority: int = 0,
+        external_task_id: str | None = None,
+        start_deadline: datetime | float | None = None,
+        callback_url: str | None = None,
+    ) -> Task:
+        """Create a ``text_to_video_2026`` task and wait for it to finish.
+
+        Pass a :class:`~kling_async.TextToVideo2026`, or its fields as keywords (see the model
+        for what each means and which are required). ``priority``,
+        ``external_task_id``, ``start_deadline`` and ``callback_url`` are as in
+        :meth:`~kling_async.KlingClient.submit`.
+
+        Returns:
+            The finished task.
+
+        Raises:
+            pydantic.ValidationError: a field is invalid (nothing is sent).
+            TaskFailedError: the task ended ``failed``.
+            APIError: Kling refused the create (1302/1303 are retried).
+        """
+        return await run_family(
+            self.submit,
+            TextToVideo2026,
+            request,
+            {
+                "model": model,
+                "settings": settings,
+                "watermark": watermark,
+                "prompt": prompt,
+                "extra_body": extra_body,
+            },
+            priority=priority,
+            external_task_id=external_task_id,
+            start_deadline=start_deadline,
+            callback_url=callback_url,
+        )
+
+    async def image_to_video_2026(
+        self,
+        request: ImageToVideo2026 | None = None,
+        /,
+        *,
+        model: str | None = None,
+        settings: VideoSettings | Mapping[str, Any] | None = None,
+        watermark: bool | None = None,
+        contents: Sequence[
+            TextPrompt
+            | Mapping[str, Any]
+            | FirstFrame
+            | LastFrame
+            | ReferImage
+            | FeatureVideo
+            | BaseVideo
+            | ElementInput
+            | VoiceInput
+            | MotionImage
+            | MotionVideo
+        ]
+        | None = None,
+        prompt: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        priority: int = 0,
+        external_task_id: str | None = None,
+        start_deadline: datetime | float | None = None,
+        callback_url: str | None = None,
+    ) -> Task:
+        """Create a ``image_to_video_2026`` task and wait for it to finish.
+
+        Pass a :class:`~kling_async.ImageToVideo2026`, or its fields as keywords (see the model
+        for what each means and which are required). ``priority``,
+        ``external_task_id``, ``start_deadline`` and ``callback_url`` are as in
+        :meth:`~kling_async.KlingClient.submit`.
+
+        Returns:
+            The finished task.
+
+        Raises:
+            pydantic.ValidationError: a field is invalid (nothing is sent).
+            TaskFailedError: the task ended ``failed``.
+            APIError: Kling refused the create (1302/1303 are retried).
+        """
+        return await run_family(
+            self.submit,
+            ImageToVideo2026,
+            request,
+            {
+                "model": model,
+                "settings": settings,
+                "watermark": watermark,
+                "contents": contents,
+                "prompt": prompt,
+                "extra_body": extra_body,
+            },
+            priority=priority,
+            external_task_id=external_task_id,
+            start_deadline=start_deadline,
+            callback_url=callback_url,
+        )
+
+    async def omni_video_2026(
+        self,
+        request: OmniVideo2026 | None = None,
+        /,
+        *,
+        model: str | None = None,
+        settings: VideoSettings | Mapping[str, Any] | None = None,
+        watermark: bool | None = None,
+        contents: Sequence[
+            TextPrompt
+            | Mapping[str, Any]
+            | FirstFrame
+            | LastFrame
+            | ReferImage
+            | FeatureVideo
+            | BaseVideo
+            | ElementInput
+            | VoiceInput
+            | MotionImage
+            | MotionVideo
+        ]
+        | None = None,
+        prompt: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        priority: int = 0,
+        external_task_id: str | None = None,
+        start_deadline: datetime | float | None = None,
+        callback_url: str | None = None,
+    ) -> Task:
+        """Create a ``omni_video_2026`` task and wait for it to finish.
+
+        Pass a :class:`~kling_async.OmniVideo2026`, or its fields as keywords (see the model
+        for what each means and which are required). ``priority``,
+        ``external_task_id``, ``start_deadline`` and ``callback_url`` are as in
+        :meth:`~kling_async.KlingClient.submit`.
+
+        Returns:
+            The finished task.
+
+        Raises:
+            pydantic.ValidationError: a field is invalid (nothing is sent).
+            TaskFailedError: the task ended ``failed``.
+            APIError: Kling refused the create (1302/1303 are retried).
+        """
+        return await run_family(
+            self.submit,
+            OmniVideo2026,
+            request,
+            {
+                "model": model,
+                "settings": settings,
+                "watermark": watermark,
+                "contents": contents,
+                "prompt": prompt,
+                "extra_body": extra_body,
+            },
+            priority=priority,
+            external_task_id=external_task_id,
+            start_deadline=start_deadline,
+            callback_url=callback_url,
+        )
+
+    async def motion_control_2026(
+        self,
+        request: MotionControl2026 | None = None,
+        /,
+        *,
+        model: str | None = None,
+        settings: VideoSettings | Mapping[str, Any] | None = None,
+        watermark: bool | None = None,
+        contents: Sequence[
+            TextPrompt
+            | Mapping[str, Any]
+            | FirstFrame
+            | LastFrame
+            | ReferImage
+            | FeatureVideo
+            | BaseVideo
+            | ElementInput
+            | VoiceInput
+            | MotionImage
+            | MotionVideo
+        ]
+        | None = None,
+        prompt: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        priority: int = 0,
+        external_task_id: str | None = None,
+        start_deadline: datetime | float | None = None,
+        callback_url: str | None = None,
+    ) -> Task:
+        """Create a ``motion_control_2026`` task and wait for it to finish.
+
+        Pass a :class:`~kling_async.MotionControl2026`, or its fields as keywords (see the model
+        for what each means and which are required). ``priority``,
+        ``external_task_id``, ``start_deadline`` and ``callback_url`` are as in
+        :meth:`~kling_async.KlingClient.submit`.
+
+        Returns:
+            The finished task.
+
+        Raises:
+            pydantic.ValidationError: a field is invalid (nothing is sent).
+            TaskFailedError: the task ended ``failed``.
+            APIError: Kling refused the create (1302/1303 are retried).
+        """
+        return await run_family(
+            self.submit,
+            MotionControl2026,
+            request,
+            {
+                "model": model,
+                "settings": settings,
+                "watermark": watermark,
+                "contents": contents,
+                "prompt": prompt,
                 "extra_body": extra_body,
             },
             priority=priority,

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kling_async.errors import APIError, KlingError, ResponseError, TaskMismatchError
+from kling_async.models._task import record_external_id
 
 __all__ = [
     "check_identity",
@@ -28,6 +29,7 @@ __all__ = [
     "is_duplicate_external_id",
     "is_not_found",
     "named_external_id",
+    "named_task_id",
 ]
 
 _NOT_FOUND = re.compile(r"\s*task not found", re.IGNORECASE)
@@ -57,14 +59,15 @@ def is_duplicate_external_id(error: KlingError) -> bool:
 
 
 def named_external_id(item: Mapping[str, Any]) -> str | None:
-    """The external id a raw task object names (``task_info.external_task_id``)."""
-    info = item.get("task_info")
-    if not isinstance(info, Mapping):
-        return None
-    value = info.get("external_task_id")
-    if value is None or value == "":
-        return None
-    return str(value)
+    """The external id a raw task object names (``task_info.external_task_id``, or
+    ``external_id`` in a 2026 task record)."""
+    return record_external_id(item)
+
+
+def named_task_id(item: Mapping[str, Any]) -> str | None:
+    """The task id a raw task object names (``task_id``, or a 2026 record's ``id``)."""
+    value = item.get("task_id", item.get("id"))
+    return None if value is None or value == "" else str(value)
 
 
 def check_identity(
@@ -108,12 +111,12 @@ def find_in_list(
     for item in items:
         if not isinstance(item, Mapping):
             continue
-        got_id = item.get("task_id")
+        got_id = named_task_id(item)
         if got_id is None:
             continue
         try:
             check_identity(
-                str(got_id),
+                got_id,
                 named_external_id(item),
                 task_id=task_id,
                 external_task_id=external_task_id,

@@ -13,15 +13,16 @@ naming that id, never a blind re-POST (design invariant 3).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
 from kling_async._lookup import check_identity, find_in_list, is_not_found
 from kling_async._retry import Decision, classify
 from kling_async._sync_calls import parse_data
+from kling_async._tasks_query import TasksQuery
 from kling_async._transport import Transport
-from kling_async.endpoints import Family, family
+from kling_async.endpoints import Design, Family, family
 from kling_async.errors import (
     CreateOutcomeUnknownError,
     KlingError,
@@ -45,10 +46,21 @@ def new_external_task_id() -> str:
 class TaskCalls:
     """Create, query and list calls over one transport."""
 
-    __slots__ = ("_transport",)
+    __slots__ = ("_transport", "tasks")
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
+        self.tasks = TasksQuery(transport)
+        """``GET /tasks`` / ``POST /tasks`` (the 2026 design's cross-family queries)."""
+
+    @property
+    def has_api_key(self) -> bool:
+        """True when ``/tasks`` and 2026-design families can be used."""
+        return self._transport.has_api_key
+
+    async def query_tasks(self, *, task_ids: Iterable[str]) -> list[Task]:
+        """One ``GET /tasks`` by task ids (≤ 20; unknown ones are absent)."""
+        return await self.tasks.query(task_ids=task_ids)
 
     async def create(
         self,
@@ -74,14 +86,12 @@ class TaskCalls:
             TransportError: the request never reached Kling (retries ran out).
         """
         fam = family(request.family)
-        payload = request.payload()
-        ext = merge_external_id(payload.get("external_task_id"), external_task_id)
-        payload["external_task_id"] = ext
-        if callback_url is not None:
-            payload["callback_url"] = callback_url
+        ext = merge_external_id(request.external_task_id, external_task_id)
+        payload = request.create_body(ext, callback_url)
+        path = request.create_path()
         try:
             envelope = await self._transport.request(
-                "POST", fam.path, json_body=payload, idempotent=False
+                "POST", path, json_body=payload, idempotent=False, api_key_only=fam.api_key_only
             )
             return parse_data(Task, envelope.data, what=f"{fam.name} create")
         except KlingError as error:
@@ -100,8 +110,10 @@ class TaskCalls:
     ) -> Task:
         """Look one task up by ``task_id``, by ``external_task_id``, or by both.
 
-        Both forms use the documented path ``GET {path}/{id}`` (Kling matches the
-        segment against task ids and external ids). The answer is checked against
+        ``/v1`` families use the documented path ``GET {path}/{id}`` (Kling matches
+        the segment against task ids and external ids); 2026-design families use
+        ``GET /tasks?task_ids=`` or ``?external_task_ids=`` (an absent task is not
+        found). The answer is checked against
         what was asked before it is returned: the task id must match; an external
         id must be named by the answer and match (with both given, an answer that
         names no external id is accepted on its task id). A task that is not the one
@@ -121,6 +133,8 @@ class TaskCalls:
         segment = task_id if task_id is not None else external_task_id
         assert segment is not None
         where = f"{fam.name} lookup"
+        if fam.design is Design.D2026:
+            return await self._get_2026(fam, task_id, external_task_id, where)
         try:
             envelope = await self._transport.request(
                 "GET", fam.task_path(quote(segment, safe="")), idempotent=True
@@ -156,6 +170,32 @@ class TaskCalls:
         )
         return task
 
+    async def _get_2026(
+        self, fam: Family, task_id: str | None, external_task_id: str | None, where: str
+    ) -> Task:
+        if task_id is not None:
+            found = await self.tasks.query(task_ids=[task_id])
+        else:
+            assert external_task_id is not None
+            found = await self.tasks.query(external_task_ids=[external_task_id])
+        if not found:
+            raise TaskNotFoundError(
+                f"no {fam.name} task with {_asked(task_id, external_task_id)} "
+                "(GET /tasks answered without it)",
+                http_status=200,
+                code=0,
+                request_id=None,
+            )
+        task = found[0]
+        check_identity(
+            task.task_id,
+            task.external_task_id,
+            task_id=task_id,
+            external_task_id=external_task_id,
+            where=where,
+        )
+        return task
+
     async def list_tasks(
         self,
         family_name: str | Family,
@@ -175,7 +215,10 @@ class TaskCalls:
         """
         fam = family(family_name)
         if not fam.list_supported:
-            raise ValueError(f"{fam.name} has no list endpoint")
+            raise ValueError(
+                f"{fam.name} has no list endpoint"
+                + (" (list 2026-design tasks with list_all_tasks())" if fam.api_key_only else "")
+            )
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
         if not 1 <= start_page <= MAX_PAGE_NUM:
@@ -206,6 +249,8 @@ class TaskCalls:
             ResponseError: ``data`` is not a list of objects.
         """
         fam = family(family_name)
+        if not fam.list_supported:
+            raise ValueError(f"{fam.name} has no list endpoint")
         envelope = await self._transport.request(
             "GET", fam.path, params={"pageNum": page, "pageSize": page_size}, idempotent=True
         )

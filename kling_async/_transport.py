@@ -35,7 +35,7 @@ from typing import Any
 
 import aiohttp
 
-from kling_async._auth import APIKeyAuth, JWTAuth
+from kling_async._auth import ENV_API_KEY, APIKeyAuth, APIKeyRequiredError, JWTAuth
 from kling_async._config import Limits, RetryPolicy, Timeouts
 from kling_async._retry import Decision, classify, parse_retry_after, retry_delay
 from kling_async.errors import (
@@ -89,6 +89,7 @@ class Transport:
         base_url: str,
         auth: JWTAuth | APIKeyAuth,
         *,
+        api_key_auth: APIKeyAuth | None = None,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         limits: Limits | None = None,
@@ -98,6 +99,7 @@ class Transport:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._auth = auth
+        self._api_key_auth = api_key_auth
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
         self.limits = limits or Limits()
@@ -140,6 +142,21 @@ class Transport:
             await self._session.close()
         self._session = None if self._owns_session else self._session
 
+    @property
+    def has_api_key(self) -> bool:
+        """True when 2026-design calls can be sent (an API key is configured)."""
+        return self._api_key_auth is not None
+
+    def require_api_key(self, what: str) -> APIKeyAuth:
+        """The API key for a 2026-design call, or :class:`APIKeyRequiredError`."""
+        if self._api_key_auth is None:
+            raise APIKeyRequiredError(
+                f"{what} is a 2026-design call: Kling accepts only a console API key there "
+                "(an access key / secret key JWT is refused with 401/1002). Pass api_key= "
+                f"or set {ENV_API_KEY} (create one at https://kling.ai/dev/api-key)"
+            )
+        return self._api_key_auth
+
     async def request(
         self,
         method: str,
@@ -149,6 +166,7 @@ class Transport:
         json_body: Mapping[str, Any] | None = None,
         idempotent: bool,
         auth: bool = True,
+        api_key_only: bool = False,
     ) -> Envelope:
         """Send one logical call, retrying per policy; return the success envelope.
 
@@ -160,20 +178,25 @@ class Transport:
             TransportError: the network failed (after retries for idempotent calls,
                 or when a create provably never left and retries ran out).
             ResponseError: the answer was not a valid envelope.
+            APIKeyRequiredError: ``api_key_only`` (a 2026-design path) and no API
+                key configured; nothing was sent.
         """
         if self.state is TransportState.CLOSED:
             raise ClientClosedError("the client is closed; make a new KlingClient")
+        scheme: JWTAuth | APIKeyAuth = self._auth
+        if api_key_only:
+            scheme = self.require_api_key(f"{method} {path}")
         attempt = 0
         reauthed = False
         while True:
-            token = self._auth.bearer() if auth else None
+            token = scheme.bearer() if auth else None
             try:
                 return await self._send_once(method, path, params, json_body, token)
             except KlingError as error:
                 decision = classify(error, idempotent=idempotent)
                 if decision is Decision.REAUTH and token is not None and not reauthed:
                     reauthed = True
-                    if self._auth.invalidate(token):
+                    if scheme.invalidate(token):
                         logger.info("token refused (%s); minting a new one", _code_of(error))
                         continue
                     raise

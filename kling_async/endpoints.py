@@ -11,6 +11,16 @@ a pack, so the client can under-use but never exceed a limit. Audio generation,
 voices and elements live in Kling's *video* documentation tree, so they count
 against the video pack; AI multi-shot is priced like an image job and counts 1
 image slot. Synchronous calls (TTS, identify-face, ...) hold no slot.
+
+Two API designs share one account, one set of packs and slots and one
+external-id namespace (``kling_api_2026.md`` C7), so they share this table:
+
+* ``Design.V1``: ``/v1/...`` paths, the model in a ``model_name`` field, lookups
+  ``GET {path}/{id}``, lists ``GET {path}?pageNum=``; AK/SK JWT or API key.
+* ``Design.D2026``: the model in the path (``/text-to-video/{model}``), requests as
+  ``contents[]`` + ``settings{}`` + ``options{}``, lookups and polling through
+  ``GET /tasks?task_ids=`` (at most 20 ids a request), no per-family list; API key
+  only (``kling_api_2026.md`` C1-C5).
 """
 
 from __future__ import annotations
@@ -19,8 +29,19 @@ import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import quote
 
-__all__ = ["FAMILIES", "ConcurrencyScope", "Family", "Pack", "family", "slot_key"]
+__all__ = [
+    "FAMILIES",
+    "MAX_TASK_IDS",
+    "TASKS_PATH",
+    "ConcurrencyScope",
+    "Design",
+    "Family",
+    "Pack",
+    "family",
+    "slot_key",
+]
 
 
 class Pack(enum.StrEnum):
@@ -29,6 +50,13 @@ class Pack(enum.StrEnum):
     VIDEO = "video"
     IMAGE = "image"
     TRY_ON = "try_on"
+
+
+class Design(enum.StrEnum):
+    """Which of Kling's two API designs a family belongs to (see the module docstring)."""
+
+    V1 = "v1"
+    D2026 = "2026"
 
 
 class ConcurrencyScope(enum.StrEnum):
@@ -88,6 +116,9 @@ class Family:
         queryable: whether tasks can be queried after creation.
         typical_seconds: usual time from create to end (for poll timing).
         min_seconds: the shortest plausible run (the first poll waits this long).
+        design: :attr:`Design.V1` or :attr:`Design.D2026`; a 2026 family's ``path``
+            holds ``{model}`` (see :meth:`create_path`), its tasks are looked up
+            through ``GET /tasks`` and it needs an API key.
     """
 
     name: str
@@ -98,13 +129,31 @@ class Family:
     queryable: bool = True
     typical_seconds: float = 300.0
     min_seconds: float = 30.0
+    design: Design = Design.V1
+
+    @property
+    def api_key_only(self) -> bool:
+        """True when Kling accepts only a console API key here (the 2026 design)."""
+        return self.design is Design.D2026
+
+    def create_path(self, model: str | None = None) -> str:
+        """The create path; a 2026 family's carries the model (``/text-to-video/kling-3.0``).
+
+        Raises:
+            ValueError: a 2026 family without a model.
+        """
+        if self.design is Design.V1:
+            return self.path
+        if not model:
+            raise ValueError(f"{self.name}: the model is part of the path; give model=")
+        return self.path.replace("{model}", quote(model, safe=""))
 
     def slot_cost(self, params: Mapping[str, Any]) -> int:
         """Slots a request with ``params`` holds in :attr:`pack` (0 when no pack)."""
         return self.cost(params) if self.pack is not None else 0
 
     def task_path(self, task_id: str) -> str:
-        """Path of the single-task query."""
+        """Path of the single-task query (``/v1`` families; 2026 ones use ``/tasks``)."""
         return f"{self.path}/{task_id}"
 
 
@@ -218,6 +267,47 @@ _TABLE: tuple[Family, ...] = (
         typical_seconds=20,
         min_seconds=5,
     ),
+    # --- the 2026 design: model in the path, video pack, 1 slot ---------------------------
+    Family(
+        "text_to_video_2026",
+        "/text-to-video/{model}",
+        _V,
+        _one,
+        list_supported=False,
+        typical_seconds=300,
+        min_seconds=45,
+        design=Design.D2026,
+    ),
+    Family(
+        "image_to_video_2026",
+        "/image-to-video/{model}",
+        _V,
+        _one,
+        list_supported=False,
+        typical_seconds=165,
+        min_seconds=40,
+        design=Design.D2026,
+    ),
+    Family(
+        "omni_video_2026",
+        "/omni-video/{model}",
+        _V,
+        _one,
+        list_supported=False,
+        typical_seconds=300,
+        min_seconds=60,
+        design=Design.D2026,
+    ),
+    Family(
+        "motion_control_2026",
+        "/motion-control/{model}",
+        _V,
+        _one,
+        list_supported=False,
+        typical_seconds=300,
+        min_seconds=60,
+        design=Design.D2026,
+    ),
     # --- inline result: no slot, no query ---------------------------------------------
     Family(
         "tts",
@@ -230,6 +320,13 @@ _TABLE: tuple[Family, ...] = (
         min_seconds=0,
     ),
 )
+
+TASKS_PATH: Final = "/tasks"
+"""The cross-family task query of the 2026 design: ``GET`` by ids (at most
+:data:`MAX_TASK_IDS` together), ``POST`` for the cursor listing."""
+
+MAX_TASK_IDS: Final = 20
+"""Ids per ``GET /tasks`` (task ids and external ids counted together; live cap, C5)."""
 
 FAMILIES: Final[Mapping[str, Family]] = {f.name: f for f in _TABLE}
 """Every task family by name."""

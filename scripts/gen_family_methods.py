@@ -44,6 +44,10 @@ METHODS: tuple[tuple[str, str], ...] = (
     ("image_expand", "ImageExpand"),
     ("ai_multi_shot", "AIMultiShot"),
     ("virtual_try_on", "VirtualTryOn"),
+    ("text_to_video_2026", "TextToVideo2026"),
+    ("image_to_video_2026", "ImageToVideo2026"),
+    ("omni_video_2026", "OmniVideo2026"),
+    ("motion_control_2026", "MotionControl2026"),
 )
 """Method name -> request model. The submit options are added to every method."""
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from kling_async import FAMILIES
+from kling_async import FAMILIES, Design, Pack
 from kling_async import models as m
 from kling_async.models import REQUEST_MODELS
 
@@ -699,7 +699,16 @@ def test_family_table_packs() -> None:
     packs = {name: (fam.pack.value if fam.pack else None) for name, fam in FAMILIES.items()}
     assert packs["text2video"] == "video" and packs["image_generation"] == "image"
     assert packs["virtual_try_on"] == "try_on" and packs["tts"] is None
-    assert all(f.path.startswith("/v1/") for f in FAMILIES.values())
+    v1 = [f for f in FAMILIES.values() if f.design is Design.V1]
+    assert all(f.path.startswith("/v1/") for f in v1)
+    new = [f for f in FAMILIES.values() if f.design is Design.D2026]
+    assert {f.path for f in new} == {
+        "/text-to-video/{model}",
+        "/image-to-video/{model}",
+        "/omni-video/{model}",
+        "/motion-control/{model}",
+    }
+    assert all(f.pack is Pack.VIDEO and f.slot_cost({}) == 1 and f.api_key_only for f in new)
     assert all(f.min_seconds <= f.typical_seconds for f in FAMILIES.values())
 
 

@@ -110,6 +110,25 @@ EXPECTED = {
     "as_completed",
     "RedisSlotPool",
     "SlotPoolUnavailableError",
+    # the 2026 design
+    "APIKeyRequiredError",
+    "BaseVideo",
+    "Design",
+    "ElementInput",
+    "FeatureVideo",
+    "FirstFrame",
+    "ImageToVideo2026",
+    "LastFrame",
+    "MotionControl2026",
+    "MotionImage",
+    "MotionVideo",
+    "OmniVideo2026",
+    "ReferImage",
+    "TaskPage",
+    "TextPrompt",
+    "TextToVideo2026",
+    "VideoSettings",
+    "VoiceInput",
 }
 
 

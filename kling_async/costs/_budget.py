@@ -182,7 +182,7 @@ class BudgetGuard:
 
     def estimate(self, request: KlingRequest) -> Estimate:
         """The estimate of ``request`` from this guard's price table."""
-        return self.prices.estimate(request.family, request.payload())
+        return self.prices.estimate(request.family, request.pricing_params())
 
     def plan(self, external_task_id: str, request: KlingRequest) -> Estimate:
         """Note ``request``'s estimate before it is queued.

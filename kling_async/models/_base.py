@@ -223,6 +223,7 @@ def rules_for(
     *,
     unknown: _R,
     omitted: _R | None = None,
+    field: str = "model_name",
 ) -> _R:
     """The per-model rules of ``model_name`` in ``table``.
 
@@ -235,17 +236,19 @@ def rules_for(
     rules = table.get(model_name)
     if rules is not None:
         return rules
-    check_known_model(family, model_name, table)
+    check_known_model(family, model_name, table, field=field)
     return unknown
 
 
-def check_known_model(family: str, model_name: str | None, known: Collection[str]) -> None:
+def check_known_model(
+    family: str, model_name: str | None, known: Collection[str], *, field: str = "model_name"
+) -> None:
     """Warn once per name when ``model_name`` is not in ``known`` (it is still sent)."""
     if model_name is None or model_name in known or (family, model_name) in _warned_models:
         return
     _warned_models.add((family, model_name))
     warnings.warn(
-        f"{family}: model_name {model_name!r} is not one the client knows "
+        f"{family}: {field} {model_name!r} is not one the client knows "
         f"({', '.join(known)}); sending it as given with only the rules that hold "
         "for every model",
         UnknownModelWarning,
@@ -361,6 +364,25 @@ class KlingRequest(KlingModel):
         """The JSON body to send: set fields, ``None`` values omitted, ``extra_body``
         merged on top."""
         return _payload(self)
+
+    def create_path(self) -> str:
+        """The path its create is POSTed to."""
+        from kling_async.endpoints import FAMILIES
+
+        return FAMILIES[self.family].create_path()
+
+    def create_body(self, external_task_id: str, callback_url: str | None) -> dict[str, Any]:
+        """The create body: :meth:`payload` with the client's ``external_task_id``
+        (and ``callback_url`` when given) set."""
+        body = self.payload()
+        body["external_task_id"] = external_task_id
+        if callback_url is not None:
+            body["callback_url"] = callback_url
+        return body
+
+    def pricing_params(self) -> dict[str, Any]:
+        """What the price table reads from this request (the payload on ``/v1``)."""
+        return self.payload()
 
     def slot_cost(self) -> int:
         """Concurrency slots this request holds in its pack while it runs."""

@@ -15,6 +15,13 @@ client does not need to decide anything:
   as :attr:`TaskStatus.SUCCEED`; an unknown status word is never success.
 
 Only ``task_id`` is required: an answer that does not name its task cannot be used.
+
+The 2026 design's task record (``id``, ``status``, ``message``, ``create_time``,
+``update_time``, ``external_id``, ``outputs[]``, ``billing[]``; ``kling_api_2026.md``
+C4) is read into the same :class:`Task`: ``id`` -> ``task_id``, ``outputs`` ->
+``task_result`` lists, ``unit`` billing amounts -> ``final_unit_deduction``, cash
+ones -> ``final_balance_deduction``. The record's own fields stay on the task
+(``task.outputs``, ``task.billing``, :attr:`Task.design`), so nothing is lost.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from pydantic import (
     ValidationError,
     ValidatorFunctionWrapHandler,
     WrapValidator,
+    model_validator,
 )
 
 __all__ = [
@@ -53,6 +61,9 @@ __all__ = [
     "TaskStatus",
     "Video",
     "Voice",
+    "from_record",
+    "is_record",
+    "record_external_id",
 ]
 
 
@@ -229,6 +240,116 @@ class TaskInfo(_Tolerant):
     parent_video: Annotated[Video | None, WrapValidator(_or_none)] = None
 
 
+def _text(value: Any) -> str | None:
+    value = _to_str(value)
+    return value if isinstance(value, str) and value != "" else None
+
+
+_OUTPUT_FIELDS: dict[str, tuple[str, dict[str, str]]] = {
+    "video": ("videos", {"id": "id", "url": "url", "watermark_url": "watermark_url",
+                         "duration": "duration"}),
+    "image": ("images", {"url": "url", "watermark_url": "watermark_url",
+                         "group_id": "group_id"}),
+    "audio": ("audios", {"id": "id", "mp3_url": "url_mp3", "wav_url": "url_wav",
+                         "mp3_duration": "duration_mp3", "wav_duration": "duration_wav",
+                         "url": "url", "duration": "duration"}),
+    "voice": ("voices", {"id": "voice_id", "name": "voice_name", "url": "trial_url",
+                         "owned_by": "owned_by", "status": "status"}),
+    "element": ("elements", {"id": "element_id", "name": "element_name",
+                             "description": "element_description",
+                             "element_type": "reference_type", "owned_by": "owned_by",
+                             "status": "status"}),
+}  # fmt: skip
+
+
+def _outputs_to_result(outputs: Any) -> dict[str, Any]:
+    result: dict[str, list[dict[str, Any]]] = {}
+    images = 0
+    for item in _list_of_objects(outputs):
+        kind = str(item.get("type") or "").lower()
+        known = _OUTPUT_FIELDS.get(kind)
+        if known is None:
+            continue
+        target, names = known
+        mapped = {new: item[old] for old, new in names.items() if item.get(old) is not None}
+        for key, value in item.items():  # anything else stays as an extra
+            if key not in names and key != "type":
+                mapped.setdefault(key, value)
+        if kind == "image":
+            mapped.setdefault("index", images)
+            images += 1
+        result.setdefault(target, []).append(mapped)
+    return result
+
+
+def _billing_totals(billing: Any) -> tuple[str | None, dict[str, Any] | None]:
+    units = 0.0
+    unit_seen = False
+    cash: dict[str, Any] | None = None
+    for item in _list_of_objects(billing):
+        try:
+            amount = float(str(item.get("amount")))
+        except ValueError:
+            continue
+        if not math.isfinite(amount):
+            continue
+        if str(item.get("charge_type") or "unit").lower() == "unit":
+            units += amount
+            unit_seen = True
+        else:
+            cash = cash or {"quota": 0.0}
+            cash["quota"] = float(cash["quota"]) + amount
+            for key in ("currency", "cash_type", "list_price"):
+                if item.get(key) is not None:
+                    cash[key] = item[key]
+    units_text = f"{round(units, 6):g}" if unit_seen else None
+    if cash is not None:
+        cash["quota"] = f"{round(float(cash['quota']), 6):g}"
+    return units_text, cash
+
+
+def from_record(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A 2026 task record (``id``, ``status``, ``outputs``, ``billing``) as the
+    ``/v1`` task object fields, its own fields kept beside them."""
+    body = dict(data)
+    body["task_id"] = data.get("id")
+    body.setdefault("task_status", data.get("status"))
+    body.setdefault("task_status_msg", data.get("message"))
+    body.setdefault("created_at", data.get("create_time"))
+    body.setdefault("updated_at", data.get("update_time"))
+    external = _text(data.get("external_id"))
+    body["task_info"] = {"external_task_id": external} if external else {}
+    body["task_result"] = _outputs_to_result(data.get("outputs"))
+    units, cash = _billing_totals(data.get("billing"))
+    if units is not None:
+        body.setdefault("final_unit_deduction", units)
+    if cash is not None:
+        body.setdefault("final_balance_deduction", cash)
+    body["design"] = "2026"
+    return body
+
+
+def _read_either_shape(data: Any) -> Any:
+    if isinstance(data, Mapping) and "task_id" not in data and "id" in data:
+        return from_record(data)
+    return data
+
+
+def is_record(data: Any) -> bool:
+    """True for the 2026 design's task record shape (``id``, not ``task_id``)."""
+    return isinstance(data, Mapping) and "task_id" not in data and "id" in data
+
+
+def record_external_id(item: Mapping[str, Any]) -> str | None:
+    """The external id a raw task object of either shape names."""
+    if is_record(item):
+        return _text(item.get("external_id"))
+    info = item.get("task_info")
+    if not isinstance(info, Mapping):
+        return None
+    return _text(info.get("external_task_id"))
+
+
 def _status(value: Any) -> TaskStatus:
     return TaskStatus(value) if isinstance(value, str) else TaskStatus.UNKNOWN
 
@@ -256,6 +377,14 @@ class Task(_Tolerant):
     final_balance_deduction: OptDict = None
     created_at: OptInt = None
     updated_at: OptInt = None
+    design: OptText = None
+    """``"2026"`` when Kling answered with the 2026 task record (its ``outputs`` and
+    ``billing`` stay as extras); None for the ``/v1`` task object."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _either_shape(cls, data: Any) -> Any:
+        return _read_either_shape(data)
 
     @property
     def external_task_id(self) -> str | None:

@@ -62,6 +62,8 @@ class TrackerStats:
     """Seconds polls have failed in a row with no poll succeeding (0 when fine)."""
     last_error: str = ""
     """The error of the last failed poll while ``failing_for`` > 0."""
+    tasks_requests: int = 0
+    """``GET /tasks`` requests (20 ids each at most)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ implements it over HTTP; benchmarks and unit tests pass an in-memory fake.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from kling_async.endpoints import Family
@@ -16,7 +16,20 @@ __all__ = ["Backend"]
 
 
 class Backend(Protocol):
-    """The three calls scheduling needs."""
+    """The calls scheduling needs.
+
+    ``query_tasks`` (``GET /tasks``, at most 20 ids) is used for 2026-design
+    families, and for ``/v1`` ones when ``has_api_key`` is True.
+    """
+
+    @property
+    def has_api_key(self) -> bool:
+        """True when ``GET /tasks`` can be used (an API key is configured)."""
+        ...
+
+    async def query_tasks(self, *, task_ids: Iterable[str]) -> list[Task]:
+        """One ``GET /tasks`` by task ids; unknown ids are absent from the answer."""
+        ...
 
     async def create(
         self,

@@ -4,9 +4,12 @@ Per family, the loop sleeps until the expected number of tasks that finished
 since they were last seen reaches ``PollPolicy.expected_completions`` (from the
 learned duration distributions), within ``[min_interval, max_interval]``. One poll
 reads the list endpoint (newest first, 500 a page) when at least
-``list_threshold`` tasks are tracked, so one request serves all of them; tasks the
-pages did not reach, or a lone task, get single queries. Every query passes an
-``aiolimiter`` cap. The loop ends when the family has nothing in flight.
+``list_threshold`` tasks are tracked, so one request serves all of them. What the
+pages did not reach is asked through ``GET /tasks`` in groups of 20 ids (2026-design
+families always: it is their only lookup; ``/v1`` ones when an API key is configured,
+``PollPolicy.tasks_query``, and more than one task is left), else one single query
+per task. Every query passes an ``aiolimiter`` cap. The loop ends when the family
+has nothing in flight.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from pydantic import ValidationError
 from kling_async._aio import wait_event
 from kling_async._config import PollPolicy
 from kling_async._lookup import check_identity, named_external_id
+from kling_async._tasks_query import chunks
+from kling_async.endpoints import Design
 from kling_async.endpoints import family as family_of
 from kling_async.errors import KlingError, TaskMismatchError, TaskNotFoundError
 from kling_async.models import Task
@@ -89,6 +94,7 @@ class Tracker:
         self._not_before: dict[str, float] = {}
         self.list_requests = 0
         self.single_requests = 0
+        self.tasks_requests = 0
         self.failed_polls = 0
         self._failing_since: float | None = None
         self._last_error = ""
@@ -164,6 +170,7 @@ class Tracker:
             tracked={f: len(t) for f, t in self._tracked.items() if t},
             list_requests=self.list_requests,
             single_requests=self.single_requests,
+            tasks_requests=self.tasks_requests,
             failed_polls=self.failed_polls,
             callbacks=self.callbacks,
             failing_for=0.0 if self._failing_since is None else self.clock() - self._failing_since,
@@ -306,6 +313,10 @@ class Tracker:
         seen: dict[str, Task] = {}
         if len(records) >= self.poll.list_threshold and list_supported:
             seen = await self._read_list(family, {h.task_id: h for h in records if h.task_id})
+        rest = [r for r in records if r.task_id not in seen and self.is_tracked(r)]
+        if rest and self._by_tasks_query(family, len(rest)):
+            seen.update(await self._read_tasks(family, rest))
+            return seen
         for record in records:
             if record.task_id in seen or not self.is_tracked(record):
                 continue
@@ -320,6 +331,49 @@ class Tracker:
                 except TaskMismatchError as error:
                     logger.warning("%s", error)
         return seen
+
+    def _by_tasks_query(self, family: str, count: int) -> bool:
+        if family_of(family).design is Design.D2026:
+            return True
+        return (
+            self.poll.tasks_query
+            and count > 1
+            and bool(getattr(self.backend, "has_api_key", False))
+        )
+
+    async def _read_tasks(self, family: str, records: list[Submission]) -> dict[str, Task]:
+        """``GET /tasks`` for ``records``, 20 ids a request; absent ones stay unseen."""
+        by_id = {r.task_id: r for r in records if r.task_id}
+        found: dict[str, Task] = {}
+        for group in chunks(list(by_id)):
+            async with self.limiter:
+                self.tasks_requests += 1
+                tasks = await self.backend.query_tasks(task_ids=group)
+            for task in tasks:
+                record = by_id.get(task.task_id)
+                if record is None:
+                    continue
+                try:
+                    check_identity(
+                        task.task_id,
+                        task.external_task_id,
+                        task_id=record.task_id,
+                        external_task_id=record.external_task_id,
+                        where=f"{family} /tasks",
+                    )
+                except TaskMismatchError as error:
+                    logger.warning("%s", error)
+                    continue
+                found[task.task_id] = task
+        missing = [task_id for task_id in by_id if task_id not in found]
+        if missing:
+            logger.warning(
+                "%d task(s) of %s absent from GET /tasks: %s",
+                len(missing),
+                family,
+                ", ".join(missing[:5]),
+            )
+        return found
 
     async def _read_list(self, family: str, wanted: dict[str, Submission]) -> dict[str, Task]:
         # Tasks in flight are among the family's newest, so a page a few times the
