@@ -332,14 +332,15 @@ async def _connection(args: argparse.Namespace) -> AsyncIterator[dict[str, Any]]
         capacity = kwargs.get("capacity") or {"video": 5, "image": 9, "try_on": 1}
         sim = Simulator(capacity=capacity, time_scale=scale, seed=1, state_file=state)
         async with sim:
+            # The simulator's API key runs both designs (/v1 and the 2026 paths).
             kwargs.update(
                 base_url=sim.base_url,
-                access_key=sim.access_key,
-                secret_key=sim.secret_key,
+                api_key=sim.api_key,
                 capacity=capacity,
                 poll=PollPolicy.scaled(scale),
             )
-            kwargs.pop("api_key", None)
+            kwargs.pop("access_key", None)
+            kwargs.pop("secret_key", None)
             print(f"simulating Kling at {sim.base_url} (durations x{scale})", file=sys.stderr)
             yield kwargs
     else:

@@ -177,14 +177,14 @@ async def _simulate(args: argparse.Namespace) -> int:
         "KLING_BASE_URL": sim.base_url,
         "KLING_ACCESS_KEY": sim.access_key,
         "KLING_SECRET_KEY": sim.secret_key,
+        "KLING_API_KEY": sim.api_key,
         "KLING_POLL_SCALE": f"{args.time_scale:g}",
     }
-    if args.api_key:
-        env["KLING_API_KEY"] = args.api_key
     info = {
         "base_url": sim.base_url,
         "access_key": sim.access_key,
         "secret_key": sim.secret_key,
+        "api_key": sim.api_key,
         "capacity": {"video": args.video, "image": args.image, "try_on": args.try_on},
         "time_scale": args.time_scale,
         "poll_scale": args.time_scale,

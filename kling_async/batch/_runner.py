@@ -54,6 +54,7 @@ from kling_async.errors import (
     TransportError,
 )
 from kling_async.models import REQUEST_MODELS, Task
+from kling_async.models._design2026 import slot_model_of
 from kling_async.scheduling._creator import PendingCreate
 
 __all__ = ["BatchProgress", "BatchRunner", "BatchStoppedError", "stops_all"]
@@ -314,7 +315,7 @@ class BatchRunner:
                 task_id=row.task_id,
                 external_task_id=row.external_task_id,
                 cost=row.cost,
-                model_name=row.params.get("model_name"),
+                model_name=slot_model_of(row.family, row.params),
             )
         elif row.state == "creating":
             try:
@@ -322,7 +323,7 @@ class BatchRunner:
                     row.family,
                     external_task_id=row.external_task_id,
                     cost=row.cost,
-                    model_name=row.params.get("model_name"),
+                    model_name=slot_model_of(row.family, row.params),
                 )
             except TaskNotFoundError:
                 handle = None  # never created: submit again with the same id

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from kling_async.endpoints import FAMILIES
+from kling_async.models._rules2026 import LEGACY_NAMES
 
 __all__ = ["PACKS", "PER", "Estimate", "PriceEntry", "PriceTable", "attributes"]
 
@@ -257,9 +258,20 @@ class PriceTable:
         }
 
     def estimate(self, family: str, params: Mapping[str, Any]) -> Estimate:
-        """Estimate one request given as its family and payload."""
+        """Estimate one request given as its family and payload.
+
+        A 2026-design request may be given as its model's fields (``model``,
+        ``settings``... as in a job file) or as its ``pricing_params()``; it is priced
+        by its own entries first, then by those of its ``/v1`` sibling family under
+        the ``/v1`` name of the same model (``kling-3.0`` = ``kling-v3``).
+        """
         if family not in FAMILIES:
             return Estimate(family, None, None, f"{family!r} is not a task family")
+        if family in V1_SIBLING and "model_name" not in params:
+            flat = _pricing_params(family, params)
+            if isinstance(flat, str):
+                return Estimate(family, "video", None, f"no estimate: {flat}")
+            params = flat
         attrs = attributes(family, params)
         model = params.get("model_name")
         model_text = str(model) if model else ""
@@ -313,6 +325,20 @@ class PriceTable:
     def _match(
         self, family: str, model: str, attrs: Mapping[str, str]
     ) -> tuple[PriceEntry | None, str]:
+        sibling = V1_SIBLING.get(family)
+        if sibling is not None:
+            entry, problem = self._match_one(family, model, attrs)
+            if entry is not None:
+                return entry, problem
+            legacy = LEGACY_NAMES.get(model)
+            if legacy is None:
+                return entry, problem
+            return self._match_one(sibling, legacy, attrs)
+        return self._match_one(family, model, attrs)
+
+    def _match_one(
+        self, family: str, model: str, attrs: Mapping[str, str]
+    ) -> tuple[PriceEntry | None, str]:
         for user in (True, False):
             found = [
                 e
@@ -335,6 +361,28 @@ class PriceTable:
         if model not in known and "*" not in known:
             return None, f"no price for {family} with model {model or '(none)'}"
         return None, f"no price for {family} with these options"
+
+
+V1_SIBLING: dict[str, str] = {
+    "text_to_video_2026": "text2video",
+    "image_to_video_2026": "image2video",
+    "omni_video_2026": "omni_video",
+    "motion_control_2026": "motion_control",
+}
+"""A 2026-design family -> the ``/v1`` family whose prices hold for the same model."""
+
+
+def _pricing_params(family: str, params: Mapping[str, Any]) -> dict[str, Any] | str:
+    """A 2026 request's fields (as in a job file) as what the table reads, or why not."""
+    from pydantic import ValidationError
+
+    from kling_async.models import REQUEST_MODELS
+
+    try:
+        request = REQUEST_MODELS[family].model_validate(dict(params))
+    except ValidationError as exc:
+        return f"the request is not valid ({exc.errors()[0]['msg']})"
+    return request.pricing_params()
 
 
 def _entry(item: Any, where: str, sources: Mapping[str, Any] | None, *, user: bool) -> PriceEntry:

@@ -22,6 +22,7 @@ every model of the endpoint apply to it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints, model_validator
@@ -300,18 +301,25 @@ class Request2026(KlingRequest):
         return body
 
     def pricing_params(self) -> dict[str, Any]:
-        """What the price table reads: model, resolution, sound, duration, inputs."""
+        """What the price table reads, in its ``/v1`` words: ``model_name`` (the path
+        model), ``mode`` (720p = std, 1080p = pro, 4k), ``sound``, ``duration``, inputs."""
         s = self.settings
-        audio = s.audio or ("on" if not self.model_rules().audio else "off")
+        resolution = s.resolution or "720p"
+        rules = self.model_rules()
+        audio = s.audio or ("native" if not rules.audio else "off")
         params: dict[str, Any] = {
             "model_name": self.model,
-            "resolution": s.resolution or "720p",
-            "sound": "on" if audio in ("native", "on") else "off",
+            "mode": {"720p": "std", "1080p": "pro"}.get(resolution, resolution),
+            "resolution": resolution,
+            "sound": "on" if audio == "native" else "off",
         }
         if s.duration is not None:
             params["duration"] = str(s.duration)
-        if any(isinstance(c, FeatureVideo | BaseVideo) for c in self._items()):
+        items = self._items()
+        if any(isinstance(c, FeatureVideo | BaseVideo) for c in items):
             params["video_list"] = ["yes"]
+        if any(isinstance(c, VoiceInput) for c in items):
+            params["voice_list"] = ["yes"]
         return params
 
     # -- shared checks ----------------------------------------------------------------
@@ -638,3 +646,16 @@ class MotionControl2026(_WithContents):
             raise ValueError("contents needs a video (MotionVideo(url=...))")
         self._check_elements(rules)
         return self
+
+
+def slot_model_of(family: str, params: Mapping[str, Any]) -> str | None:
+    """The model a journaled request of ``family`` counts its slots under:
+    ``model_name`` on ``/v1``, the ``/v1`` name of a 2026 request's ``model``."""
+    from kling_async.endpoints import FAMILIES, Design
+
+    fam = FAMILIES.get(family)
+    if fam is not None and fam.design is Design.D2026:
+        model = params.get("model")
+        return LEGACY_NAMES.get(str(model), str(model)) if model else None
+    value = params.get("model_name")
+    return str(value) if value else None

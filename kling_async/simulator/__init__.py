@@ -45,7 +45,8 @@ class Simulator:
         faults: injected faults (:class:`Faults`), off by default.
         access_key: the access key the server accepts (random when omitted).
         secret_key: the secret key it accepts (random when omitted).
-        api_key: also accept this console-style API key as the bearer.
+        api_key: the console-style API key it accepts (random when omitted); the
+            2026 design's paths and ``/tasks`` accept only this key.
         webhook_secret: sign callbacks with Standard Webhooks (``whsec_...``).
         durations: typical seconds per family name, before ``time_scale``.
         duration_spread: each task's duration varies ±this fraction (default 0.3).
@@ -96,7 +97,7 @@ class Simulator:
     ) -> None:
         self.access_key = access_key or f"sim-ak-{secrets.token_hex(8)}"
         self.secret_key = secret_key or f"sim-sk-{secrets.token_hex(16)}"
-        self.api_key = api_key
+        self.api_key = api_key or f"sim-key-{secrets.token_hex(16)}"
         self.webhook_secret = webhook_secret
         self.core = SimulatorCore(
             capacity=dict(capacity or {}),
@@ -105,7 +106,7 @@ class Simulator:
             faults=faults or Faults(),
             access_key=self.access_key,
             secret_key=self.secret_key,
-            api_key=api_key,
+            api_key=self.api_key,
             webhook_secret=webhook_secret,
             durations=dict(durations or {}),
             duration_spread=duration_spread,
@@ -227,10 +228,19 @@ class Simulator:
         except _Answer as answer:
             raise ValueError(f"[{answer.code}] {answer.message}") from None
 
-    def client(self, **kwargs: Any) -> KlingClient:
-        """A :class:`~kling_async.KlingClient` pointed at this simulator."""
+    def client(self, *, auth: str = "jwt", **kwargs: Any) -> KlingClient:
+        """A :class:`~kling_async.KlingClient` pointed at this simulator.
+
+        ``auth="jwt"`` (default) signs with the access key / secret key (``/v1``
+        only: 2026-design requests raise :class:`~kling_async.APIKeyRequiredError`);
+        ``auth="api_key"`` sends the simulator's API key (both designs).
+        """
         from kling_async._client import KlingClient
 
+        if auth == "api_key":
+            return KlingClient(api_key=self.api_key, base_url=self.base_url, **kwargs)
+        if auth != "jwt":
+            raise ValueError(f"auth must be 'jwt' or 'api_key', got {auth!r}")
         return KlingClient(
             access_key=self.access_key,
             secret_key=self.secret_key,
@@ -239,4 +249,7 @@ class Simulator:
         )
 
     def __repr__(self) -> str:
-        return f"Simulator(base_url={self.base_url!r}, access_key=<hidden>, secret_key=<hidden>)"
+        return (
+            f"Simulator(base_url={self.base_url!r}, access_key=<hidden>, secret_key=<hidden>, "
+            "api_key=<hidden>)"
+        )

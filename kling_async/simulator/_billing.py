@@ -43,6 +43,7 @@ _PER_SECOND: dict[str, dict[tuple[str, bool], float]] = {
     "kling-v1-6": {("std", False): 0.4, ("pro", False): 0.7},
     "kling-v1-5": {("std", False): 0.4, ("pro", False): 0.7},
     "kling-v1": {("std", False): 0.2, ("pro", False): 0.7},
+    "kling-3.0-turbo": {("std", True): 0.8, ("pro", True): 1.0},  # always with sound
 }
 _MASTER = {"kling-v2-master", "kling-v2-1-master"}  # 10 units per 5 s, any mode
 _OMNI_RATES = {  # mode -> (with video input, with sound, silent) units per second
@@ -79,6 +80,14 @@ _DEFAULT_MODEL = {
 }
 
 
+_BILLED_AS = {  # 2026-design endpoints priced like their /v1 families
+    "text-to-video": "text2video",
+    "image-to-video": "image2video",
+    "omni-video": "omni_video",
+    "motion-control": "motion_control",
+}
+
+
 def output_seconds(params: Mapping[str, Any]) -> float:
     """Length of the video the simulator makes for a request (its ``duration``, or 5)."""
     try:
@@ -89,6 +98,7 @@ def output_seconds(params: Mapping[str, Any]) -> float:
 
 def units_for(family: str, params: Mapping[str, Any], images: int) -> float:
     """Units a succeeded task of ``family`` deducts (``images``: images it made)."""
+    family = _BILLED_AS.get(family, family)
     model = str(params.get("model_name") or _DEFAULT_MODEL.get(family, ""))
     mode = str(params.get("mode") or "std")
     sound = params.get("sound") == "on"

@@ -120,6 +120,7 @@ class StateFile:
                 self._file.write(json.dumps(self._header) + "\n")
         row = {name: getattr(task, name) for name in _FIELDS}
         row["model_key"] = model_key
+        row["design"] = task.design
         self._file.write(json.dumps(row, separators=(",", ":")) + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())
@@ -146,5 +147,6 @@ def _task(row: dict[str, Any], core: _Core) -> SimTask:
         processing_at=created + duration * 0.1,
         ends_at=created + duration,
         base_url=core.base_url,
+        design=str(row.get("design") or "v1"),
         **values,
     )

@@ -22,7 +22,6 @@ signed with Standard Webhooks headers when a webhook secret is configured.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
@@ -36,7 +35,9 @@ from aiohttp import web
 
 from kling_async.simulator._billing import Billing, units_for
 from kling_async.simulator._callbacks import CallbackSender
+from kling_async.simulator._design2026 import AKSK_REFUSED, add_routes, is_api_key_only
 from kling_async.simulator._errors import Answer as _Answer
+from kling_async.simulator._errors import json_body
 from kling_async.simulator._files import result_file
 from kling_async.simulator._persist import StateFile
 from kling_async.simulator._slots import SlotBook
@@ -147,19 +148,17 @@ class SimulatorCore:
         try:
             if self.faults.latency:
                 await asyncio.sleep(self.rng.uniform(self.faults.latency / 2, self.faults.latency))
-            self._check_auth(request.headers.get("Authorization"))
+            self._check_auth(request.headers.get("Authorization"), is_api_key_only(request.path))
             self._inject_faults()
             return await handler(request)
         except _Answer as answer:
-            return self._envelope(
-                None, answer.http, answer.code, answer.message, answer.retry_after
-            )
+            return self.envelope(None, answer.http, answer.code, answer.message, answer.retry_after)
         except web.HTTPNotFound:
-            return self._envelope(None, 404, 1203, "requested resource does not exist")
+            return self.envelope(None, 404, 1203, "requested resource does not exist")
         except web.HTTPMethodNotAllowed:
-            return self._envelope(None, 404, 1202, "invalid request method")
+            return self.envelope(None, 404, 1202, "invalid request method")
 
-    def _check_auth(self, header: str | None) -> None:
+    def _check_auth(self, header: str | None, api_key_only: bool = False) -> None:
         if not header:
             raise _Answer(401, 1001, "Authorization is empty")
         if not header.startswith("Bearer ") or len(header) <= 7:
@@ -167,6 +166,11 @@ class SimulatorCore:
         token = header[7:]
         if self._api_key is not None and token == self._api_key:
             return
+        if api_key_only:
+            # The 2026 design takes API keys only; a JWT gets the documented refusal.
+            if token.count(".") == 2:
+                raise _Answer(401, 1002, AKSK_REFUSED)
+            raise _Answer(401, 1000, "authentication failed")
         try:
             claims = jwt.decode(
                 token,
@@ -206,7 +210,7 @@ class SimulatorCore:
                 http, code, "simulated server fault", faults.retry_after if code == 5001 else None
             )
 
-    def _envelope(
+    def envelope(
         self,
         data: Any,
         http: int = 200,
@@ -230,30 +234,36 @@ class SimulatorCore:
         """Build the POST handler that creates a task of ``fam``."""
 
         async def handle(request: web.Request) -> web.StreamResponse:
-            body = await _json_body(request)
+            body = await json_body(request)
             problem = validate_body(fam, body)
             if problem:
                 raise _Answer(400, 1201, f"invalid parameter: {problem}")
-            if self.faults.drop_before_create_rate and (
-                self.rng.random() < self.faults.drop_before_create_rate
-            ):
-                self.stats.dropped_before_create += 1
-                if request.transport is not None:
-                    request.transport.abort()
-                raise asyncio.CancelledError
-            task = self.create_task(fam, body)
-            if self.faults.drop_after_create_rate and (
-                self.rng.random() < self.faults.drop_after_create_rate
-            ):
-                self.stats.dropped_connections += 1
-                if request.transport is not None:
-                    request.transport.abort()
-                raise asyncio.CancelledError
-            return self._envelope(task.to_json(self.now(), create=True))
+            return await self.answer_create(request, fam, body)
 
         return handle
 
-    def create_task(self, fam: SimFamily, body: dict[str, Any]) -> SimTask:
+    async def answer_create(
+        self, request: web.Request, fam: SimFamily, body: dict[str, Any], design: str = "v1"
+    ) -> web.StreamResponse:
+        """Create a validated request's task and answer it (with the drop faults)."""
+        if self.faults.drop_before_create_rate and (
+            self.rng.random() < self.faults.drop_before_create_rate
+        ):
+            self.stats.dropped_before_create += 1
+            if request.transport is not None:
+                request.transport.abort()
+            raise asyncio.CancelledError
+        task = self.create_task(fam, body, design=design)
+        if self.faults.drop_after_create_rate and (
+            self.rng.random() < self.faults.drop_after_create_rate
+        ):
+            self.stats.dropped_connections += 1
+            if request.transport is not None:
+                request.transport.abort()
+            raise asyncio.CancelledError
+        return self.envelope(task.to_json(self.now(), create=True))
+
+    def create_task(self, fam: SimFamily, body: dict[str, Any], design: str = "v1") -> SimTask:
         """Create a task as Kling would (raises ``_Answer`` for 1201 / 1303)."""
         ext = body.get("external_task_id")
         if ext is not None and ext in self.external:
@@ -304,6 +314,7 @@ class SimulatorCore:
             seq=self._seq,
             quirks=self._shape_rng.randrange(QUIRK_BITS) if self.live_shapes else 0,
             units=units_for(fam.name, body, cost),
+            design=design,
         )
         if self.state_file is not None:
             self.state_file.record(task, str(model_key))  # before the create is answered
@@ -363,7 +374,7 @@ class SimulatorCore:
             tasks = self.by_family.get(fam.name, [])
             end = len(tasks) - (page - 1) * size
             chosen = tasks[max(0, end - size) : max(0, end)][::-1]
-            return self._envelope([t.to_json(now) for t in chosen])
+            return self.envelope([t.to_json(now) for t in chosen])
 
         return handle
 
@@ -377,7 +388,7 @@ class SimulatorCore:
                 task = self.external.get(key)
             if task is None or task.family != fam.name:
                 raise self._task_not_found(key)
-            return self._envelope(task.to_json(self.now()))
+            return self.envelope(task.to_json(self.now()))
 
         return handle
 
@@ -418,8 +429,8 @@ class SimulatorCore:
         """Handlers of the synchronous endpoints (answer inline, no slot)."""
 
         async def handle(request: web.Request) -> web.StreamResponse:
-            body = await _json_body(request) if request.method == "POST" else {}
-            return self._envelope(sync_answer(self, kind, body, request))
+            body = await json_body(request) if request.method == "POST" else {}
+            return self.envelope(sync_answer(self, kind, body, request))
 
         return handle
 
@@ -455,6 +466,7 @@ class SimulatorCore:
         router.add_post("/v1/general/delete-voices", self.sync_handler("delete_voice"))
         for path in ("/v1/general/delete-advanced-elements", "/v1/general/delete-elements"):
             router.add_post(path, self.sync_handler("delete_element"))
+        add_routes(self, router)
         router.add_get("/__files/{task_id}/{name}", self.file_handler)
         router.add_get("/__stats", self.stats_handler)
         return app
@@ -463,17 +475,6 @@ class SimulatorCore:
         """Change fault settings at run time; returns the new :class:`Faults`."""
         self.faults = replace(self.faults, **changes)
         return self.faults
-
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    try:
-        body = json.loads(raw or b"{}")
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _Answer(400, 1200, "request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise _Answer(400, 1200, "request body must be a JSON object")
-    return body
 
 
 def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:

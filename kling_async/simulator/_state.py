@@ -56,6 +56,9 @@ class SimTask:
     :data:`QUIRK_BITS`); 0 = the plain documented shape."""
     units: float = 0.0
     """Units it deducts if it succeeds (``final_unit_deduction``; see ``_billing``)."""
+    design: str = "v1"
+    """``"2026"`` for a task created through a 2026-design path: its answers and
+    callbacks use the task record (``id``, ``status``, ``outputs``, ``billing``)."""
 
     def status(self, now: float) -> str:
         """Kling's ``task_status`` at monotonic time ``now``."""
@@ -82,6 +85,8 @@ class SimTask:
         may carry ``null`` or ``[]`` sibling lists; ``final_unit_deduction`` and
         ``watermark_info`` may be missing.
         """
+        if self.design == "2026":
+            return self.to_record(now, create=create)
         status = self.status(now)
         body: dict[str, Any] = {
             "task_id": self.task_id,
@@ -109,6 +114,40 @@ class SimTask:
                 body["final_unit_deduction"] = "0"
         else:
             body["task_result"] = {}
+        return body
+
+    def to_record(self, now: float, *, create: bool = False) -> dict[str, Any]:
+        """The task as the 2026 design shows it (``kling_api_2026.md`` C4): ``id``,
+        ``status`` (``succeeded``), times in ms, ``external_id``, ``outputs[]`` and
+        ``billing[]``. ``GET /tasks`` shows ``/v1`` tasks this way too, keeping their
+        own status word ``succeed`` (which word live Kling uses there is not recorded;
+        the client must read both)."""
+        status = self.status(now)
+        if status == "succeed" and self.design == "2026":
+            status = "succeeded"
+        body: dict[str, Any] = {
+            "id": self.task_id,
+            "status": status,
+            "message": self.failure_msg if status == "failed" else "",
+            "create_time": self.created_ms,
+            "update_time": self.updated_ms(now),
+            "external_id": self.external_task_id or "",
+        }
+        if create:
+            return body
+        outputs: list[dict[str, Any]] = []
+        billing: list[dict[str, Any]] = []
+        if status in ("succeed", "succeeded"):
+            outputs = _outputs(self._result())
+            billing = [
+                {
+                    "charge_type": "unit",
+                    "amount": self._units(),
+                    "package_type": self.pack or "video",
+                }
+            ]
+        body["outputs"] = outputs
+        body["billing"] = billing
         return body
 
     def made_id(self) -> str:
@@ -188,6 +227,49 @@ class SimTask:
                 }
             ]
         return result
+
+
+def _outputs(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """``task_result`` lists as typed ``outputs`` items (live: durations are strings,
+    ``watermark_url`` absent when no watermark was asked for)."""
+    items: list[dict[str, Any]] = []
+    for video in result.get("videos") or []:
+        items.append({"type": "video", **video})
+    for image in result.get("images") or []:
+        items.append({"type": "image", **{k: v for k, v in image.items() if k != "index"}})
+    for audio in result.get("audios") or []:
+        items.append(
+            {
+                "type": "audio",
+                "id": audio.get("id"),
+                "mp3_url": audio.get("url_mp3"),
+                "wav_url": audio.get("url_wav"),
+                "mp3_duration": audio.get("duration_mp3"),
+                "wav_duration": audio.get("duration_wav"),
+            }
+        )
+    for voice in result.get("voices") or []:
+        items.append(
+            {
+                "type": "voice",
+                "id": voice.get("voice_id"),
+                "name": voice.get("voice_name"),
+                "url": voice.get("trial_url"),
+                "owned_by": voice.get("owned_by"),
+                "status": "succeed",
+            }
+        )
+    for element in result.get("elements") or []:
+        items.append(
+            {
+                "type": "element",
+                "id": element.get("element_id"),
+                "name": element.get("element_name"),
+                "status": element.get("status"),
+                "owned_by": element.get("owned_by"),
+            }
+        )
+    return items
 
 
 class PackState:

@@ -23,9 +23,13 @@ KEEP = 200
 
 
 def duration_key(family: str, payload: Mapping[str, Any] | None) -> tuple[Hashable, ...]:
-    """The key durations are learned under: family, mode and requested duration."""
+    """The key durations are learned under: family, mode (2026 design: resolution)
+    and requested duration."""
     if not payload:
         return (family, None, None)
+    settings = payload.get("settings")
+    if isinstance(settings, Mapping):  # the 2026 design
+        return (family, settings.get("resolution"), settings.get("duration"))
     return (family, payload.get("mode"), payload.get("duration"))
 
 
