@@ -16,6 +16,12 @@ The naive baseline is how users write it today: an ``asyncio.Semaphore`` per pac
 (n units for image tasks) and one polling loop per task at 1/12 of the family's
 typical duration.
 
+Designs (``--designs``, default poll setting): ``v1`` = the workload on an AK/SK client
+(lists, then single queries); ``v1+key`` = the same on an API-key client, so the /v1 tasks
+no list page covers are asked through ``GET /tasks`` 20 to a request; ``mixed`` = half of
+the text-to-video tasks go through the 2026 design (``TextToVideo2026``, kling-2.6, 5 s),
+tracked with ``GET /tasks``, on the same account and scheduler as the /v1 ones.
+
 Run:  python benchmarks/end_to_end.py            (writes benchmarks/results/end_to_end.json)
       python benchmarks/end_to_end.py --tasks 400 --accounts small --settings 0.5
 """
@@ -46,6 +52,7 @@ from kling_async import (
     RetryPolicy,
     Task,
     TextToVideo,
+    TextToVideo2026,
     VirtualTryOn,
 )
 from kling_async._config import BackoffPolicy, PollPolicy
@@ -67,13 +74,21 @@ ACCOUNTS = {
 URL = "https://example.com/ref.png"
 
 
-def workload(count: int, seed: int) -> list[KlingRequest]:
-    """The benchmark's task mix, deterministic for a seed."""
+DESIGNS = ("v1", "v1+key", "mixed")
+
+
+def workload(count: int, seed: int, design: str = "v1") -> list[KlingRequest]:
+    """The benchmark's task mix, deterministic for a seed (``mixed``: half of the
+    text-to-video tasks through the 2026 design)."""
     rng = random.Random(seed)
     out: list[KlingRequest] = []
     for i in range(count):
         r = rng.random()
-        if r < 0.6:
+        if r < 0.3 and design == "mixed":
+            out.append(
+                TextToVideo2026(model="kling-2.6", prompt=f"video {i}", settings={"duration": 5})
+            )
+        elif r < 0.6:
             out.append(TextToVideo(prompt=f"video {i}", duration=5))
         elif r < 0.9:
             out.append(ImageGeneration(prompt=f"image {i}", n=rng.randint(1, 4)))
@@ -87,6 +102,7 @@ class Result:
     account: str
     client: str
     setting: str
+    design: str
     tasks: int
     utilization: float
     requests_per_task: float
@@ -110,6 +126,7 @@ def measure(
     finished: float,
     resolved: dict[str, float],
     scale: float,
+    design: str = "v1",
 ) -> Result:
     """Compute the metrics of one run from the simulator's ground truth."""
     capacity = ACCOUNTS[account]
@@ -128,6 +145,7 @@ def measure(
         account=account,
         client=client,
         setting=setting,
+        design=design,
         tasks=len(times),
         utilization=round(bound / makespan, 4),
         requests_per_task=round(sim.stats.total_requests / len(times), 3),
@@ -161,16 +179,22 @@ async def run_ours(
     seed: int,
     *,
     callbacks: bool = False,
+    design: str = "v1",
 ) -> tuple[Result, list[tuple[float, dict[str, int]]]]:
     """kling_async's scheduler; with ``callbacks`` the simulator POSTs signed callbacks
-    to a real aiohttp receiver on loopback and polling is only the safety net."""
+    to a real aiohttp receiver on loopback and polling is only the safety net.
+    ``design`` other than ``v1`` runs on the simulator's API key (see the module doc)."""
     resolved: dict[str, float] = {}
     secret = "whsec_" + base64.b64encode(b"benchmark-webhook-secret-0123456789").decode()
     async with _sim(account, scale, seed, webhook_secret=secret if callbacks else None) as sim:
+        credentials = (
+            {"access_key": sim.access_key, "secret_key": sim.secret_key}
+            if design == "v1"
+            else {"api_key": sim.api_key}
+        )
         kwargs: dict[str, Any] = {
             "base_url": sim.base_url,
-            "access_key": sim.access_key,
-            "secret_key": sim.secret_key,
+            **credentials,
             "capacity": ACCOUNTS[account],
             "poll": PollPolicy.scaled(scale, **SETTINGS[setting]),
             "backoff": BackoffPolicy(initial=0.05, max_delay=0.5),
@@ -220,7 +244,7 @@ async def run_ours(
         finished = max(resolved.values())
         label = "callbacks" if callbacks else setting
         return measure(
-            sim, account, "kling_async", label, started, finished, resolved, scale
+            sim, account, "kling_async", label, started, finished, resolved, scale, design
         ), timeline
 
 
@@ -269,14 +293,14 @@ async def run_naive(
 def print_table(results: Sequence[Result]) -> None:
     """Print the results side by side."""
     head = (
-        f"{'account':7} {'client':12} {'setting':13} {'util':>6} {'req/task':>8} "
+        f"{'account':7} {'client':12} {'setting':13} {'design':7} {'util':>6} {'req/task':>8} "
         f"{'1303':>5} {'p50 ms':>8} {'p99 ms':>8} {'p50 real s':>10} {'p99 real s':>10}"
     )
     print(head)
     print("-" * len(head))
     for r in results:
         print(
-            f"{r.account:7} {r.client:12} {r.setting:13} {r.utilization:6.3f} "
+            f"{r.account:7} {r.client:12} {r.setting:13} {r.design:7} {r.utilization:6.3f} "
             f"{r.requests_per_task:8.2f} {r.count_1303:5d} {r.latency_p50_ms:8.1f} "
             f"{r.latency_p99_ms:8.1f} {r.latency_p50_real_s:10.1f} {r.latency_p99_real_s:10.1f}"
         )
@@ -317,6 +341,11 @@ async def main(argv: Sequence[str] | None = None) -> int:
         default="fast,default,frugal",
         help=f"poll settings to compare, among {', '.join(SETTINGS)}",
     )
+    parser.add_argument(
+        "--designs",
+        default=",".join(DESIGNS),
+        help="API designs to compare at the default setting: v1, v1+key, mixed",
+    )
     parser.add_argument("--no-naive", action="store_true")
     parser.add_argument("--no-callbacks", action="store_true", help="skip the callbacks mode")
     parser.add_argument("--seed", type=int, default=1)
@@ -338,6 +367,17 @@ async def main(argv: Sequence[str] | None = None) -> int:
                 out.with_name(f"timeline_{account}.png"), timeline, ACCOUNTS[account]
             ):
                 print(f"  timeline: {out.with_name(f'timeline_{account}.png')}", file=sys.stderr)
+        for design in args.designs.split(","):
+            if design == "v1":
+                continue  # the settings above are the v1 runs
+            if design not in DESIGNS:
+                parser.error(f"unknown design {design!r}; expected one of {', '.join(DESIGNS)}")
+            mixed = workload(args.tasks, args.seed, design)
+            result, _ = await run_ours(
+                account, mixed, args.scale, "default", args.seed, design=design
+            )
+            results.append(result)
+            print(f"  done: {account} kling_async {design}", file=sys.stderr)
         if not args.no_callbacks:
             result, _ = await run_ours(
                 account, requests, args.scale, "default", args.seed, callbacks=True

@@ -9,6 +9,13 @@ then, in another shell:
     curl -s -X POST localhost:8000/videos -H 'content-type: application/json' \\
          -d '{"prompt": "a red fox in snow"}'
     curl -s 'localhost:8000/videos/<id>?wait=60'
+    curl -s -X POST localhost:8000/videos/turbo -H 'content-type: application/json' \\
+         -d '{"prompt": "a red fox in snow", "resolution": "1080p"}'
+
+``POST /videos`` uses the ``/v1`` design (Kling 2.x/3.0 via ``model_name``);
+``POST /videos/turbo`` uses the 2026 design for Kling 3.0 Turbo, which needs a console
+API key (``api_key=`` or ``KLING_API_KEY``). Both share one client, one scheduler and
+the account's video slots.
 
 The simulator delivers signed callbacks to this service's callback route, so
 ``GET /videos/<id>?wait=..`` returns as soon as the task ends. Against real Kling,
@@ -36,6 +43,8 @@ from kling_async import (
     TaskHandle,
     TaskTimeoutError,
     TextToVideo,
+    TextToVideo2026,
+    VideoSettings,
 )
 from kling_async.integrations.fastapi import Kling, callback_router, kling_lifespan
 from kling_async.simulator import Simulator
@@ -50,16 +59,23 @@ class VideoRequest(BaseModel):
     duration: int = 5
 
 
+class TurboRequest(BaseModel):
+    """Body of ``POST /videos/turbo`` (Kling 3.0 Turbo, the 2026 design)."""
+
+    prompt: str
+    duration: int = 5
+    resolution: str = "720p"
+
+
 def create_app(**client_kwargs: Any) -> FastAPI:
     """The service; ``client_kwargs`` configure its one KlingClient."""
     app = FastAPI(lifespan=kling_lifespan(**client_kwargs))
     app.include_router(callback_router())
     handles: OrderedDict[str, TaskHandle] = OrderedDict()
 
-    @app.post("/videos", status_code=202)
-    async def create_video(body: VideoRequest, kling: Kling) -> dict[str, str]:
+    def submit(kling: Kling, build: Any) -> dict[str, str]:
         try:
-            request = TextToVideo(prompt=body.prompt, duration=body.duration)
+            request = build()
         except ValidationError as exc:
             raise HTTPException(
                 422, detail=exc.errors(include_url=False, include_context=False)
@@ -69,6 +85,21 @@ def create_app(**client_kwargs: Any) -> FastAPI:
         while len(handles) > KEEP:
             handles.popitem(last=False)
         return {"id": handle.external_task_id, "state": handle.state.value}
+
+    @app.post("/videos", status_code=202)
+    async def create_video(body: VideoRequest, kling: Kling) -> dict[str, str]:
+        return submit(kling, lambda: TextToVideo(prompt=body.prompt, duration=body.duration))
+
+    @app.post("/videos/turbo", status_code=202)
+    async def create_turbo_video(body: TurboRequest, kling: Kling) -> dict[str, str]:
+        return submit(
+            kling,
+            lambda: TextToVideo2026(
+                model="kling-3.0-turbo",
+                prompt=body.prompt,
+                settings=VideoSettings(duration=body.duration, resolution=body.resolution),
+            ),
+        )
 
     @app.get("/videos/{video_id}")
     async def get_video(video_id: str, wait: float = 0.0) -> dict[str, Any]:
@@ -100,8 +131,7 @@ async def main() -> None:
     async with Simulator(time_scale=scale, webhook_secret=secret, seed=1) as sim:
         app = create_app(
             base_url=sim.base_url,
-            access_key=sim.access_key,
-            secret_key=sim.secret_key,
+            api_key=sim.api_key,  # runs both designs (an AK/SK pair runs /v1 only)
             callback_url=f"http://127.0.0.1:{port}/kling/callbacks",
             webhook_secrets=[secret],
             capacity={"video": 5, "image": 9, "try_on": 1},
@@ -113,6 +143,10 @@ async def main() -> None:
             '-d \'{"prompt": "a red fox"}\''
         )
         print(f"  curl -s 'localhost:{port}/videos/<id>?wait=60'")
+        print(
+            f"  curl -s -X POST localhost:{port}/videos/turbo -H 'content-type: application/json' "
+            '-d \'{"prompt": "a red fox", "resolution": "1080p"}\''
+        )
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info"))
         await server.serve()
 

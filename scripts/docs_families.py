@@ -216,6 +216,47 @@ task = await client.virtual_try_on(
 )
 print(task.result_urls())
 """,
+    "text_to_video_2026": """\
+task = await client.text_to_video_2026(
+    model="kling-3.0-turbo",  # in the path: POST /text-to-video/kling-3.0-turbo
+    prompt="a red fox trotting through fresh snow",
+    settings={"resolution": "1080p", "duration": 5, "aspect_ratio": "16:9"},
+)
+print(task.task_status, task.result_urls(), task.final_unit_deduction)
+""",
+    "image_to_video_2026": f"""\
+from kling_async import FirstFrame, LastFrame
+
+task = await client.image_to_video_2026(
+    model="kling-3.0",
+    prompt="the fox turns its head towards the camera",
+    contents=[FirstFrame(url="{IMG}"), LastFrame(url="https://example.com/fox-end.png")],
+    settings={{"duration": 5, "multi_shot": False}},  # 3.0 is multi-shot unless told
+)
+print(task.result_urls())
+""",
+    "omni_video_2026": f"""\
+from kling_async import ElementInput, ReferImage
+
+task = await client.omni_video_2026(
+    model="kling-3.0-omni",
+    prompt="@fox runs across a frozen lake with @rusty at dawn",
+    contents=[ReferImage(url="{IMG}", id="fox"), ElementInput(element_id=829836802793406551,
+                                                            id="rusty")],
+    settings={{"aspect_ratio": "16:9", "duration": 5, "multi_shot": False}},
+)
+print(task.result_urls())
+""",
+    "motion_control_2026": f"""\
+from kling_async import MotionImage, MotionVideo
+
+task = await client.motion_control_2026(
+    model="kling-2.6",
+    contents=[MotionImage(url="{IMG}"), MotionVideo(url="https://example.com/dance.mp4")],
+    settings={{"character_orientation": "image", "resolution": "1080p"}},
+)
+print(task.result_urls())
+""",
 }
 
 PROLOGUE = """\
@@ -275,12 +316,18 @@ def render() -> str:
         doc = (model.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
         required, optional = _fields(model)
         pack = fam.pack.value if fam.pack is not None else None
+        credentials = (
+            "| credentials | API key only (the [2026 design](design-2026.md)) |\n"
+            if fam.api_key_only
+            else ""
+        )
         parts.append(
             f"## {model.__name__}\n\n"
             f"{doc}\n\n"
             f"| | |\n|---|---|\n"
             f"| coroutine | `client.{method}(...)` or `client.submit({model.__name__}(...))` |\n"
             f"| endpoint | `POST {fam.path}` |\n"
+            f"{credentials}"
             f"| resource pack | {pack or 'none'}, holding {_slots(pack, fam.name)} |\n"
             f"| required | {', '.join(required) or 'none'} |\n"
             f"| optional | {', '.join(optional) or 'none'} |\n\n"

@@ -247,9 +247,11 @@ def test_simulate_prints_everything_a_client_needs() -> None:
         "KLING_BASE_URL",
         "KLING_ACCESS_KEY",
         "KLING_SECRET_KEY",
+        "KLING_API_KEY",
         "KLING_POLL_SCALE",
     }
     assert exports["KLING_POLL_SCALE"] == "0.01" and exports["KLING_ACCESS_KEY"] == ACCESS_KEY
+    assert exports["KLING_API_KEY"].startswith("sim-key-")  # the 2026 design needs one
 
 
 SCRIPT = """

@@ -6,6 +6,7 @@ import asyncio
 import importlib.util
 import socket
 import sys
+from collections import Counter
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -41,8 +42,7 @@ def free_port() -> int:
 def client_kwargs(sim: Simulator, port: int) -> dict[str, Any]:
     return {
         "base_url": sim.base_url,
-        "access_key": sim.access_key,
-        "secret_key": sim.secret_key,
+        "api_key": sim.api_key,  # both designs: /videos (/v1) and /videos/turbo (2026)
         "callback_url": f"http://127.0.0.1:{port}/kling/callbacks",
         "webhook_secrets": [SECRET],
         "capacity": {"video": 5, "image": 9, "try_on": 1},
@@ -51,13 +51,15 @@ def client_kwargs(sim: Simulator, port: int) -> dict[str, Any]:
     }
 
 
-async def exercise(base: str, count: int) -> list[dict[str, Any]]:
-    """POST `count` videos concurrently, then wait for each through the service."""
+async def exercise(base: str, count: int, turbo_every: int = 4) -> list[dict[str, Any]]:
+    """POST `count` videos concurrently (every ``turbo_every``-th to the 2026 route
+    ``/videos/turbo``), then wait for each through the service."""
     connector = aiohttp.TCPConnector(limit=50)
     async with aiohttp.ClientSession(connector=connector) as http:
 
         async def one(i: int) -> dict[str, Any]:
-            async with http.post(f"{base}/videos", json={"prompt": f"fox {i}"}) as resp:
+            route = "/videos/turbo" if i % turbo_every == 0 else "/videos"
+            async with http.post(f"{base}{route}", json={"prompt": f"fox {i}"}) as resp:
                 assert resp.status == 202, await resp.text()
                 video_id = (await resp.json())["id"]
             while True:
@@ -97,6 +99,8 @@ async def test_fastapi_example_serves_200_concurrent_requests() -> None:
     assert all(a["urls"] for a in answers)
     assert sim.stats.max_in_use["video"] <= 5 and sim.stats.count_1303 == 0
     assert sim.stats.total_creates == 200 and sim.stats.callbacks_sent > 0
+    designs = Counter(t.design for t in sim.core.tasks.values())
+    assert designs == {"2026": 50, "v1": 150}
 
 
 async def test_aiohttp_example_serves_requests_with_callbacks() -> None:
@@ -114,6 +118,7 @@ async def test_aiohttp_example_serves_requests_with_callbacks() -> None:
             await runner.cleanup()
     assert [a["state"] for a in answers] == ["succeeded"] * 30
     assert sim.stats.max_in_use["video"] <= 5 and sim.stats.callbacks_sent > 0
+    assert Counter(t.design for t in sim.core.tasks.values()) == {"2026": 8, "v1": 22}
 
 
 class SlowCreate:

@@ -515,8 +515,8 @@ class ImageToVideo2026(_WithContents):
         >>> r = ImageToVideo2026(model="kling-3.0", prompt="she smiles",
         ...                      contents=[FirstFrame(url="https://example.com/a.png")],
         ...                      settings=VideoSettings(multi_shot=False))
-        >>> [c["type"] for c in r.payload()["contents"]]
-        ['prompt', 'first_frame']
+        >>> " + ".join(c["type"] for c in r.payload()["contents"])
+        'prompt + first_frame'
     """
 
     family: ClassVar[str] = "image_to_video_2026"
