@@ -14,7 +14,9 @@ Fixtures:
     kling_simulator: a running :class:`~kling_async.simulator.Simulator`
         (capacity video=5, image=9, try_on=1; ``time_scale`` 0.001 so a 300 s
         video ends in about 0.3 s). Override ``kling_simulator_options`` to change it.
-    kling_client: a :class:`~kling_async.KlingClient` pointed at it.
+    kling_client: a :class:`~kling_async.KlingClient` pointed at it, on the
+        simulator's API key (so both API designs work: ``/v1`` and the 2026 design's
+        ``TextToVideo2026``...). Use ``kling_simulator.client()`` for an AK/SK client.
 """
 
 from __future__ import annotations
@@ -46,6 +48,6 @@ async def kling_simulator(kling_simulator_options: dict[str, Any]) -> AsyncItera
 
 @pytest_asyncio.fixture
 async def kling_client(kling_simulator: Simulator) -> AsyncIterator[KlingClient]:
-    """A KlingClient pointed at ``kling_simulator``."""
-    async with kling_simulator.client() as client:
+    """A KlingClient pointed at ``kling_simulator`` (its API key: both designs)."""
+    async with kling_simulator.client(auth="api_key") as client:
         yield client
