@@ -134,7 +134,26 @@ class TaskCalls:
         assert segment is not None
         where = f"{fam.name} lookup"
         if fam.design is Design.D2026:
-            return await self._get_2026(fam, task_id, external_task_id, where)
+            task = await self._get_2026(fam, task_id, external_task_id)
+        else:
+            task = await self._get_v1(fam, segment, task_id, external_task_id, where)
+        check_identity(
+            task.task_id,
+            task.external_task_id,
+            task_id=task_id,
+            external_task_id=external_task_id,
+            where=where,
+        )
+        return task
+
+    async def _get_v1(
+        self,
+        fam: Family,
+        segment: str,
+        task_id: str | None,
+        external_task_id: str | None,
+        where: str,
+    ) -> Task:
         try:
             envelope = await self._transport.request(
                 "GET", fam.task_path(quote(segment, safe="")), idempotent=True
@@ -160,18 +179,10 @@ class TaskCalls:
                     got_task_id=None,
                 )
             data = found
-        task = parse_data(Task, data, what=where)
-        check_identity(
-            task.task_id,
-            task.external_task_id,
-            task_id=task_id,
-            external_task_id=external_task_id,
-            where=where,
-        )
-        return task
+        return parse_data(Task, data, what=where)
 
     async def _get_2026(
-        self, fam: Family, task_id: str | None, external_task_id: str | None, where: str
+        self, fam: Family, task_id: str | None, external_task_id: str | None
     ) -> Task:
         if task_id is not None:
             found = await self.tasks.query(task_ids=[task_id])
@@ -186,15 +197,7 @@ class TaskCalls:
                 code=0,
                 request_id=None,
             )
-        task = found[0]
-        check_identity(
-            task.task_id,
-            task.external_task_id,
-            task_id=task_id,
-            external_task_id=external_task_id,
-            where=where,
-        )
-        return task
+        return found[0]
 
     async def list_tasks(
         self,

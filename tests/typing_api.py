@@ -10,14 +10,20 @@ from pathlib import Path
 from kling_async import (
     ConcurrencyLimitError,
     CreateOutcomeUnknownError,
+    ElementInput,
+    FirstFrame,
     HandleState,
     ImageGeneration,
+    ImageToVideo2026,
     KlingClient,
     KlingError,
+    ReferImage,
     Task,
     TaskHandle,
+    TaskPage,
     TaskStatus,
     TextToVideo,
+    VideoSettings,
     encode_file,
 )
 from kling_async.simulator import Faults, Simulator
@@ -73,3 +79,28 @@ async def typed_scheduling(client: KlingClient, path: Path) -> list[Task]:
     await client.text_to_video(prompt="a fox", sound="loud")  # type: ignore[arg-type]
     await client.image_generation(prompt="p", n="two")  # type: ignore[arg-type]
     return [first, again, video, image, try_on, ready]
+
+
+async def typed_design_2026(client: KlingClient) -> list[Task]:
+    """The 2026 design as a user writes it: models, items, settings, /tasks calls."""
+    turbo: Task = await client.text_to_video_2026(
+        model="kling-3.0-turbo", prompt="a fox", settings=VideoSettings(duration=5)
+    )
+    handle: TaskHandle = client.submit(
+        ImageToVideo2026(
+            model="kling-3.0",
+            contents=[FirstFrame(url="https://x/a.png"), ElementInput(element_id=1, id="rusty")],
+            settings=VideoSettings(resolution="4k", multi_shot=False),
+        )
+    )
+    omni: Task = await client.omni_video_2026(
+        model="kling-3.0-omni",
+        contents=[ReferImage(url="https://x/a.png", id="fox")],
+        settings={"aspect_ratio": "16:9"},
+    )
+    found: list[Task] = await client.query_tasks(external_task_ids=["job-1"])
+    page: TaskPage = await client.tasks_page(limit=50, status=["succeeded"])
+    more: bool = page.has_more
+    del more
+    await client.text_to_video_2026(model="kling-3.0", promt="x")  # type: ignore[call-arg]
+    return [turbo, await handle, omni, *found, *page.tasks]
