@@ -189,6 +189,7 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
         if callback_url is None and (webhook_secrets or callback_token):
             raise ValueError("webhook_secrets and callback_token need callback_url")
         self._tasks = TaskCalls(self._transport)
+        self._tasks_query = self._tasks.tasks
         self._scheduler = Scheduler(
             self._tasks,
             capacity=capacity,

@@ -276,7 +276,7 @@ def read_page(data: Any) -> TaskPage:
 class TasksQueryCalls:
     """``GET /tasks`` / ``POST /tasks`` as calls of ``KlingClient`` (mixed in)."""
 
-    _transport: Transport
+    _tasks_query: TasksQuery
 
     async def query_tasks(
         self,
@@ -300,7 +300,7 @@ class TasksQueryCalls:
         ids, exts = list(task_ids), list(external_task_ids)
         if not ids and not exts:
             raise ValueError("give task_ids= or external_task_ids= (at least one id)")
-        return await TasksQuery(self._transport).query_many(task_ids=ids, external_task_ids=exts)
+        return await self._tasks_query.query_many(task_ids=ids, external_task_ids=exts)
 
     async def tasks_page(
         self,
@@ -314,7 +314,7 @@ class TasksQueryCalls:
     ) -> TaskPage:
         """One page of ``POST /tasks``: the account's tasks of every family and both
         designs, newest first (see :meth:`TasksQuery.list_page`). Needs an API key."""
-        return await TasksQuery(self._transport).list_page(
+        return await self._tasks_query.list_page(
             cursor=cursor,
             limit=limit,
             start_time=start_time,
@@ -338,7 +338,7 @@ class TasksQueryCalls:
             >>> async for page in client.iter_tasks_pages(status=["failed"]):  # doctest: +SKIP
             ...     for task in page.tasks: print(task.task_id, task.task_status_msg)
         """
-        return TasksQuery(self._transport).iter_pages(
+        return self._tasks_query.iter_pages(
             limit=limit,
             start_time=start_time,
             end_time=end_time,

@@ -151,7 +151,7 @@ class Transport:
         """The API key for a 2026-design call, or :class:`APIKeyRequiredError`."""
         if self._api_key_auth is None:
             raise APIKeyRequiredError(
-                f"{what} is a 2026-design call: Kling accepts only a console API key there "
+                f"{what}: a 2026-design call, and Kling accepts only a console API key there "
                 "(an access key / secret key JWT is refused with 401/1002). Pass api_key= "
                 f"or set {ENV_API_KEY} (create one at https://kling.ai/dev/api-key)"
             )

@@ -26,7 +26,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from kling_async.endpoints import FAMILIES
+from kling_async.models import REQUEST_MODELS
 from kling_async.models._rules2026 import LEGACY_NAMES
 
 __all__ = ["PACKS", "PER", "Estimate", "PriceEntry", "PriceTable", "attributes"]
@@ -374,10 +377,6 @@ V1_SIBLING: dict[str, str] = {
 
 def _pricing_params(family: str, params: Mapping[str, Any]) -> dict[str, Any] | str:
     """A 2026 request's fields (as in a job file) as what the table reads, or why not."""
-    from pydantic import ValidationError
-
-    from kling_async.models import REQUEST_MODELS
-
     try:
         request = REQUEST_MODELS[family].model_validate(dict(params))
     except ValidationError as exc:

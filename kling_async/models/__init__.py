@@ -32,23 +32,24 @@ from kling_async.models._base import (
     encode_bytes,
     encode_file,
 )
-from kling_async.models._design2026 import (
+from kling_async.models._contents2026 import (
     BaseVideo,
     ElementInput,
     FeatureVideo,
     FirstFrame,
-    ImageToVideo2026,
     LastFrame,
-    MotionControl2026,
     MotionImage,
     MotionVideo,
-    OmniVideo2026,
     ReferImage,
-    Request2026,
     TextPrompt,
-    TextToVideo2026,
     VideoSettings,
     VoiceInput,
+)
+from kling_async.models._design2026 import (
+    ImageToVideo2026,
+    MotionControl2026,
+    OmniVideo2026,
+    TextToVideo2026,
 )
 from kling_async.models._image import (
     AIMultiShot,
@@ -60,6 +61,7 @@ from kling_async.models._image import (
     SubjectImage,
     VirtualTryOn,
 )
+from kling_async.models._request2026 import Request2026
 from kling_async.models._task import (
     AccountCosts,
     Audio,

@@ -35,8 +35,6 @@ from kling_async.models._contents2026 import (
     MotionImage,
     MotionVideo,
     ReferImage,
-    TextPrompt,
-    VideoSettings,
     VoiceInput,
 )
 from kling_async.models._request2026 import Request2026, WithContents
@@ -50,22 +48,11 @@ from kling_async.models._rules2026 import (
 )
 
 __all__ = [
-    "BaseVideo",
-    "ElementInput",
-    "FeatureVideo",
-    "FirstFrame",
     "ImageToVideo2026",
-    "LastFrame",
     "MotionControl2026",
-    "MotionImage",
-    "MotionVideo",
     "OmniVideo2026",
-    "ReferImage",
-    "Request2026",
-    "TextPrompt",
     "TextToVideo2026",
-    "VideoSettings",
-    "VoiceInput",
+    "slot_model_of",
 ]
 
 

@@ -330,9 +330,7 @@ def from_record(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _read_either_shape(data: Any) -> Any:
-    if isinstance(data, Mapping) and "task_id" not in data and "id" in data:
-        return from_record(data)
-    return data
+    return from_record(data) if is_record(data) else data
 
 
 def is_record(data: Any) -> bool:

@@ -383,7 +383,6 @@ def flatten(endpoint: str, model_id: str, body: Mapping[str, Any]) -> dict[str, 
         params["video_list"] = [c for c in contents if c.get("type", "").endswith("_video")]
     if any(c.get("type") == "voice" for c in contents):
         params["voice_list"] = [c for c in contents if c.get("type") == "voice"]
-    params["body"] = dict(body)
     return {k: v for k, v in params.items() if v is not None}
 
 
