@@ -434,3 +434,26 @@ def test_client_repr_and_errors_never_show_the_key() -> None:
     key = "sk-live-0123456789abcdef0123456789abcdef"
     client = KlingClient(api_key=key, base_url="http://127.0.0.1:9")
     assert key not in repr(client) and key not in repr(client.transport)
+
+
+def test_the_cli_refuses_a_2026_batch_without_a_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`kling-async batch run` with only an AK/SK pair: exit 2, the families and the
+    way out named, no output folder, nothing sent (the base URL is a closed port)."""
+    from kling_async.cli import main
+    from tests._batchkit import closed_port_url
+    from tests.conftest import ACCESS_KEY, SECRET_KEY
+
+    examples = Path(__file__).parent.parent / "examples" / "jobs-2026.jsonl"
+    code = main(
+        [
+            "batch", "run", str(examples), "--out", str(tmp_path / "o"), "--no-progress",
+            "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY,
+            "--base-url", closed_port_url(),
+        ]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "text_to_video_2026" in err and "--api-key" in err and "KLING_API_KEY" in err
+    assert SECRET_KEY not in err and not (tmp_path / "o").exists()
