@@ -15,7 +15,6 @@ Quick start::
 
 from __future__ import annotations
 
-from kling_async._auth import APIKeyRequiredError, MissingCredentialsError
 from kling_async._client import KlingClient, as_completed, new_external_task_id
 from kling_async._config import (
     DEFAULT,
@@ -29,7 +28,6 @@ from kling_async._config import (
 )
 from kling_async._handle import HandleState, TaskHandle
 from kling_async._logging import enable_logging, logging_from_env
-from kling_async._tasks_query import TaskPage
 from kling_async.costs import Budget, CostEstimate, Estimate, PriceTable
 from kling_async.endpoints import FAMILIES, ConcurrencyScope, Design, Family, Pack
 from kling_async.errors import (
@@ -132,6 +130,8 @@ from kling_async.scheduling import (
     SlotPoolUnavailableError,
     TrackerStats,
 )
+from kling_async.wire._auth import APIKeyRequiredError, MissingCredentialsError
+from kling_async.wire._tasks_query import TaskPage
 
 __version__ = "0.1.0"
 

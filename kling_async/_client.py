@@ -18,8 +18,6 @@ from typing import Any, Self
 import aiohttp
 from aiolimiter import AsyncLimiter
 
-from kling_async._auth import APIKeyAuth, JWTAuth, api_key_for_2026, auth_from
-from kling_async._billing_calls import BillingEndpoints
 from kling_async._callbacks import CallbackReceiver
 from kling_async._config import (
     ACCOUNT_COSTS_PER_SECOND,
@@ -34,10 +32,6 @@ from kling_async._config import (
 from kling_async._conveniences import as_completed
 from kling_async._family_methods import FamilyMethods
 from kling_async._handle import TaskHandle
-from kling_async._sync_calls import SyncEndpoints
-from kling_async._task_calls import TaskCalls, merge_external_id, new_external_task_id
-from kling_async._tasks_query import TasksQueryCalls
-from kling_async._transport import Transport
 from kling_async.costs import Budget, BudgetGuard, CostEstimate, Estimate, PriceTable
 from kling_async.endpoints import ConcurrencyScope, Family, family
 from kling_async.errors import KlingError
@@ -46,6 +40,12 @@ from kling_async.scheduling._creator import BeforeCreate
 from kling_async.scheduling._scheduler import Scheduler
 from kling_async.scheduling._slots import SlotPool
 from kling_async.scheduling._stats import SchedulerStats
+from kling_async.wire._auth import APIKeyAuth, JWTAuth, api_key_for_2026, auth_from
+from kling_async.wire._billing_calls import BillingEndpoints
+from kling_async.wire._sync_calls import SyncEndpoints
+from kling_async.wire._task_calls import TaskCalls, merge_external_id, new_external_task_id
+from kling_async.wire._tasks_query import TasksQueryCalls
+from kling_async.wire._transport import Transport
 
 __all__ = ["KlingClient", "as_completed", "new_external_task_id"]
 
@@ -456,7 +456,7 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
         max_pages: int | None = None,
     ) -> AsyncIterator[list[Task]]:
         """Iterate over pages of a family's tasks, newest first (see
-        :meth:`TaskCalls.list_tasks <kling_async._task_calls.TaskCalls.list_tasks>`).
+        :meth:`TaskCalls.list_tasks <kling_async.wire._task_calls.TaskCalls.list_tasks>`).
 
         Example:
             >>> async for page in client.list_tasks("text2video"):  # doctest: +SKIP

@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from kling_async import KlingClient, MissingCredentialsError
-from kling_async._auth import APIKeyAuth, JWTAuth, Secret, auth_from
+from kling_async.wire._auth import APIKeyAuth, JWTAuth, Secret, auth_from
 from tests.conftest import ACCESS_KEY, SECRET_KEY
 
 

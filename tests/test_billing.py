@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from kling_async import ImageGeneration, InsufficientBalanceError, KlingClient, TextToVideo
-from kling_async._billing_calls import ledger_body
 from kling_async.costs import PriceTable, remaining_by_pack
 from kling_async.simulator import Simulator
 from kling_async.simulator._billing import units_for
+from kling_async.wire._billing_calls import ledger_body
 from tests._batchkit import sim_kwargs
 from tests._simproc import start_simulator
 from tests.conftest import ACCESS_KEY, SECRET_KEY

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from kling_async._cli_commands import EXIT_CODES
 from kling_async.batch import Journal
 from kling_async.cli import main
+from kling_async.cli._commands import EXIT_CODES
 from tests._batchkit import closed_port_url
 from tests._simproc import start_simulator_blocking
 from tests.conftest import ACCESS_KEY, SECRET_KEY

@@ -152,7 +152,7 @@ async def test_query_tasks_splits_into_twenties_and_checks_before_the_network() 
             await client.query_tasks()
         with pytest.raises(ValueError, match="without commas"):
             await client.query_tasks(task_ids=["a,b"])
-        from kling_async._tasks_query import TasksQuery
+        from kling_async.wire._tasks_query import TasksQuery
 
         with pytest.raises(ValueError, match="at most 20"):
             await TasksQuery(client.transport).query(task_ids=[str(i) for i in range(21)])

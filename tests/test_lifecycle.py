@@ -33,9 +33,9 @@ from kling_async import (
     TextToVideo,
 )
 from kling_async._config import BackoffPolicy, PollPolicy
-from kling_async._transport import TransportState
 from kling_async.scheduling._slots import Adopter
 from kling_async.simulator import Simulator
+from kling_async.wire._transport import TransportState
 
 SCALE = 0.004  # a "100 s" video runs 0.4 s
 CAPACITY = {"video": 2}

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from kling_async import Task, TaskStatus
-from kling_async._transport import decode_envelope
 from kling_async.errors import InvalidRequestError, ResponseError
 from kling_async.models import AccountCosts, SyncResult
+from kling_async.wire._transport import decode_envelope
 
 URL = "https://v15-kling-fdl.klingai.com/x.mp4?x-expires=1790000000&sign=abc"
 

@@ -9,7 +9,13 @@ import pytest
 
 from kling_async import RetryPolicy
 from kling_async import errors as e
-from kling_async._retry import Decision, backoff_delay, classify, parse_retry_after, retry_delay
+from kling_async.wire._retry import (
+    Decision,
+    backoff_delay,
+    classify,
+    parse_retry_after,
+    retry_delay,
+)
 
 
 def _api(code: int, http: int = 400) -> e.APIError:

@@ -13,8 +13,8 @@ from kling_async import (
     RetryPolicy,
     TextToVideo,
 )
-from kling_async._auth import JWTAuth
 from kling_async.simulator import Faults, Simulator
+from kling_async.wire._auth import JWTAuth
 from tests.conftest import ACCESS_KEY, SECRET_KEY
 
 

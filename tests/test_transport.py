@@ -21,8 +21,8 @@ from kling_async import (
     Timeouts,
     TransportError,
 )
-from kling_async._auth import JWTAuth
-from kling_async._transport import Transport, decode_envelope
+from kling_async.wire._auth import JWTAuth
+from kling_async.wire._transport import Transport, decode_envelope
 from tests._scripted import ScriptedServer, Step, envelope
 from tests.conftest import ACCESS_KEY, SECRET_KEY
 

@@ -46,9 +46,9 @@ import aiohttp
 import anyio
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from kling_async._retry import backoff_delay
 from kling_async.batch._names import file_names
 from kling_async.models import Task
+from kling_async.wire._retry import backoff_delay
 
 __all__ = [
     "DownloadError",

@@ -31,7 +31,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from kling_async._config import BackoffPolicy
-from kling_async._lookup import is_duplicate_external_id
 from kling_async.errors import (
     APIError,
     ConcurrencyLimitError,
@@ -47,6 +46,7 @@ from kling_async.models import KlingRequest, Task
 from kling_async.scheduling._pack import pause_delay
 from kling_async.scheduling._record import Submission
 from kling_async.tracking._backend import Backend
+from kling_async.wire._lookup import is_duplicate_external_id
 
 __all__ = [
     "MAX_RECREATES",

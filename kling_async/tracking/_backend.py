@@ -1,6 +1,6 @@
 """What the scheduler and tracker need from a Kling connection.
 
-:class:`~kling_async._task_calls.TaskCalls` (the client's low-level task calls)
+:class:`~kling_async.wire._task_calls.TaskCalls` (the client's low-level task calls)
 implements it over HTTP; benchmarks and unit tests pass an in-memory fake.
 """
 

@@ -25,8 +25,6 @@ from pydantic import ValidationError
 
 from kling_async._aio import wait_event
 from kling_async._config import PollPolicy
-from kling_async._lookup import check_identity, named_external_id
-from kling_async._tasks_query import chunks
 from kling_async.endpoints import Design
 from kling_async.endpoints import family as family_of
 from kling_async.errors import KlingError, TaskMismatchError, TaskNotFoundError
@@ -35,6 +33,8 @@ from kling_async.scheduling._record import Submission
 from kling_async.scheduling._stats import TrackerStats
 from kling_async.tracking._backend import Backend
 from kling_async.tracking._estimator import DurationEstimator, duration_key
+from kling_async.wire._lookup import check_identity, named_external_id
+from kling_async.wire._tasks_query import chunks
 
 __all__ = ["Tracker"]
 

@@ -1,7 +1,7 @@
 """What a task lookup may believe: not-found answers and the identity check.
 
 Pure functions shared by every place that takes a task from an answer (the single
-lookup of :mod:`kling_async._task_calls`, the tracker's list pages):
+lookup of :mod:`kling_async.wire._task_calls`, the tracker's list pages):
 
 * :func:`is_not_found` reads "no such task" the way live Kling says it
   (``kling_api_2026.md`` A2): HTTP 400 with code 1201 and a message starting

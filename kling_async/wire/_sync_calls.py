@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 from aiolimiter import AsyncLimiter
 from pydantic import BaseModel, ValidationError
 
-from kling_async._transport import Envelope, Transport
 from kling_async.endpoints import SYNC_PATHS
 from kling_async.errors import ResponseError
 from kling_async.models import (
@@ -30,6 +29,7 @@ from kling_async.models import (
     TextToSpeech,
     Voice,
 )
+from kling_async.wire._transport import Envelope, Transport
 
 __all__ = ["SyncEndpoints", "parse_data"]
 

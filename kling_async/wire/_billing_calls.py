@@ -13,9 +13,9 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-from kling_async._sync_calls import parse_data
-from kling_async._transport import Transport
 from kling_async.models import BillingPage, BillingRecord
+from kling_async.wire._sync_calls import parse_data
+from kling_async.wire._transport import Transport
 
 __all__ = ["BILLING_PATHS", "BillingEndpoints"]
 

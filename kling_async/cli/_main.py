@@ -228,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kling-async {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_simulate(sub)
-    from kling_async._cli_commands import add_commands
+    from kling_async.cli._commands import add_commands
 
     add_commands(sub)
     return parser
@@ -239,10 +239,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "simulate":
         return asyncio.run(_simulate(args))
-    from kling_async._cli_commands import run_command
+    from kling_async.cli._commands import run_command
 
     return run_command(args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -35,9 +35,7 @@ from typing import Any
 
 import aiohttp
 
-from kling_async._auth import ENV_API_KEY, APIKeyAuth, APIKeyRequiredError, JWTAuth
 from kling_async._config import Limits, RetryPolicy, Timeouts
-from kling_async._retry import Decision, classify, parse_retry_after, retry_delay
 from kling_async.errors import (
     APIError,
     ClientClosedError,
@@ -46,6 +44,8 @@ from kling_async.errors import (
     TransportError,
     error_for_code,
 )
+from kling_async.wire._auth import ENV_API_KEY, APIKeyAuth, APIKeyRequiredError, JWTAuth
+from kling_async.wire._retry import Decision, classify, parse_retry_after, retry_delay
 
 __all__ = ["Envelope", "Transport", "TransportState"]
 

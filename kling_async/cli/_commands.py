@@ -34,18 +34,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from kling_async._auth import MissingCredentialsError
-from kling_async._cli_costs import (
-    EXIT_BUDGET,
-    add_cost_flags,
-    add_estimate_command,
-    add_tolerance_flag,
-    cost_options,
-    estimate_command,
-    html_report,
-    report_budget_refused,
-)
-from kling_async._cli_status import SIM_STATE_FILE, resume_command, status_text
 from kling_async._client import KlingClient
 from kling_async._config import BackoffPolicy, PollPolicy
 from kling_async.batch import (
@@ -62,7 +50,19 @@ from kling_async.batch import (
 )
 from kling_async.batch._costs import BudgetRefusedError
 from kling_async.batch._report import printable
+from kling_async.cli._costs import (
+    EXIT_BUDGET,
+    add_cost_flags,
+    add_estimate_command,
+    add_tolerance_flag,
+    cost_options,
+    estimate_command,
+    html_report,
+    report_budget_refused,
+)
+from kling_async.cli._status import SIM_STATE_FILE, resume_command, status_text
 from kling_async.errors import BudgetExceededError, KlingError
+from kling_async.wire._auth import MissingCredentialsError
 
 __all__ = ["EXIT_CODES", "SIM_STATE_FILE", "add_commands", "as_flags"]
 

@@ -17,11 +17,6 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from kling_async._lookup import check_identity, find_in_list, is_not_found
-from kling_async._retry import Decision, classify
-from kling_async._sync_calls import parse_data
-from kling_async._tasks_query import TasksQuery
-from kling_async._transport import Transport
 from kling_async.endpoints import Design, Family, family
 from kling_async.errors import (
     CreateOutcomeUnknownError,
@@ -31,6 +26,11 @@ from kling_async.errors import (
     TaskNotFoundError,
 )
 from kling_async.models import KlingRequest, Task
+from kling_async.wire._lookup import check_identity, find_in_list, is_not_found
+from kling_async.wire._retry import Decision, classify
+from kling_async.wire._sync_calls import parse_data
+from kling_async.wire._tasks_query import TasksQuery
+from kling_async.wire._transport import Transport
 
 __all__ = ["TaskCalls", "merge_external_id", "new_external_task_id"]
 

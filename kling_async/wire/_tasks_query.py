@@ -24,11 +24,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kling_async._lookup import named_external_id, named_task_id
-from kling_async._transport import Transport
 from kling_async.endpoints import MAX_TASK_IDS, TASKS_PATH
 from kling_async.errors import ResponseError
 from kling_async.models import Task
+from kling_async.wire._lookup import named_external_id, named_task_id
+from kling_async.wire._transport import Transport
 
 __all__ = ["TaskPage", "TasksQuery", "TasksQueryCalls", "chunks"]
 
