@@ -39,6 +39,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from kling_async.errors import MissingExtraError, UsageError
 from kling_async.models import Task
 
 __all__ = ["CallbackReceiver", "CallbackResult", "OnCallback"]
@@ -100,11 +101,11 @@ class CallbackReceiver:
         max_body_bytes: int = DEFAULT_MAX_BODY,
     ) -> None:
         if not public_url.startswith(("http://", "https://")):
-            raise ValueError("callback_url must be an http(s) URL")
+            raise UsageError("callback_url must be an http(s) URL")
         if token is not None and (len(token) < 16 or "/" in token):
-            raise ValueError("callback token must be at least 16 characters, without '/'")
+            raise UsageError("callback token must be at least 16 characters, without '/'")
         if len(webhook_secrets) > 2:
-            raise ValueError("give at most two webhook secrets (old and new during rotation)")
+            raise UsageError("give at most two webhook secrets (old and new during rotation)")
         self._on_callback = on_callback
         self.public_url = public_url.rstrip("/")
         self._token = token or secrets.token_urlsafe(32)
@@ -189,13 +190,13 @@ def _verifier(secret: str) -> Any:
     try:
         from standardwebhooks.webhooks import Webhook
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
-        raise ImportError(
+        raise MissingExtraError(
             "signed callbacks need the standardwebhooks package: "
             "pip install 'kling-async[webhooks]'"
         ) from exc
     if not secret:
-        raise ValueError("webhook secrets must not be empty")
+        raise UsageError("webhook secrets must not be empty")
     try:
         return Webhook(secret)
     except Exception:
-        raise ValueError("a webhook secret is not a valid whsec_... value") from None
+        raise UsageError("a webhook secret is not a valid whsec_... value") from None

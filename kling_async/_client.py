@@ -34,7 +34,7 @@ from kling_async._family_methods import FamilyMethods
 from kling_async._handle import TaskHandle
 from kling_async.costs import Budget, BudgetGuard, CostEstimate, Estimate, PriceTable
 from kling_async.endpoints import ConcurrencyScope, Family, family
-from kling_async.errors import KlingError
+from kling_async.errors import KlingError, UsageError
 from kling_async.models import KlingRequest, Task
 from kling_async.scheduling._creator import BeforeCreate
 from kling_async.scheduling._scheduler import Scheduler
@@ -169,12 +169,12 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
             base_url = os.environ.get(ENV_BASE_URL) or None
         if base_url is None:
             if region not in REGIONS:
-                raise ValueError(
+                raise UsageError(
                     f"unknown region {region!r}; expected one of: {', '.join(REGIONS)}"
                 )
             base_url = REGIONS[region]
         if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
+            raise UsageError(f"base_url must start with http:// or https://, got {base_url!r}")
         self._transport = Transport(
             base_url,
             self._auth,
@@ -187,7 +187,7 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
         self._costs_limiter = AsyncLimiter(1, 1 / ACCOUNT_COSTS_PER_SECOND)
         self._closed = False
         if callback_url is None and (webhook_secrets or callback_token):
-            raise ValueError("webhook_secrets and callback_token need callback_url")
+            raise UsageError("webhook_secrets and callback_token need callback_url")
         self._tasks = TaskCalls(self._transport)
         self._tasks_query = self._tasks.tasks
         self._scheduler = Scheduler(
@@ -374,7 +374,7 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
             ClientClosedError: the client is closed (nothing is sent).
         """
         if task_id is None and external_task_id is None:
-            raise ValueError("give task_id=, external_task_id= or both")
+            raise UsageError("give task_id=, external_task_id= or both")
         self._require_key_for(family(family_name))
         return await self._scheduler.attach(
             family(family_name).name,

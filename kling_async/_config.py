@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from kling_async.errors import UsageError
+
 __all__ = [
     "DEFAULT",
     "ENV_POLL_SCALE",
@@ -70,7 +72,7 @@ class Timeouts:
     def __post_init__(self) -> None:
         for name in ("connect", "read"):
             if getattr(self, name) <= 0:
-                raise ValueError(f"Timeouts.{name} must be > 0")
+                raise UsageError(f"Timeouts.{name} must be > 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +92,9 @@ class Limits:
 
     def __post_init__(self) -> None:
         if self.max_connections < 1:
-            raise ValueError("Limits.max_connections must be >= 1")
+            raise UsageError("Limits.max_connections must be >= 1")
         if self.max_response_bytes < 1024:
-            raise ValueError("Limits.max_response_bytes must be >= 1024")
+            raise UsageError("Limits.max_response_bytes must be >= 1024")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +114,9 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
-            raise ValueError("RetryPolicy.max_attempts must be >= 1")
+            raise UsageError("RetryPolicy.max_attempts must be >= 1")
         if self.initial_delay < 0 or self.max_delay < 0 or self.max_retry_after < 0:
-            raise ValueError("RetryPolicy delays must be >= 0")
+            raise UsageError("RetryPolicy delays must be >= 0")
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
@@ -144,9 +146,9 @@ class BackoffPolicy:
 
     def __post_init__(self) -> None:
         if self.initial <= 0 or self.max_delay < self.initial or self.max_retry_after < 0:
-            raise ValueError("BackoffPolicy needs 0 < initial <= max_delay, max_retry_after >= 0")
+            raise UsageError("BackoffPolicy needs 0 < initial <= max_delay, max_retry_after >= 0")
         if self.unreachable_timeout <= 0:
-            raise ValueError("BackoffPolicy.unreachable_timeout must be > 0")
+            raise UsageError("BackoffPolicy.unreachable_timeout must be > 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,15 +196,15 @@ class PollPolicy:
 
     def __post_init__(self) -> None:
         if not 0 < self.min_interval <= self.max_interval:
-            raise ValueError("PollPolicy needs 0 < min_interval <= max_interval")
+            raise UsageError("PollPolicy needs 0 < min_interval <= max_interval")
         if (
             self.expected_completions <= 0
             or self.per_task_completions < 0
             or self.queries_per_second <= 0
         ):
-            raise ValueError("expected_completions and queries_per_second must be > 0")
+            raise UsageError("expected_completions and queries_per_second must be > 0")
         if self.list_threshold < 1 or self.max_list_pages < 1 or self.time_scale <= 0:
-            raise ValueError("list_threshold, max_list_pages and time_scale must be positive")
+            raise UsageError("list_threshold, max_list_pages and time_scale must be positive")
 
     @classmethod
     def scaled(cls, time_scale: float, **changes: float) -> PollPolicy:
@@ -237,7 +239,7 @@ class PollPolicy:
         except ValueError:
             scale = float("nan")
         if not 0 < scale <= 1000:  # also refuses nan
-            raise ValueError(
+            raise UsageError(
                 f"{ENV_POLL_SCALE} must be a number in (0, 1000] (the simulator's time "
                 f"scale, e.g. 0.02), got {raw!r}"
             )
@@ -263,4 +265,4 @@ class LearnPolicy:
 
     def __post_init__(self) -> None:
         if self.initial < 1 or self.grow_after < 1 or self.probe_after < 1:
-            raise ValueError("LearnPolicy counts must be >= 1")
+            raise UsageError("LearnPolicy counts must be >= 1")

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from typing import Any
 
 from kling_async._handle import TaskHandle
+from kling_async.errors import UsageError
 from kling_async.models import KlingRequest, Task
 
 __all__ = ["as_completed", "run_family"]
@@ -26,12 +27,12 @@ async def run_family(
     if request is None:
         request = model(**given)
     elif given:
-        raise TypeError(
+        raise UsageError(
             f"pass either a {model.__name__} or its fields, not both "
             f"(got {', '.join(sorted(given))})"
         )
     elif not isinstance(request, model):
-        raise TypeError(f"expected a {model.__name__}, got {type(request).__name__}")
+        raise UsageError(f"expected a {model.__name__}, got {type(request).__name__}")
     return await submit(request, **options)
 
 

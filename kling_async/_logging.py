@@ -27,6 +27,8 @@ import sys
 from collections.abc import Mapping
 from typing import Final, TextIO
 
+from kling_async.errors import UsageError
+
 __all__ = ["ENV_LOG", "LOGGER_NAMES", "enable_logging", "logging_from_env"]
 
 ENV_LOG: Final = "KLING_LOG"
@@ -77,7 +79,7 @@ def enable_logging(level: int | str = "info", *, stream: TextIO | None = None) -
     if isinstance(level, str):
         key = level.strip().lower()
         if key not in _LEVELS:
-            raise ValueError(f"unknown log level {level!r}; expected debug, info, warning or error")
+            raise UsageError(f"unknown log level {level!r}; expected debug, info, warning or error")
         level = _LEVELS[key]
     root = logging.getLogger("kling_async")
     handler = next((h for h in root.handlers if getattr(h, _MARK, False)), None)

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote
 
+from kling_async.errors import UsageError
+
 __all__ = [
     "FAMILIES",
     "MAX_TASK_IDS",
@@ -145,7 +147,7 @@ class Family:
         if self.design is Design.V1:
             return self.path
         if not model:
-            raise ValueError(f"{self.name}: the model is part of the path; give model=")
+            raise UsageError(f"{self.name}: the model is part of the path; give model=")
         return self.path.replace("{model}", quote(model, safe=""))
 
     def slot_cost(self, params: Mapping[str, Any]) -> int:
@@ -359,6 +361,6 @@ def family(name: str | Family) -> Family:
     try:
         return FAMILIES[name]
     except KeyError:
-        raise ValueError(
+        raise UsageError(
             f"unknown task family {name!r}; expected one of: {', '.join(sorted(FAMILIES))}"
         ) from None

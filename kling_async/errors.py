@@ -1,8 +1,13 @@
 """Exceptions raised by kling_async.
 
-Every exception derives from :class:`KlingError`. Transport faults (the request did
-not get a usable answer) are kept apart from API answers (Kling answered with a
-non-zero ``code``)::
+Every exception kling_async raises derives from :class:`KlingError` (a test walks
+the package to prove it), so ``except KlingError`` catches all of them. Classes that
+stand for a familiar Python failure derive from that builtin too (``UsageError`` is a
+``ValueError`` and a ``TypeError``, ``JournalNotFoundError`` a ``FileNotFoundError``
+...), so existing ``except ValueError`` code keeps working. Request models are
+pydantic models: a bad request raises pydantic's ``ValidationError`` (a
+``ValueError``) naming the field. Transport faults (the request did not get a usable
+answer) are kept apart from API answers (Kling answered with a non-zero ``code``)::
 
     KlingError
     ├── TransportError              network fault, timeout, connection reset
@@ -21,17 +26,30 @@ non-zero ``code``)::
     │   │   └── ConcurrencyLimitError       1303
     │   └── ServerError                 5000-5002
     ├── CreateOutcomeUnknownError   a create may or may not have created the task
-    ├── CapacityError               a request can never fit its pack's capacity
+    ├── UsageError                  a wrong argument, setting or file (nothing sent)
+    │   ├── MissingCredentialsError     no usable credentials
+    │   │   └── APIKeyRequiredError         a 2026-design call with only AK/SK
+    │   ├── CapacityError               a request can never fit its pack's capacity
+    │   └── UnpricedRequestError        a budget is set and the request has no estimate
+    ├── MissingExtraError           an optional extra is not installed (an ImportError)
     ├── BudgetExceededError         creating it would go over the budget (not created)
-    ├── UnpricedRequestError        a budget is set and the request has no estimate
     ├── TaskFailedError             the task ended with ``task_status = failed``
     ├── TaskCancelledError          the caller cancelled a submission
     ├── TaskExpiredError            a submission passed its ``start_deadline``
     ├── TaskDetachedError           the client closed while the task ran (or was being
     │                               created) at Kling: it may still be billed
     ├── TaskTimeoutError            a wait ran out (tracking goes on)
+    ├── TaskPendingError            ``handle.result()`` before the outcome is known
+    ├── ExternalIdInUseError        another live submission or process holds the id
     ├── ClientClosedError           a call on a closed client (nothing was sent)
-    └── SchedulerFailedError        the scheduler's background work died
+    ├── SchedulerFailedError        the scheduler's background work died
+    ├── SlotPoolUnavailableError    the shared slot pool (Redis) cannot be reached
+    ├── InternalError               a bug in kling_async (an illegal state change...)
+    └── (kling_async.batch)         JobFileError, JournalCorruptError, JournalLockedError,
+                                    JournalWriteError, JournalNotFoundError,
+                                    BatchExistsError, FolderNotEmptyError,
+                                    BudgetRefusedError, BatchStoppedError, DownloadError
+                                    (DownloadRefusedError, ResultsExpiredError)
 
 Each class says whether retrying the same call can help (:attr:`KlingError.retryable`).
 Messages never contain credentials or tokens.
@@ -39,6 +57,7 @@ Messages never contain credentials or tokens.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
@@ -46,6 +65,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APIError",
+    "APIKeyRequiredError",
     "AccountError",
     "AuthenticationError",
     "BudgetExceededError",
@@ -53,24 +73,31 @@ __all__ = [
     "ClientClosedError",
     "ConcurrencyLimitError",
     "CreateOutcomeUnknownError",
+    "ExternalIdInUseError",
     "InsufficientBalanceError",
+    "InternalError",
     "InvalidRequestError",
     "KlingError",
+    "MissingCredentialsError",
+    "MissingExtraError",
     "PermissionDeniedError",
     "PolicyError",
     "RateLimitError",
     "ResponseError",
     "SchedulerFailedError",
     "ServerError",
+    "SlotPoolUnavailableError",
     "TaskCancelledError",
     "TaskDetachedError",
     "TaskExpiredError",
     "TaskFailedError",
     "TaskMismatchError",
     "TaskNotFoundError",
+    "TaskPendingError",
     "TaskTimeoutError",
     "TransportError",
     "UnpricedRequestError",
+    "UsageError",
     "error_for_code",
 ]
 
@@ -224,7 +251,30 @@ class CreateOutcomeUnknownError(KlingError):
         """The fault that left the outcome open."""
 
 
-class CapacityError(KlingError, ValueError):
+class UsageError(KlingError, ValueError, TypeError):
+    """An argument, setting or file given to kling_async is wrong; nothing was sent.
+
+    Also a ``ValueError`` and a ``TypeError`` (what such mistakes raise in Python),
+    so code written against those keeps working. The message names what is wrong.
+    """
+
+
+class MissingCredentialsError(UsageError):
+    """No usable credentials were given or found in the environment."""
+
+
+class APIKeyRequiredError(MissingCredentialsError):
+    """A 2026-design call (``/text-to-video/{model}``, ``/tasks``...) with only an
+    access key / secret key pair configured: Kling accepts only a console API key
+    there (an AK/SK JWT is answered 401/1002). Raised before anything is sent."""
+
+
+class MissingExtraError(KlingError, ImportError):
+    """A feature needs an optional extra that is not installed; the message gives
+    the ``pip install`` command."""
+
+
+class CapacityError(UsageError):
     """The request needs more slots than its pack can ever hold."""
 
 
@@ -251,7 +301,7 @@ class BudgetExceededError(KlingError):
         self.limit = limit
 
 
-class UnpricedRequestError(KlingError, ValueError):
+class UnpricedRequestError(UsageError):
     """A budget is set but the price table cannot estimate this request; nothing was
     sent. Add a price (``prices=`` / ``--prices``) or leave the budget out."""
 
@@ -312,6 +362,36 @@ class TaskDetachedError(KlingError):
             f"{reason} while following {where}: {state}; follow it later with "
             f"await client.attach({family!r}, {how})"
         )
+
+
+class TaskPendingError(KlingError, asyncio.InvalidStateError):
+    """``handle.result()`` was asked before the outcome is decided (await the handle,
+    or check ``handle.done()`` first). Also an ``asyncio.InvalidStateError``, as
+    ``Future.result()`` raises."""
+
+
+class ExternalIdInUseError(KlingError, ValueError):
+    """The ``external_task_id`` is held by another live submission of this client,
+    or by another process sharing the slot pool; nothing was created for this one.
+
+    Attributes:
+        external_task_id: the id in use.
+    """
+
+    def __init__(self, message: str, *, external_task_id: str) -> None:
+        super().__init__(message)
+        self.external_task_id = external_task_id
+
+
+class SlotPoolUnavailableError(KlingError):
+    """The shared slot pool cannot be reached; nothing is admitted until it returns."""
+
+    retryable: ClassVar[bool] = True
+
+
+class InternalError(KlingError, RuntimeError):
+    """A bug in kling_async: a state change its rules forbid, a count gone negative.
+    Please report it with the message and the log."""
 
 
 class ClientClosedError(KlingError):

@@ -7,6 +7,11 @@ import inspect
 import kling_async
 
 EXPECTED = {
+    "ExternalIdInUseError",
+    "InternalError",
+    "MissingExtraError",
+    "TaskPendingError",
+    "UsageError",
     "Budget",
     "BudgetExceededError",
     "CostEstimate",

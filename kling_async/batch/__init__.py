@@ -19,20 +19,22 @@ from kling_async.batch._downloads import (
     ResultsExpiredError,
 )
 from kling_async.batch._jobs import Job, JobFileError, load_jobs
-from kling_async.batch._journal import (
-    FolderNotEmptyError,
-    Journal,
-    JournalCorruptError,
-    JournalLockedError,
-    JournalWriteError,
-    external_id,
-)
+from kling_async.batch._journal import Journal, external_id
 from kling_async.batch._names import file_names
 from kling_async.batch._report import BatchReport, build_report, write_report
 from kling_async.batch._run import CostOptions, resume_batch, run_batch
 from kling_async.batch._runner import BatchProgress, BatchRunner, BatchStoppedError
+from kling_async.batch._schema import (
+    BatchExistsError,
+    FolderNotEmptyError,
+    JournalCorruptError,
+    JournalLockedError,
+    JournalNotFoundError,
+    JournalWriteError,
+)
 
 __all__ = [
+    "BatchExistsError",
     "BatchProgress",
     "BatchReport",
     "BatchRunner",
@@ -49,6 +51,7 @@ __all__ = [
     "Journal",
     "JournalCorruptError",
     "JournalLockedError",
+    "JournalNotFoundError",
     "JournalWriteError",
     "ResultsExpiredError",
     "build_report",

@@ -47,6 +47,7 @@ import anyio
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from kling_async.batch._names import file_names
+from kling_async.errors import KlingError
 from kling_async.models import Task
 from kling_async.wire._retry import backoff_delay
 
@@ -69,7 +70,7 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 
 
-class DownloadError(Exception):
+class DownloadError(KlingError):
     """A result file could not be downloaded (after retries)."""
 
 
@@ -117,7 +118,7 @@ def is_public_host(host: str) -> bool:
     return address.is_global and not address.is_multicast
 
 
-class _PrivateAddressError(OSError):
+class _PrivateAddressError(KlingError, OSError):
     """A host name resolved only to addresses downloads may not reach."""
 
 

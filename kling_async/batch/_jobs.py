@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kling_async.endpoints import FAMILIES
+from kling_async.errors import KlingError
 from kling_async.models import REQUEST_MODELS, KlingRequest
 
 __all__ = ["Job", "JobFileError", "is_control", "load_jobs"]
@@ -43,7 +44,7 @@ class Job:
     request: KlingRequest
 
 
-class JobFileError(ValueError):
+class JobFileError(KlingError, ValueError):
     """The job file has bad rows; ``problems`` lists every one (nothing was sent)."""
 
     def __init__(self, path: str, problems: list[str]) -> None:

@@ -48,9 +48,11 @@ from kling_async.batch._jobs import Job
 from kling_async.batch._schema import (
     SCHEMA_SQL,
     SCHEMA_VERSION,
+    BatchExistsError,
     FolderNotEmptyError,
     JournalCorruptError,
     JournalLockedError,
+    JournalNotFoundError,
     JournalWriteError,
     check_schema,
 )
@@ -150,13 +152,14 @@ class Journal:
             JournalLockedError: another run holds the lock.
             JournalCorruptError: the file is not a usable journal.
             FolderNotEmptyError: ``create`` in a folder with files but no journal.
-            FileNotFoundError: no journal in ``folder`` and ``create`` is False.
+            JournalNotFoundError: no journal in ``folder`` and ``create`` is False
+                (a ``FileNotFoundError``).
         """
         folder = Path(folder)
         db_path = folder / "journal.sqlite"
         exists = db_path.exists()
         if not create and not exists:
-            raise FileNotFoundError(f"no batch journal in {folder} (expected {db_path})")
+            raise JournalNotFoundError(f"no batch journal in {folder} (expected {db_path})")
         if exists and db_path.stat().st_size == 0:
             raise JournalCorruptError(
                 f"{db_path} is empty (0 bytes): not a batch journal, maybe cut short by a "
@@ -257,7 +260,7 @@ class Journal:
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             if self._db.execute("SELECT 1 FROM jobs LIMIT 1").fetchone():
-                raise FileExistsError(
+                raise BatchExistsError(
                     f"{self.folder} already holds a batch; resume it or choose another --out"
                 )
             self._db.executemany(

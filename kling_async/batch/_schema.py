@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from kling_async.errors import KlingError
+
 __all__ = [
     "SCHEMA_SQL",
     "SCHEMA_VERSION",
@@ -55,21 +57,31 @@ _COLUMNS = frozenset(
 )
 
 
-class JournalLockedError(RuntimeError):
+class JournalLockedError(KlingError, RuntimeError):
     """Another run holds this journal."""
 
 
-class JournalCorruptError(ValueError):
+class JournalCorruptError(KlingError, ValueError):
     """The file is not a journal this version can use (garbage, truncated, empty,
     another schema). Nothing was changed."""
 
 
-class JournalWriteError(RuntimeError):
+class JournalWriteError(KlingError, RuntimeError):
     """A journal write failed (disk full, permissions); the journal keeps its state
     from before that change, so the batch can be resumed once the cause is fixed."""
 
 
-class FolderNotEmptyError(FileExistsError):
+class JournalNotFoundError(KlingError, FileNotFoundError):
+    """``batch resume`` (or ``status``, ``report``) was pointed at a folder that holds
+    no journal."""
+
+
+class BatchExistsError(KlingError, FileExistsError):
+    """``batch run`` was pointed at a folder that already holds a batch (resume it,
+    or choose another folder)."""
+
+
+class FolderNotEmptyError(BatchExistsError):
     """``batch run`` was pointed at a folder that holds files but no journal."""
 
 

@@ -61,7 +61,7 @@ from kling_async.cli._costs import (
     report_budget_refused,
 )
 from kling_async.cli._status import SIM_STATE_FILE, resume_command, status_text
-from kling_async.errors import BudgetExceededError, KlingError
+from kling_async.errors import BudgetExceededError, KlingError, UsageError
 from kling_async.wire._auth import MissingCredentialsError
 
 __all__ = ["EXIT_CODES", "SIM_STATE_FILE", "add_commands", "as_flags"]
@@ -199,7 +199,7 @@ def _capacity(text: str | None) -> dict[str, int] | None:
     for part in text.split(","):
         name, _, value = part.partition("=")
         if not value.strip().isdigit():
-            raise ValueError(f"--capacity: expected pack=number, got {part!r}")
+            raise UsageError(f"--capacity: expected pack=number, got {part!r}")
         out[name.strip()] = int(value)
     return out
 
@@ -324,7 +324,7 @@ async def _connection(args: argparse.Namespace) -> AsyncIterator[dict[str, Any]]
         scale = args.sim_time_scale
         if args.batch_command == "resume":
             if not state.exists():
-                raise ValueError(
+                raise UsageError(
                     f"{args.out} was not run with --simulate (no {SIM_STATE_FILE} in it): "
                     f"resume it without --simulate"
                 )

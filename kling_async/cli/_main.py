@@ -14,6 +14,8 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from kling_async.errors import UsageError
+
 __all__ = ["main"]
 
 
@@ -117,7 +119,7 @@ def _balances(text: str | None) -> dict[str, float] | None:
         try:
             out[name.strip().replace("-", "_")] = float(value)
         except ValueError:
-            raise ValueError(f"--balance: expected pack=units, got {part!r}") from None
+            raise UsageError(f"--balance: expected pack=units, got {part!r}") from None
     return out
 
 

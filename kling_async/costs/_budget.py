@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kling_async.costs._table import PACKS, Estimate, PriceTable
-from kling_async.errors import BudgetExceededError, UnpricedRequestError
+from kling_async.errors import BudgetExceededError, UnpricedRequestError, UsageError
 
 if TYPE_CHECKING:
     from kling_async.models import KlingRequest, Task
@@ -51,13 +51,13 @@ class Budget:
     def __post_init__(self) -> None:
         for pack, units in self.packs.items():
             if pack not in PACKS:
-                raise ValueError(f"budget: unknown pack {pack!r}; expected {', '.join(PACKS)}")
+                raise UsageError(f"budget: unknown pack {pack!r}; expected {', '.join(PACKS)}")
             if not math.isfinite(units) or units < 0:
-                raise ValueError(f"budget: {pack} must be a number >= 0, got {units!r}")
+                raise UsageError(f"budget: {pack} must be a number >= 0, got {units!r}")
         if self.total is not None and (not math.isfinite(self.total) or self.total < 0):
-            raise ValueError(f"budget: the total must be a number >= 0, got {self.total!r}")
+            raise UsageError(f"budget: the total must be a number >= 0, got {self.total!r}")
         if not self.packs and self.total is None:
-            raise ValueError("budget: give a total or at least one pack")
+            raise UsageError("budget: give a total or at least one pack")
 
     @classmethod
     def parse(cls, text: str) -> Budget:
@@ -76,14 +76,14 @@ class Budget:
             name, sep, value = part.partition("=")
             name = name.strip().replace("-", "_")
             if not sep or not name:
-                raise ValueError(
+                raise UsageError(
                     f"budget {text!r}: expected a number (the total) or pack=units pairs "
                     "such as video=50,image=200"
                 )
             try:
                 packs[name] = float(value)
             except ValueError:
-                raise ValueError(f"budget {text!r}: {name} must be a number") from None
+                raise UsageError(f"budget {text!r}: {name} must be a number") from None
         return cls(packs=packs)
 
     def limits_pack(self, pack: str | None) -> bool:

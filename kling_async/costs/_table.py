@@ -29,6 +29,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kling_async.endpoints import FAMILIES
+from kling_async.errors import UsageError
 from kling_async.models import REQUEST_MODELS
 from kling_async.models._rules2026 import LEGACY_NAMES
 
@@ -206,7 +207,7 @@ class PriceTable:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not JSON ({exc.msg}, line {exc.lineno})") from None
+            raise UsageError(f"{path}: not JSON ({exc.msg}, line {exc.lineno})") from None
         return cls.default().extended(data, where=str(path))
 
     def extended(
@@ -228,9 +229,9 @@ class PriceTable:
         else:
             raw, models = data, {}
         if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
-            raise ValueError(f"{where}: entries must be a list")
+            raise UsageError(f"{where}: entries must be a list")
         if not isinstance(models, Mapping):
-            raise ValueError(f"{where}: default_models must be an object")
+            raise UsageError(f"{where}: default_models must be an object")
         added = [
             _entry(item, f"{where} entry {i + 1}", None, user=True) for i, item in enumerate(raw)
         ]
@@ -386,7 +387,7 @@ def _pricing_params(family: str, params: Mapping[str, Any]) -> dict[str, Any] | 
 
 def _entry(item: Any, where: str, sources: Mapping[str, Any] | None, *, user: bool) -> PriceEntry:
     if not isinstance(item, Mapping):
-        raise ValueError(f"{where}: an entry must be an object")
+        raise UsageError(f"{where}: an entry must be an object")
     unknown = set(item) - {
         "families",
         "family",
@@ -401,29 +402,29 @@ def _entry(item: Any, where: str, sources: Mapping[str, Any] | None, *, user: bo
         "note",
     }
     if unknown:
-        raise ValueError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        raise UsageError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     families = item.get("families", item.get("family"))
     if isinstance(families, str):
         families = [families]
     if not isinstance(families, list) or not families:
-        raise ValueError(f"{where}: families must be a non-empty list of task families")
+        raise UsageError(f"{where}: families must be a non-empty list of task families")
     for name in families:
         if name not in FAMILIES:
-            raise ValueError(f"{where}: families: {name!r} is not a task family")
+            raise UsageError(f"{where}: families: {name!r} is not a task family")
     per = item.get("per")
     if per not in PER:
-        raise ValueError(f"{where}: per must be one of {', '.join(PER)}, got {per!r}")
+        raise UsageError(f"{where}: per must be one of {', '.join(PER)}, got {per!r}")
     units = item.get("units")
     if isinstance(units, bool) or not isinstance(units, int | float) or units < 0:
-        raise ValueError(f"{where}: units must be a number >= 0, got {units!r}")
+        raise UsageError(f"{where}: units must be a number >= 0, got {units!r}")
     pack = item.get("pack")
     if pack == "try-on":
         pack = "try_on"
     if pack not in PACKS:
-        raise ValueError(f"{where}: pack must be one of {', '.join(PACKS)}, got {pack!r}")
+        raise UsageError(f"{where}: pack must be one of {', '.join(PACKS)}, got {pack!r}")
     when = item.get("when", {})
     if not isinstance(when, Mapping) or any(k not in ATTRIBUTES for k in when):
-        raise ValueError(f"{where}: when may name only {', '.join(ATTRIBUTES)}")
+        raise UsageError(f"{where}: when may name only {', '.join(ATTRIBUTES)}")
     source_key = str(item.get("source", "")) or where
     source: Any = (sources or {}).get(source_key)
     if isinstance(source, Mapping):

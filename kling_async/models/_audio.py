@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from kling_async.errors import UsageError
 from kling_async.models._base import (
     AudioPrompt,
     HttpURL,
@@ -41,7 +42,7 @@ class TextToAudio(KlingRequest):
     @classmethod
     def _one_decimal(cls, value: float) -> float:
         if round(value, 1) != round(value, 6):
-            raise ValueError("duration allows one decimal place (e.g. 5.5)")
+            raise UsageError("duration allows one decimal place (e.g. 5.5)")
         return round(value, 1)
 
 
@@ -132,12 +133,12 @@ class AdvancedCustomElement(KlingRequest):
     def _check(self) -> AdvancedCustomElement:
         if self.reference_type == "image_refer":
             if self.element_image_list is None:
-                raise ValueError("element_image_list is required for reference_type 'image_refer'")
+                raise UsageError("element_image_list is required for reference_type 'image_refer'")
             if self.element_video_list is not None:
-                raise ValueError("element_video_list is not allowed with 'image_refer'")
+                raise UsageError("element_video_list is not allowed with 'image_refer'")
         else:
             if self.element_video_list is None:
-                raise ValueError("element_video_list is required for reference_type 'video_refer'")
+                raise UsageError("element_video_list is required for reference_type 'video_refer'")
             if self.element_image_list is not None:
-                raise ValueError("element_image_list is not allowed with 'video_refer'")
+                raise UsageError("element_image_list is not allowed with 'video_refer'")
         return self

@@ -34,6 +34,8 @@ from pydantic import (
     model_validator,
 )
 
+from kling_async.errors import UsageError
+
 __all__ = [
     "AspectRatio",
     "AudioPrompt",
@@ -91,22 +93,22 @@ def _media_checker(max_bytes: int) -> AfterValidator:
     def check(value: str) -> str:
         stripped = value.strip()
         if not stripped:
-            raise ValueError("must not be empty")
+            raise UsageError("must not be empty")
         if stripped.startswith(("http://", "https://")):
             return stripped
         if stripped[:5].lower() == "data:":
-            raise ValueError(
+            raise UsageError(
                 "must be raw Base64 without a 'data:...;base64,' prefix (or an http(s) URL)"
             )
         # Estimate before decoding so a huge string is refused cheaply.
         if len(stripped) * 3 // 4 > max_bytes + 3:
-            raise ValueError(f"is larger than {max_bytes // (1024 * 1024)} MB")
+            raise UsageError(f"is larger than {max_bytes // (1024 * 1024)} MB")
         try:
             decoded = base64.b64decode(stripped, validate=True)
         except (binascii.Error, ValueError):
-            raise ValueError("must be an http(s) URL or raw Base64 data") from None
+            raise UsageError("must be an http(s) URL or raw Base64 data") from None
         if len(decoded) > max_bytes:
-            raise ValueError(f"is larger than {max_bytes // (1024 * 1024)} MB")
+            raise UsageError(f"is larger than {max_bytes // (1024 * 1024)} MB")
         return stripped
 
     return AfterValidator(check)
@@ -115,7 +117,7 @@ def _media_checker(max_bytes: int) -> AfterValidator:
 def _check_url(value: str) -> str:
     stripped = value.strip()
     if not stripped.startswith(("http://", "https://")) or len(stripped) < 10:
-        raise ValueError("must be an http(s) URL")
+        raise UsageError("must be an http(s) URL")
     return stripped
 
 
@@ -175,7 +177,7 @@ class KlingModel(BaseModel):
         if isinstance(data, dict):
             unknown = [k for k in data if k not in cls.model_fields]
             if unknown:
-                raise ValueError(unknown_fields_message(cls, unknown))
+                raise UsageError(unknown_fields_message(cls, unknown))
             return {k: v for k, v in data.items() if not (isinstance(v, str | list) and not v)}
         return data
 
@@ -306,15 +308,15 @@ class CameraControl(KlingModel):
     def _check_pairing(self) -> CameraControl:
         if self.type == "simple":
             if self.config is None:
-                raise ValueError("camera_control.config is required when type is 'simple'")
+                raise UsageError("camera_control.config is required when type is 'simple'")
             moving = [axis for axis in CAMERA_AXES if getattr(self.config, axis) != 0]
             if len(moving) != 1:
-                raise ValueError(
+                raise UsageError(
                     "camera_control.config must have exactly one non-zero axis, "
                     f"got {len(moving)} ({', '.join(moving) or 'none'})"
                 )
         elif self.config is not None:
-            raise ValueError(f"camera_control.config must be omitted when type is {self.type!r}")
+            raise UsageError(f"camera_control.config must be omitted when type is {self.type!r}")
         return self
 
 
@@ -328,7 +330,7 @@ def _check_extra_body(value: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     managed = sorted(_MANAGED & set(value))
     if managed:
-        raise ValueError(
+        raise UsageError(
             f"extra_body may not set {', '.join(managed)}: set the field itself "
             "(the client manages ids and counts slots from these)"
         )
@@ -425,9 +427,9 @@ def exactly_one(model: BaseModel, names: Iterable[str], *, required: bool = True
     names = tuple(names)
     given = [n for n in names if getattr(model, n, None) is not None]
     if len(given) > 1:
-        raise ValueError(f"give only one of {' / '.join(names)}, not {' and '.join(given)}")
+        raise UsageError(f"give only one of {' / '.join(names)}, not {' and '.join(given)}")
     if required and not given:
-        raise ValueError(f"one of {' / '.join(names)} is required")
+        raise UsageError(f"one of {' / '.join(names)} is required")
 
 
 def check_duration(value: str | None, allowed: Iterable[int], field: str = "duration") -> None:
@@ -441,4 +443,4 @@ def check_duration(value: str | None, allowed: Iterable[int], field: str = "dura
             if len(allowed) > 3 and allowed == tuple(range(allowed[0], allowed[-1] + 1))
             else " / ".join(f'"{a}"' for a in allowed)
         )
-        raise ValueError(f"{field} must be {shown} for this model, got {value!r}")
+        raise UsageError(f"{field} must be {shown} for this model, got {value!r}")

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
+from kling_async.errors import UsageError
 from kling_async.models._base import HttpURL, KlingModel, _coerce_media, _media_checker
 
 __all__ = [
@@ -126,7 +127,7 @@ class MotionVideo(KlingModel):
 
 def _int_seconds(value: Any) -> Any:
     if isinstance(value, bool):
-        raise ValueError("must be a whole number of seconds")
+        raise UsageError("must be a whole number of seconds")
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str) and value.strip().isdigit():

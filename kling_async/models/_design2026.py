@@ -26,6 +26,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import StringConstraints, model_validator
 
+from kling_async.errors import UsageError
 from kling_async.models._contents2026 import (
     BaseVideo,
     ElementInput,
@@ -115,18 +116,18 @@ class ImageToVideo2026(WithContents):
         rules = self.model_rules()
         self._check_settings(rules)
         if not self._count(FirstFrame):
-            raise ValueError("contents needs a first_frame (FirstFrame(url=...))")
+            raise UsageError("contents needs a first_frame (FirstFrame(url=...))")
         self._check_frames(rules)
         self._check_elements(rules)
         voices = self._count(VoiceInput)
         if voices:
             name = f"{self.model} ({self.endpoint})"
             if not rules.voices:
-                raise ValueError(f"{name} takes no voice items (only kling-2.6 does)")
+                raise UsageError(f"{name} takes no voice items (only kling-2.6 does)")
             if voices > 2:
-                raise ValueError(f"at most 2 voice items, got {voices}")
+                raise UsageError(f"at most 2 voice items, got {voices}")
             if self.settings.audio in (None, "off"):
-                raise ValueError('voice items need settings.audio "native" (audio is off)')
+                raise UsageError('voice items need settings.audio "native" (audio is off)')
         return self
 
 
@@ -167,34 +168,34 @@ class OmniVideo2026(WithContents):
         frames = self._count(FirstFrame) + self._count(LastFrame)
         images, elements = self._count(ReferImage), self._count(ElementInput)
         if videos > 1:
-            raise ValueError("at most one reference video (feature_video or base_video)")
+            raise UsageError("at most one reference video (feature_video or base_video)")
         if base:
             if frames:
-                raise ValueError("a base_video takes no first_frame / last_frame")
+                raise UsageError("a base_video takes no first_frame / last_frame")
             if s.multi_shot is True or (s.multi_shot is None and rules.multi_shot_default):
-                raise ValueError(
+                raise UsageError(
                     "a base_video takes no multi-shot: send settings.multi_shot=False "
                     f"({self.model} defaults to multi-shot)"
                 )
             if s.audio == "native":
-                raise ValueError('a base_video takes no native audio (use "original" or "off")')
+                raise UsageError('a base_video takes no native audio (use "original" or "off")')
         if feature and s.audio not in (None, "off"):
-            raise ValueError('a feature_video needs settings.audio "off"')
+            raise UsageError('a feature_video needs settings.audio "off"')
         most = 4 if videos else 7
         if images + elements > most:
-            raise ValueError(
+            raise UsageError(
                 f"refer_image + element items: at most {most} "
                 f"{'with' if videos else 'without'} a reference video, got {images + elements}"
             )
         if frames and elements > 3:
-            raise ValueError(f"with frames, at most 3 element items, got {elements}")
+            raise UsageError(f"with frames, at most 3 element items, got {elements}")
         if not self._count(FirstFrame) and not videos and s.aspect_ratio is None:
-            raise ValueError(
+            raise UsageError(
                 "settings.aspect_ratio is required without a first_frame or a reference video"
             )
         short = rules.short_without_reference and not (images or videos)
         if short and s.duration is not None and s.duration not in (5, 10):
-            raise ValueError(
+            raise UsageError(
                 f"settings.duration must be 5 or 10 on {name} without a refer_image "
                 "or reference video"
             )
@@ -221,11 +222,11 @@ class MotionControl2026(WithContents):
         rules = self.model_rules()
         self._check_settings(rules)
         if self.settings.character_orientation is None:
-            raise ValueError('settings.character_orientation is required ("image" or "video")')
+            raise UsageError('settings.character_orientation is required ("image" or "video")')
         if not self._count(MotionImage):
-            raise ValueError("contents needs an image (MotionImage(url=...))")
+            raise UsageError("contents needs an image (MotionImage(url=...))")
         if not self._count(MotionVideo):
-            raise ValueError("contents needs a video (MotionVideo(url=...))")
+            raise UsageError("contents needs a video (MotionVideo(url=...))")
         self._check_elements(rules)
         return self
 

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from kling_async.errors import UsageError
 from kling_async.models._base import (
     ElementRef,
     ImageAspectRatio,
@@ -57,13 +58,13 @@ class ImageGeneration(KlingRequest):
     def _check(self) -> ImageGeneration:
         check_known_model(self.family, self.model_name, _IMAGE_MODELS)
         if self.image_reference is not None and self.image is None:
-            raise ValueError("image is required when image_reference is set")
+            raise UsageError("image is required when image_reference is set")
         if self.negative_prompt is not None and self.image is not None:
-            raise ValueError("negative_prompt is not supported when image is given")
+            raise UsageError("negative_prompt is not supported when image is given")
         if self.human_fidelity is not None and self.image_reference != "subject":
-            raise ValueError("human_fidelity requires image_reference='subject'")
+            raise UsageError("human_fidelity requires image_reference='subject'")
         if len(self.element_list or []) + (1 if self.image else 0) > 10:
-            raise ValueError("element_list and image together allow at most 10 items")
+            raise UsageError("element_list and image together allow at most 10 items")
         return self
 
 
@@ -91,7 +92,7 @@ class OmniImage(KlingRequest):
     def _check(self) -> OmniImage:
         check_known_model(self.family, self.model_name, ("kling-image-o1", "kling-v3-omni"))
         if len(self.image_list or []) + len(self.element_list or []) > 10:
-            raise ValueError("image_list and element_list together allow at most 10 items")
+            raise UsageError("image_list and element_list together allow at most 10 items")
         return self
 
 
@@ -149,7 +150,7 @@ class ImageExpand(KlingRequest):
             1 + self.left_expansion_ratio + self.right_expansion_ratio
         )
         if area > 3 + 1e-9:
-            raise ValueError(
+            raise UsageError(
                 "expansion ratios make the image "
                 f"{area:.2f}x the original area; at most 3x is allowed"
             )

@@ -10,6 +10,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, StringConstraints
 
+from kling_async.errors import UsageError
 from kling_async.models._base import KlingModel, KlingRequest, rules_for
 from kling_async.models._contents2026 import (
     BaseVideo,
@@ -38,17 +39,17 @@ def _check_shots(prompt: str, duration: int) -> None:
         return
     shots = [(int(m.group(1)), int(m.group(2)), m.group(3)) for m in _SHOT.finditer(prompt)]
     if not 1 <= len(shots) <= 6:
-        raise ValueError(f"a multi-shot prompt has 1 to 6 shots, got {len(shots)}")
+        raise UsageError(f"a multi-shot prompt has 1 to 6 shots, got {len(shots)}")
     for position, (index, seconds, words) in enumerate(shots, 1):
         if index != position:
-            raise ValueError(f"shot {position} is numbered {index} in the prompt")
+            raise UsageError(f"shot {position} is numbered {index} in the prompt")
         if seconds < 1:
-            raise ValueError(f"shot {index} must last at least 1 s")
+            raise UsageError(f"shot {index} must last at least 1 s")
         if len(words.strip()) > 512:
-            raise ValueError(f"shot {index}'s text is longer than 512 characters")
+            raise UsageError(f"shot {index}'s text is longer than 512 characters")
     total = sum(s for _, s, _ in shots)
     if total != duration:
-        raise ValueError(
+        raise UsageError(
             f"the shots of the prompt last {total} s but settings.duration is {duration} s "
             "(they must add up)"
         )
@@ -157,38 +158,38 @@ class Request2026(KlingRequest):
         s = self.settings
         name = f"{self.model} ({self.endpoint})"
         if s.resolution is not None and s.resolution not in rules.resolutions:
-            raise ValueError(
+            raise UsageError(
                 f"settings.resolution {s.resolution!r} is not available for {name}; "
                 f"expected one of {', '.join(sorted(rules.resolutions))}"
             )
         if s.duration is not None:
             if rules.durations == ():
-                raise ValueError(
+                raise UsageError(
                     f"settings.duration is not accepted by {name}: the duration follows "
                     "the reference video"
                 )
             if rules.durations is not None and s.duration not in rules.durations:
-                raise ValueError(
+                raise UsageError(
                     f"settings.duration must be {_seconds(rules.durations)} for {name}, "
                     f"got {s.duration}"
                 )
         if s.audio is not None and s.audio not in rules.audio:
             if not rules.audio:
-                raise ValueError(
+                raise UsageError(
                     f"settings.audio is not accepted by {name}: its videos always have sound"
                 )
-            raise ValueError(
+            raise UsageError(
                 f"settings.audio {s.audio!r} is not available for {name}; "
                 f"expected one of {', '.join(sorted(rules.audio))}"
             )
         if s.audio == "native" and rules.native_needs_1080p and s.resolution != "1080p":
-            raise ValueError(f'settings.audio "native" needs settings.resolution "1080p" on {name}')
+            raise UsageError(f'settings.audio "native" needs settings.resolution "1080p" on {name}')
         if s.multi_shot is not None and not rules.multi_shot:
-            raise ValueError(f"settings.multi_shot is not accepted by {name} (single shot only)")
+            raise UsageError(f"settings.multi_shot is not accepted by {name} (single shot only)")
         prompt = self._prompt_text()
         if prompt is not None:
             if len(prompt) > rules.max_prompt:
-                raise ValueError(
+                raise UsageError(
                     f"the prompt is {len(prompt)} characters; {name} takes at most "
                     f"{rules.max_prompt}"
                 )
@@ -198,7 +199,7 @@ class Request2026(KlingRequest):
     def _refuse_settings(self, *names: str) -> None:
         for field in names:
             if getattr(self.settings, field) is not None:
-                raise ValueError(f"settings.{field} is not accepted by {self.endpoint}")
+                raise UsageError(f"settings.{field} is not accepted by {self.endpoint}")
 
 
 def _seconds(allowed: tuple[int, ...]) -> str:
@@ -243,13 +244,13 @@ class WithContents(Request2026):
         for position, item in enumerate(self.contents):
             kind = item.type
             if kind not in self.allowed:
-                raise ValueError(
+                raise UsageError(
                     f"contents[{position}]: {kind!r} items are not accepted by "
                     f"{self.endpoint}; expected {', '.join(sorted(self.allowed))}"
                 )
         prompts = self._count(TextPrompt) + (self.prompt is not None)
         if prompts > 1:
-            raise ValueError("give the prompt once (prompt= or one TextPrompt in contents)")
+            raise UsageError("give the prompt once (prompt= or one TextPrompt in contents)")
         single: tuple[type[KlingModel], ...] = (
             FirstFrame,
             LastFrame,
@@ -260,34 +261,34 @@ class WithContents(Request2026):
         )
         for one in single:
             if self._count(one) > 1:
-                raise ValueError(f"contents may hold one {one.model_fields['type'].default!r}")
+                raise UsageError(f"contents may hold one {one.model_fields['type'].default!r}")
         named = (getattr(c, "id", None) for c in self.contents)
         ids = [str(name) for name in named if name]
         repeated = sorted({i for i in ids if ids.count(i) > 1})
         if repeated:
-            raise ValueError(f"contents ids must be unique; repeated: {', '.join(repeated)}")
+            raise UsageError(f"contents ids must be unique; repeated: {', '.join(repeated)}")
 
     def _check_frames(self, rules: Model2026) -> None:
         name = f"{self.model} ({self.endpoint})"
         first, last = self._count(FirstFrame), self._count(LastFrame)
         if last and not first:
-            raise ValueError("a last_frame needs a first_frame (last-frame-only is refused)")
+            raise UsageError("a last_frame needs a first_frame (last-frame-only is refused)")
         if last and not rules.last_frame:
-            raise ValueError(f"{name} takes a first frame only, not a last_frame")
+            raise UsageError(f"{name} takes a first frame only, not a last_frame")
         if first and last:
             if rules.frames_need_1080p and self.settings.resolution != "1080p":
-                raise ValueError(f'first + last frame need settings.resolution "1080p" on {name}')
+                raise UsageError(f'first + last frame need settings.resolution "1080p" on {name}')
             if rules.frames_silent and self.settings.audio == "native":
-                raise ValueError(f"first + last frame are silent only on {name}")
+                raise UsageError(f"first + last frame are silent only on {name}")
             if not rules.elements_with_both_frames and self._count(ElementInput):
-                raise ValueError(f"{name} takes no elements together with first + last frame")
+                raise UsageError(f"{name} takes no elements together with first + last frame")
 
     def _check_elements(self, rules: Model2026, limit: int | None = None) -> None:
         count = self._count(ElementInput)
         most = rules.max_elements if limit is None else limit
         if most is not None and count > most:
             name = f"{self.model} ({self.endpoint})"
-            raise ValueError(
+            raise UsageError(
                 f"{name} takes at most {most} element item(s), got {count}"
                 if most
                 else f"{name} takes no element items"

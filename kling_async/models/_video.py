@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from kling_async.errors import UsageError
 from kling_async.models._base import (
     AspectRatio,
     CameraControl,
@@ -74,23 +75,23 @@ def _check_multi_shot(
 ) -> None:
     if multi_shot:
         if shot_type is None:
-            raise ValueError("shot_type is required when multi_shot is true")
+            raise UsageError("shot_type is required when multi_shot is true")
         if shot_type == "customize":
             if not multi_prompt:
-                raise ValueError("multi_prompt is required when shot_type is 'customize'")
+                raise UsageError("multi_prompt is required when shot_type is 'customize'")
             total = int(duration) if duration is not None else default_duration
             durations = [int(shot.duration) for shot in multi_prompt]
             if any(d < 1 or d > total for d in durations):
-                raise ValueError("each multi_prompt[].duration must be >= 1 and <= duration")
+                raise UsageError("each multi_prompt[].duration must be >= 1 and <= duration")
             if sum(durations) != total:
-                raise ValueError(
+                raise UsageError(
                     f"multi_prompt durations must add up to duration ({total}), "
                     f"got {sum(durations)}"
                 )
         elif not prompt:
-            raise ValueError("prompt is required when shot_type is 'intelligence'")
+            raise UsageError("prompt is required when shot_type is 'intelligence'")
     elif not prompt:
-        raise ValueError("prompt is required (unless multi_shot with shot_type 'customize')")
+        raise UsageError("prompt is required (unless multi_shot with shot_type 'customize')")
 
 
 def _check_model(
@@ -107,33 +108,33 @@ def _check_model(
     """The per-model rules every video generation family shares."""
     name = _name(model_name)
     if rules.discontinued:
-        raise ValueError(f"model_name: {rules.discontinued}")
+        raise UsageError(f"model_name: {rules.discontinued}")
     if mode is not None and rules.modes is not None:
         if not rules.modes:
-            raise ValueError(f"mode is not accepted by {name} (leave it out)")
+            raise UsageError(f"mode is not accepted by {name} (leave it out)")
         if mode not in rules.modes:
             allowed = " / ".join(repr(m) for m in sorted(rules.modes))
-            raise ValueError(f"mode must be {allowed} for {name}, got {mode!r}")
+            raise UsageError(f"mode must be {allowed} for {name}, got {mode!r}")
     if rules.durations is not None:
         check_duration(duration, rules.durations)
     if sound is not None and not rules.sound:
-        raise ValueError(f"sound is not supported by {name}")
+        raise UsageError(f"sound is not supported by {name}")
     if sound == "on" and rules.sound_needs_pro and mode != "pro":
-        raise ValueError(f"sound 'on' needs mode 'pro' (1080p) on {name}; 720p is silent only")
+        raise UsageError(f"sound 'on' needs mode 'pro' (1080p) on {name}; 720p is silent only")
     if cfg_scale is not None and not rules.cfg_scale:
-        raise ValueError(f"cfg_scale is not supported by {name} (kling-v2.x and later)")
+        raise UsageError(f"cfg_scale is not supported by {name} (kling-v2.x and later)")
     if multi_shot and not rules.multi_shot:
-        raise ValueError(f"multi_shot is not supported by {name}")
+        raise UsageError(f"multi_shot is not supported by {name}")
     if voices:
         if not rules.voices:
-            raise ValueError(
+            raise UsageError(
                 f"voice_list (voice control) is not supported by {name} on this endpoint; "
                 "only kling-v2-6 image-to-video at 1080p has it"
             )
         if sound != "on":
-            raise ValueError("voice_list requires sound='on'")
+            raise UsageError("voice_list requires sound='on'")
         if rules.sound_needs_pro and mode != "pro":
-            raise ValueError(f"voice_list needs mode 'pro' (1080p) on {name}")
+            raise UsageError(f"voice_list needs mode 'pro' (1080p) on {name}")
 
 
 class TextToVideo(KlingRequest):
@@ -168,7 +169,7 @@ class TextToVideo(KlingRequest):
             self.family, self.model_name, T2V_MODELS, unknown=ANY_MODEL, omitted=_OMITTED
         )
         if self.voice_list and rules is not ANY_MODEL:
-            raise ValueError(
+            raise UsageError(
                 "voice_list (voice control) is not supported on text-to-video; only "
                 "kling-v2-6 image-to-video at 1080p has it"
             )
@@ -241,7 +242,7 @@ class ImageToVideo(KlingRequest):
         )
         name = _name(self.model_name)
         if self.image is None:
-            raise ValueError(
+            raise UsageError(
                 "image (the first frame) is required; a last frame alone (image_tail) is "
                 "refused by every current model"
             )
@@ -255,11 +256,11 @@ class ImageToVideo(KlingRequest):
             if used
         ]
         if len(groups) > 1:
-            raise ValueError(f"{' and '.join(groups)} cannot be used together")
+            raise UsageError(f"{' and '.join(groups)} cannot be used together")
         if self.element_list and self.voice_list:
-            raise ValueError("element_list and voice_list cannot be used together")
+            raise UsageError("element_list and voice_list cannot be used together")
         if self.element_list and len(self.element_list) > rules.max_elements:
-            raise ValueError(
+            raise UsageError(
                 f"element_list allows at most {rules.max_elements} item(s) on {name}"
                 if rules.max_elements
                 else f"element_list is not supported by {name}"
@@ -276,11 +277,11 @@ class ImageToVideo(KlingRequest):
         )
         if self.image_tail is not None:
             if rules.tail_needs_pro and self.mode != "pro":
-                raise ValueError(f"image_tail (first + last frame) needs mode 'pro' on {name}")
+                raise UsageError(f"image_tail (first + last frame) needs mode 'pro' on {name}")
             if rules.tail_silent_only and self.sound == "on":
-                raise ValueError(f"image_tail (first + last frame) is silent only on {name}")
+                raise UsageError(f"image_tail (first + last frame) is silent only on {name}")
             if self.multi_shot and not rules.multi_shot_with_frames:
-                raise ValueError(f"multi_shot cannot be combined with image_tail on {name}")
+                raise UsageError(f"multi_shot cannot be combined with image_tail on {name}")
         if self.multi_shot:
             _check_multi_shot(
                 self.multi_shot, self.shot_type, self.multi_prompt, self.prompt, self.duration
@@ -376,13 +377,13 @@ class OmniVideo(KlingRequest):
         )
         if self.multi_shot:
             if frames and not rules.multi_shot_with_frames:
-                raise ValueError(
+                raise UsageError(
                     f"multi_shot cannot be combined with first_frame/end_frame on {model}"
                 )
             if is_base:
-                raise ValueError("multi_shot cannot be used with a 'base' video (editing)")
+                raise UsageError("multi_shot cannot be used with a 'base' video (editing)")
             if is_feature and self.shot_type != "intelligence":
-                raise ValueError(
+                raise UsageError(
                     "with a 'feature' video, multi_shot needs shot_type 'intelligence'"
                 )
         _check_multi_shot(
@@ -390,29 +391,29 @@ class OmniVideo(KlingRequest):
         )
         limit = 4 if video is not None else 7
         if len(images) + len(elements) > limit:
-            raise ValueError(
+            raise UsageError(
                 f"image_list and element_list together allow at most {limit} items"
                 + (" when video_list is given" if video is not None else "")
             )
         if frames and len(elements) > 3:
-            raise ValueError("element_list allows at most 3 items with first/last frames")
+            raise UsageError("element_list allows at most 3 items with first/last frames")
         if kinds.count("first_frame") > 1 or kinds.count("end_frame") > 1:
-            raise ValueError("image_list may hold at most one first_frame and one end_frame")
+            raise UsageError("image_list may hold at most one first_frame and one end_frame")
         if "end_frame" in kinds:
             if "first_frame" not in kinds:
-                raise ValueError("image_list: an end_frame requires a first_frame")
+                raise UsageError("image_list: an end_frame requires a first_frame")
             if len(images) > 2:
-                raise ValueError("image_list: end_frame is not allowed with more than 2 images")
+                raise UsageError("image_list: end_frame is not allowed with more than 2 images")
             if elements and model == "kling-video-o1":
-                raise ValueError(
+                raise UsageError(
                     "element_list cannot be used with first + end frames on kling-video-o1"
                 )
         if is_base and frames:
-            raise ValueError("video_list refer_type 'base' cannot be combined with frame images")
+            raise UsageError("video_list refer_type 'base' cannot be combined with frame images")
         if video is not None and self.sound == "on":
-            raise ValueError("sound must be 'off' when video_list is given")
+            raise UsageError("sound must be 'off' when video_list is given")
         if self.aspect_ratio is None and "first_frame" not in kinds and not is_base:
-            raise ValueError("aspect_ratio is required without a first_frame image or a base video")
+            raise UsageError("aspect_ratio is required without a first_frame image or a base video")
         if not is_base and rules.durations is not None:
             allowed = rules.durations
             plain = (

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from kling_async.errors import UsageError
 from kling_async.models._base import (
     AudioMedia,
     Duration,
@@ -74,13 +75,13 @@ class MotionControl(KlingRequest):
         name = self.model_name or "kling-v2-6"
         if self.element_list:
             if len(self.element_list) > rules.max_elements:
-                raise ValueError(
+                raise UsageError(
                     f"element_list allows at most {rules.max_elements} item(s) on {name}"
                     if rules.max_elements
                     else f"element_list is not supported by {name} (kling-v3 takes one)"
                 )
             if self.character_orientation != "video":
-                raise ValueError("character_orientation must be 'video' with element_list")
+                raise UsageError("character_orientation must be 'video' with element_list")
         return self
 
 
@@ -108,7 +109,7 @@ class MultiElements(KlingRequest):
             want = (
                 f"{expected[0]}-{expected[1]}" if expected[0] != expected[1] else str(expected[0])
             )
-            raise ValueError(
+            raise UsageError(
                 f"image_list must hold {want} image(s) for edit_mode {self.edit_mode!r}, "
                 f"got {count}"
             )
@@ -193,7 +194,7 @@ class FaceChoice(KlingModel):
     def _check(self) -> FaceChoice:
         exactly_one(self, ("audio_id", "sound_file"))
         if self.sound_end_time - self.sound_start_time < 2000:
-            raise ValueError(
+            raise UsageError(
                 "sound_end_time - sound_start_time must be at least 2000 ms (cropped audio >= 2 s)"
             )
         return self
@@ -234,13 +235,13 @@ class LipSyncInput(KlingModel):
         if self.mode == "text2video":
             missing = [n for n in ("text", "voice_id", "voice_language") if not getattr(self, n)]
             if missing:
-                raise ValueError(f"input.{missing[0]} is required for mode 'text2video'")
+                raise UsageError(f"input.{missing[0]} is required for mode 'text2video'")
         else:
             if self.audio_type is None:
-                raise ValueError("input.audio_type ('file' or 'url') is required for audio2video")
+                raise UsageError("input.audio_type ('file' or 'url') is required for audio2video")
             field = f"audio_{self.audio_type}"
             if getattr(self, field) is None:
-                raise ValueError(f"input.{field} is required for audio_type {self.audio_type!r}")
+                raise UsageError(f"input.{field} is required for audio_type {self.audio_type!r}")
         return self
 
 

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from kling_async._config import BackoffPolicy
 from kling_async._handle import TaskHandle
 from kling_async.endpoints import family as family_of
-from kling_async.errors import KlingError, TaskNotFoundError
+from kling_async.errors import ExternalIdInUseError, KlingError, TaskNotFoundError
 from kling_async.models import Task, TaskStatus
 from kling_async.scheduling._packs import PackSlots
 from kling_async.scheduling._record import Submission, resolve, state_of
@@ -111,7 +111,9 @@ class Follower:
             resolve(record, task)
             return handle
         if self.registry.get(ext) is not None:
-            raise ValueError(f"{ext!r} is already tracked by this client")
+            raise ExternalIdInUseError(
+                f"{ext!r} is already tracked by this client", external_task_id=ext
+            )
         if key is not None:  # before anything is held: if the pool fails, nothing leaks
             await self.slots.adopt(record)
         self._follow(record, task)

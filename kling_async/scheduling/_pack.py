@@ -23,6 +23,7 @@ import random
 from typing import Generic, Protocol, TypeVar
 
 from kling_async._config import BackoffPolicy, LearnPolicy
+from kling_async.errors import InternalError, UsageError
 
 __all__ = ["PackCore", "Queued"]
 
@@ -86,7 +87,7 @@ class PackCore(Generic[T]):
         rng: random.Random | None = None,
     ) -> None:
         if capacity is not None and capacity < 1:
-            raise ValueError(f"capacity of pack {name!r} must be >= 1, got {capacity}")
+            raise UsageError(f"capacity of pack {name!r} must be >= 1, got {capacity}")
         self.name = name
         self.configured = capacity
         self.learned = learn.initial
@@ -130,7 +131,7 @@ class PackCore(Generic[T]):
         """Queue ``item`` (its ``seq``, unique among queued items, fixes its FIFO
         place; re-pushing keeps it)."""
         if item.in_queue:
-            raise RuntimeError("item is already queued")
+            raise InternalError("item is already queued")
         item.in_queue = True
         key = order_key(item.priority, item.seq)
         self._items[key] = item
@@ -247,7 +248,7 @@ class PackCore(Generic[T]):
         """``cost`` slots were given back (task ended, or its create definitely failed)."""
         self.in_use -= cost
         if self.in_use < 0:
-            raise RuntimeError(f"pack {self.name}: released more slots than held")
+            raise InternalError(f"pack {self.name}: released more slots than held")
 
     def on_created(self, now: float) -> None:
         """A create succeeded; resets backoff and may grow a learned capacity."""

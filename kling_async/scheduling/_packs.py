@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from kling_async._config import BackoffPolicy, LearnPolicy
 from kling_async.endpoints import ConcurrencyScope, Pack, slot_key
 from kling_async.endpoints import family as family_of
+from kling_async.errors import ExternalIdInUseError, UsageError
 from kling_async.scheduling._pack import PackCore
 from kling_async.scheduling._record import Submission
 from kling_async.scheduling._slots import SlotPool, SlotPoolUnavailableError
@@ -66,17 +67,17 @@ class PackSlots:
     ) -> None:
         unknown = {k for k in capacity if k.split("/", 1)[0] not in PACKS}
         if unknown:
-            raise ValueError(
+            raise UsageError(
                 f"unknown pack(s) in capacity: {sorted(unknown)}; packs are {', '.join(PACKS)}"
             )
         per_model = sorted(k for k in capacity if "/" in k)
         if per_model and scope is ConcurrencyScope.PACK:
-            raise ValueError(
+            raise UsageError(
                 f"capacity per model ({', '.join(per_model)}) needs concurrency_scope='pack_model'"
             )
         for pack, value in capacity.items():
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"capacity[{pack!r}] must be an integer >= 1, got {value!r}")
+                raise UsageError(f"capacity[{pack!r}] must be an integer >= 1, got {value!r}")
         self.pool = pool
         self.scope = scope
         self._capacity = dict(capacity)
@@ -173,7 +174,7 @@ class PackSlots:
             )
         except SlotPoolUnavailableError:
             return Acquire.BUSY  # nothing is created without a lease
-        except ValueError:
+        except ExternalIdInUseError:
             return Acquire.LEASED_ELSEWHERE
         if not taken:
             return Acquire.BUSY

@@ -15,7 +15,7 @@ import asyncio
 import enum
 from collections.abc import Callable, Hashable, Mapping
 
-from kling_async.errors import TaskFailedError
+from kling_async.errors import InternalError, TaskFailedError, TaskPendingError
 from kling_async.models import KlingRequest, Task, TaskStatus
 
 __all__ = [
@@ -90,7 +90,7 @@ INITIAL_STATES = frozenset({_S.QUEUED, _S.SUBMITTED, _S.PROCESSING})
 says it is."""
 
 
-class IllegalTransition(RuntimeError):
+class IllegalTransition(InternalError):
     """A state change the table does not allow (a bug in the scheduling code)."""
 
 
@@ -177,10 +177,10 @@ class Submission:
         """The finished task, or raise the error that decided the record.
 
         Raises:
-            asyncio.InvalidStateError: not decided yet.
+            TaskPendingError: not decided yet (an ``asyncio.InvalidStateError``).
         """
         if self.state not in _FINAL:
-            raise asyncio.InvalidStateError(f"{self!r} is not decided yet")
+            raise TaskPendingError(f"{self!r} is not decided yet")
         if self.error is not None:
             raise self.error
         assert self.task is not None

@@ -33,6 +33,7 @@ import socket
 from collections.abc import Awaitable
 from typing import Any
 
+from kling_async.errors import ExternalIdInUseError, MissingExtraError, UsageError
 from kling_async.scheduling._redis_scripts import SCRIPTS
 from kling_async.scheduling._slots import (
     Adopter,
@@ -84,9 +85,11 @@ class RedisSlotPool(SlotPool):
             import redis.asyncio as redis_asyncio
             import redis.exceptions as redis_errors
         except ImportError as exc:  # pragma: no cover - depends on extras
-            raise ImportError("RedisSlotPool needs: pip install 'kling-async[redis]'") from exc
+            raise MissingExtraError(
+                "RedisSlotPool needs: pip install 'kling-async[redis]'"
+            ) from exc
         if lease_ttl <= 0 or ticket_ttl <= 0:
-            raise ValueError("lease_ttl and ticket_ttl must be > 0")
+            raise UsageError("lease_ttl and ticket_ttl must be > 0")
         # Connection-class failures (refused, reset, timeouts, "LOADING" after a restart)
         # mean "unavailable"; anything else is a real error.
         self._unavailable: tuple[type[BaseException], ...] = (
@@ -96,7 +99,7 @@ class RedisSlotPool(SlotPool):
             redis_errors.TimeoutError,
         )
         if timeout <= 0:
-            raise ValueError("timeout must be > 0")
+            raise UsageError("timeout must be > 0")
         self._redis = client or redis_asyncio.from_url(
             url, decode_responses=True, socket_timeout=timeout, socket_connect_timeout=timeout
         )
@@ -166,7 +169,7 @@ class RedisSlotPool(SlotPool):
         its reply was lost, asking again returns True and counts the slots once.
 
         Raises:
-            ValueError: another holder has a live lease under ``key``.
+            ExternalIdInUseError: another holder has a live lease under ``key``.
             SlotPoolUnavailableError: Redis cannot be reached.
         """
         if key in self._pending_release:  # requeued while Redis was away: free it first
@@ -186,9 +189,10 @@ class RedisSlotPool(SlotPool):
             )
         )
         if result == -2:
-            raise ValueError(
+            raise ExternalIdInUseError(
                 f"external_task_id {key!r} already holds a lease in the shared slot pool "
-                "(another process submitted the same id)"
+                "(another process submitted the same id)",
+                external_task_id=key,
             )
         if result == 1:
             self._leases[key] = (pack, cost, family, "")
@@ -245,7 +249,7 @@ class RedisSlotPool(SlotPool):
     async def set_capacity(self, pack: str, capacity: int) -> None:
         """Set the shared capacity of ``pack``."""
         if capacity < 1:
-            raise ValueError("capacity must be >= 1")
+            raise UsageError("capacity must be >= 1")
         self._capacity[pack] = capacity
         await self._guarded(self._redis.set(self.prefix + f"cap:{pack}", capacity))
 

@@ -55,10 +55,13 @@ from kling_async.errors import (
     AuthenticationError,
     CapacityError,
     ClientClosedError,
+    ExternalIdInUseError,
+    InternalError,
     KlingError,
     SchedulerFailedError,
     TaskCancelledError,
     TaskExpiredError,
+    UsageError,
 )
 from kling_async.models import KlingRequest, Task, TaskStatus
 from kling_async.scheduling._creator import (
@@ -233,7 +236,7 @@ class Scheduler:
         fam = family_of(request.family)
         key = self.slots.key_for(fam.name, getattr(request, "model_name", None))
         if key is None:
-            raise ValueError(f"{fam.name} answers inline; call the client's method directly")
+            raise UsageError(f"{fam.name} answers inline; call the client's method directly")
         cost = request.slot_cost()
         core = self.slots.core(key)
         if core.configured is not None and cost > core.configured:
@@ -243,9 +246,10 @@ class Scheduler:
             )
         live = self.registry.get(external_task_id)
         if live is not None:
-            raise ValueError(
+            raise ExternalIdInUseError(
                 f"external_task_id {external_task_id!r} is already used by {live!r}; "
-                "each submission needs its own id"
+                "each submission needs its own id",
+                external_task_id=external_task_id,
             )
         if self.budget is not None:
             self.budget.plan(external_task_id, request)  # unpriced / can never fit: raise
@@ -352,9 +356,10 @@ class Scheduler:
                     continue
             got = await self.slots.acquire(record)
             if got is Acquire.LEASED_ELSEWHERE:
-                leased = ValueError(
+                leased = ExternalIdInUseError(
                     f"external_task_id {record.external_task_id!r} already holds a lease in "
-                    "the slot pool (another process submitted it); not created"
+                    "the slot pool (another process submitted it); not created",
+                    external_task_id=record.external_task_id,
                 )
                 self._end(record, _S.FAILED, leased)
                 continue
@@ -394,7 +399,7 @@ class Scheduler:
                     verdict = self.stops.unreachable(result.error, self.clock())
                     if verdict is not Unreachable.RETRY:
                         await self.slots.release(record)
-                        self._end(record, _S.FAILED, self.stops.error or RuntimeError())
+                        self._end(record, _S.FAILED, self.stops.error or self.stops.give_up_error())
                         if verdict is Unreachable.GIVE_UP:
                             self._give_up_unreachable()
                         return
@@ -412,7 +417,7 @@ class Scheduler:
                     self._stop(core.name.split("/", 1)[0], error)
         except Exception:  # a bug must not leave the caller waiting: fail the handle
             logger.exception("internal error after the create of %r", record)
-            self._end(record, _S.FAILED, RuntimeError(f"internal error after creating {record!r}"))
+            self._end(record, _S.FAILED, InternalError(f"internal error after creating {record!r}"))
 
     def _give_up_unreachable(self) -> None:
         """Kling has been unreachable too long: fail every queued submission."""

@@ -14,13 +14,10 @@ import abc
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from kling_async.errors import ExternalIdInUseError, SlotPoolUnavailableError, UsageError
 from kling_async.scheduling._stats import PoolStats
 
 __all__ = ["LeaseClaim", "LocalSlotPool", "SlotPool", "SlotPoolUnavailableError"]
-
-
-class SlotPoolUnavailableError(RuntimeError):
-    """The shared slot pool cannot be reached; nothing is admitted until it returns."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +62,12 @@ class SlotPool(abc.ABC):
 
     @abc.abstractmethod
     async def try_acquire(self, pack: str, cost: int, key: str, family: str = "") -> bool:
-        """Take ``cost`` slots for ``key`` if they fit under the capacity; else False."""
+        """Take ``cost`` slots for ``key`` if they fit under the capacity; else False.
+
+        Raises:
+            ExternalIdInUseError: ``key`` already holds slots (another submission
+                or process uses the same external id).
+        """
 
     @abc.abstractmethod
     async def adopt(
@@ -126,10 +128,12 @@ class LocalSlotPool(SlotPool):
     async def try_acquire(self, pack: str, cost: int, key: str, family: str = "") -> bool:
         """Take ``cost`` slots for ``key`` when ``in_use + cost <= capacity``."""
         if cost < 1:
-            raise ValueError("cost must be >= 1")
+            raise UsageError("cost must be >= 1")
         held = self._held.setdefault(pack, {})
         if key in held:
-            raise ValueError(f"{key!r} already holds slots of pack {pack!r}")
+            raise ExternalIdInUseError(
+                f"{key!r} already holds slots of pack {pack!r}", external_task_id=key
+            )
         capacity = self._capacity.get(pack)
         used = self._in_use.get(pack, 0)
         if capacity is None or used + cost > capacity:
@@ -165,7 +169,7 @@ class LocalSlotPool(SlotPool):
     async def set_capacity(self, pack: str, capacity: int) -> None:
         """Set ``pack``'s capacity."""
         if capacity < 1:
-            raise ValueError("capacity must be >= 1")
+            raise UsageError("capacity must be >= 1")
         self._capacity[pack] = capacity
 
     def __repr__(self) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import logging
 
-from kling_async.errors import KlingError
+from kling_async.errors import KlingError, TransportError
 
 __all__ = ["Stops", "Unreachable"]
 
@@ -81,7 +81,11 @@ class Stops:
     def give_up(self) -> Exception:
         """Mark the window given up; returns the error to fail submissions with."""
         self.given_up = True
-        return self.error or RuntimeError("Kling is unreachable")
+        return self.give_up_error()
+
+    def give_up_error(self) -> Exception:
+        """The error submissions fail with while Kling is unreachable."""
+        return self.error or TransportError("Kling is unreachable", request_sent=False)
 
     def deadline(self) -> float | None:
         """When the open window runs out (a paused pack wakes up by then)."""

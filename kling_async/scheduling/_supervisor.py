@@ -20,6 +20,8 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
+from kling_async.errors import InternalError
+
 __all__ = ["Life", "Supervisor"]
 
 logger = logging.getLogger("kling_async.scheduler")
@@ -116,12 +118,12 @@ class Supervisor:
         stopping = self._stop.is_set()
         if runner.cancelled():
             error: BaseException | None = (
-                None if stopping else RuntimeError("the scheduler's runner was cancelled")
+                None if stopping else InternalError("the scheduler's runner was cancelled")
             )
         else:
             error = runner.exception()
             if error is None and not stopping:
-                error = RuntimeError("the scheduler's runner ended early")
+                error = InternalError("the scheduler's runner ended early")
         if error is None:
             return
         while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:

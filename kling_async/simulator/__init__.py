@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from aiohttp import web
 
+from kling_async.errors import UsageError
 from kling_async.simulator._billing import DEFAULT_BALANCES
 from kling_async.simulator._persist import StateFile
 from kling_async.simulator._server import DEFAULT_CAPACITY, Faults, SimulatorCore
@@ -127,7 +128,7 @@ class Simulator:
     async def start(self) -> None:
         """Bind and start serving; sets :attr:`base_url`."""
         if self._runner is not None:
-            raise RuntimeError("simulator already started")
+            raise UsageError("simulator already started")
         runner = web.AppRunner(self.core.build_app(), access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, self._host, self._port, reuse_address=True)
@@ -226,7 +227,7 @@ class Simulator:
         try:
             return self.core.create_task(SIM_FAMILIES[path], dict(body))
         except _Answer as answer:
-            raise ValueError(f"[{answer.code}] {answer.message}") from None
+            raise UsageError(f"[{answer.code}] {answer.message}") from None
 
     def client(self, *, auth: str = "jwt", **kwargs: Any) -> KlingClient:
         """A :class:`~kling_async.KlingClient` pointed at this simulator.
@@ -240,7 +241,7 @@ class Simulator:
         if auth == "api_key":
             return KlingClient(api_key=self.api_key, base_url=self.base_url, **kwargs)
         if auth != "jwt":
-            raise ValueError(f"auth must be 'jwt' or 'api_key', got {auth!r}")
+            raise UsageError(f"auth must be 'jwt' or 'api_key', got {auth!r}")
         return KlingClient(
             access_key=self.access_key,
             secret_key=self.secret_key,

@@ -20,6 +20,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from kling_async.errors import UsageError
 from kling_async.simulator._state import SimTask
 
 __all__ = ["DEFAULT_BALANCES", "Billing", "units_for"]
@@ -146,7 +147,7 @@ class Billing:
         if balances is not None:
             unknown = set(balances) - set(DEFAULT_BALANCES)
             if unknown:
-                raise ValueError(f"balances: unknown pack(s) {', '.join(sorted(unknown))}")
+                raise UsageError(f"balances: unknown pack(s) {', '.join(sorted(unknown))}")
             self.remaining.update({k: float(v) for k, v in balances.items()})
         self.total: dict[str, float] = dict(self.remaining)
         self.ledger: list[dict[str, Any]] = []
@@ -202,7 +203,7 @@ class Billing:
     def top_up(self, pack: str, units: float) -> None:
         """Add ``units`` to ``pack``."""
         if pack not in self.remaining:
-            raise ValueError(f"unknown pack {pack!r}")
+            raise UsageError(f"unknown pack {pack!r}")
         self.remaining[pack] += units
         self.total[pack] += units
 
@@ -236,11 +237,11 @@ class Billing:
             try:
                 offset, start, end = (int(part) for part in cursor[1:].split(":"))
             except ValueError:
-                raise ValueError("cursor is not valid") from None
+                raise UsageError("cursor is not valid") from None
         else:
             first, last = body.get("start_time"), body.get("end_time")
             if not isinstance(first, int) or not isinstance(last, int):
-                raise ValueError("start_time and end_time are required (ms) without a cursor")
+                raise UsageError("start_time and end_time are required (ms) without a cursor")
             offset, start, end = 0, first, last
         rows = [r for r in self.ledger if start <= r["deduction_time"] <= end]
         for item in body.get("filters") or []:

@@ -8,10 +8,12 @@ from typing import Any
 
 from aiohttp import web
 
+from kling_async.errors import KlingError
+
 __all__ = ["Answer", "json_body"]
 
 
-class Answer(Exception):
+class Answer(KlingError):
     """Short-circuit a handler with an envelope answer."""
 
     def __init__(self, http: int, code: int, message: str, retry_after: float | None = None):

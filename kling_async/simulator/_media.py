@@ -20,6 +20,8 @@ import wave
 import zlib
 from functools import lru_cache
 
+from kling_async.errors import UsageError
+
 __all__ = ["mp3", "mp4", "png", "wav"]
 
 
@@ -241,7 +243,7 @@ _MATRIX = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
 def mp4(seconds: float, tint: int = 0, width: int = 128, height: int = 96, fps: int = 2) -> bytes:
     """An H.264 MP4 of ``seconds`` (at least one frame) at ``fps`` frames per second."""
     if width % 16 or height % 16:
-        raise ValueError("width and height must be multiples of 16")
+        raise UsageError("width and height must be multiples of 16")
     mbs_wide, mbs_high = width // 16, height // 16
     sps, pps = _sps(mbs_wide, mbs_high), _pps()
     count = max(1, round(seconds * fps))

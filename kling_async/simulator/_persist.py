@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from kling_async.errors import UsageError
 from kling_async.simulator._state import SimTask
 
 __all__ = ["StateFile", "read_time_scale"]
@@ -92,7 +93,7 @@ class StateFile:
         except ValueError:
             meta = None
         if not isinstance(meta, dict) or meta.get("kling_async_simulator") != _FORMAT:
-            raise ValueError(f"{self.path} is not a simulator state file")
+            raise UsageError(f"{self.path} is not a simulator state file")
         good = len(lines[0]) + 1
         loaded = 0
         for line in lines[1:]:

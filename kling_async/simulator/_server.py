@@ -33,6 +33,7 @@ from typing import Any
 import jwt
 from aiohttp import web
 
+from kling_async.errors import UsageError
 from kling_async.simulator._billing import Billing, units_for
 from kling_async.simulator._callbacks import CallbackSender
 from kling_async.simulator._design2026 import AKSK_REFUSED, add_routes, is_api_key_only
@@ -82,11 +83,11 @@ class SimulatorCore:
     ) -> None:
         unknown = set(capacity) - set(DEFAULT_CAPACITY)
         if unknown:
-            raise ValueError(f"unknown pack(s) in capacity: {sorted(unknown)}")
+            raise UsageError(f"unknown pack(s) in capacity: {sorted(unknown)}")
         if time_scale <= 0:
-            raise ValueError("time_scale must be > 0")
+            raise UsageError("time_scale must be > 0")
         if not 0 <= duration_spread < 1:
-            raise ValueError("duration_spread must be in [0, 1)")
+            raise UsageError("duration_spread must be in [0, 1)")
         self.slots = SlotBook(
             {name: capacity.get(name, default) for name, default in DEFAULT_CAPACITY.items()},
             concurrency_scope,
@@ -101,7 +102,7 @@ class SimulatorCore:
         self.durations = durations
         self.duration_spread = duration_spread
         if not_found not in NOT_FOUND_STYLES:
-            raise ValueError(f"not_found must be one of {', '.join(NOT_FOUND_STYLES)}")
+            raise UsageError(f"not_found must be one of {', '.join(NOT_FOUND_STYLES)}")
         self.live_shapes = live_shapes
         self.not_found = not_found
         # A separate stream: live shapes never shift the seeded durations and faults.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from kling_async.errors import UsageError
 from kling_async.simulator._state import PackState
 
 __all__ = ["SCOPES", "SlotBook"]
@@ -23,7 +24,7 @@ class SlotBook:
 
     def __init__(self, capacity: Mapping[str, int], scope: str) -> None:
         if scope not in SCOPES:
-            raise ValueError("concurrency_scope must be 'pack' or 'pack_model'")
+            raise UsageError("concurrency_scope must be 'pack' or 'pack_model'")
         self.scope = scope
         self.packs = {name: PackState(value) for name, value in capacity.items()}
         self.by_model: dict[str, PackState] = {}

@@ -15,6 +15,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from kling_async.errors import UsageError
+
 __all__ = ["QUIRK_BITS", "PackState", "SimStats", "SimTask"]
 
 QUIRK_NO_TASK_INFO = 1
@@ -408,6 +410,6 @@ class Faults:
         ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
-                raise ValueError(f"Faults.{name} must be in [0, 1], got {value}")
+                raise UsageError(f"Faults.{name} must be in [0, 1], got {value}")
         if self.latency < 0 or self.rate_limit_burst < 1:
-            raise ValueError("Faults.latency must be >= 0 and rate_limit_burst >= 1")
+            raise UsageError("Faults.latency must be >= 0 and rate_limit_burst >= 1")

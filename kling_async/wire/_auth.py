@@ -29,6 +29,7 @@ from kling_async._config import (
     TOKEN_REFRESH_MARGIN_SECONDS,
     TOKEN_TTL_SECONDS,
 )
+from kling_async.errors import APIKeyRequiredError, MissingCredentialsError, UsageError
 
 __all__ = [
     "APIKeyAuth",
@@ -44,16 +45,6 @@ __all__ = [
 ENV_ACCESS_KEY: Final = "KLING_ACCESS_KEY"
 ENV_SECRET_KEY: Final = "KLING_SECRET_KEY"
 ENV_API_KEY: Final = "KLING_API_KEY"
-
-
-class MissingCredentialsError(ValueError):
-    """No usable credentials were given or found in the environment."""
-
-
-class APIKeyRequiredError(MissingCredentialsError):
-    """A 2026-design call (``/text-to-video/{model}``, ``/tasks``...) with only an
-    access key / secret key pair configured: Kling accepts only a console API key
-    there (an AK/SK JWT is answered 401/1002). Raised before anything is sent."""
 
 
 class Secret:
@@ -85,7 +76,7 @@ class Secret:
         return hash(self._value)
 
     def __reduce__(self) -> tuple[object, ...]:
-        raise TypeError("Secret objects cannot be pickled")
+        raise UsageError("Secret objects cannot be pickled")
 
 
 class Auth(Protocol):
@@ -141,7 +132,7 @@ class JWTAuth:
         clock: Callable[[], float] = time.time,
     ) -> None:
         if ttl <= refresh_margin:
-            raise ValueError("ttl must be longer than refresh_margin")
+            raise UsageError("ttl must be longer than refresh_margin")
         self._access_key = access_key if isinstance(access_key, Secret) else Secret(access_key)
         self._secret_key = secret_key if isinstance(secret_key, Secret) else Secret(secret_key)
         self._ttl = ttl

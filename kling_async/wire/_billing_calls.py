@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
+from kling_async.errors import UsageError
 from kling_async.models import BillingPage, BillingRecord
 from kling_async.wire._sync_calls import parse_data
 from kling_async.wire._transport import Transport
@@ -145,7 +146,7 @@ def ledger_body(
 ) -> dict[str, Any]:
     """The request body of a ledger page, checked (see the module docstring)."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= _MAX_LIMIT:
-        raise ValueError(f"limit must be an integer from 1 to {_MAX_LIMIT}, got {limit!r}")
+        raise UsageError(f"limit must be an integer from 1 to {_MAX_LIMIT}, got {limit!r}")
     body: dict[str, Any] = {"limit": limit}
     if cursor:
         body["cursor"] = cursor
@@ -153,21 +154,21 @@ def ledger_body(
         end = int(time.time() * 1000) if end_time is None else end_time
         start = end - 30 * _DAY_MS if start_time is None else start_time
         if start > end:
-            raise ValueError("start_time must not be after end_time")
+            raise UsageError("start_time must not be after end_time")
         body["start_time"], body["end_time"] = start, end
     if filters:
         allowed = _FILTER_KEYS[ledger]
         items = []
         for key, values in filters.items():
             if key not in allowed:
-                raise ValueError(
+                raise UsageError(
                     f"filters: {key!r} is not a filter of the {ledger} ledger; "
                     f"expected {', '.join(allowed)}"
                 )
             if isinstance(values, str) or not values:
-                raise ValueError(f"filters[{key!r}] must be a non-empty list of strings")
+                raise UsageError(f"filters[{key!r}] must be a non-empty list of strings")
             items.append({"key": key, "values": [str(v) for v in values]})
         if "package_name" in filters and "package_id" in filters:
-            raise ValueError("filters: package_name and package_id cannot be used together")
+            raise UsageError("filters: package_name and package_id cannot be used together")
         body["filters"] = items
     return body

@@ -29,6 +29,7 @@ from kling_async.errors import (
     ResponseError,
     ServerError,
     TransportError,
+    UsageError,
 )
 
 __all__ = ["Decision", "backoff_delay", "classify", "parse_retry_after", "retry_delay"]
@@ -89,7 +90,7 @@ def backoff_delay(
     Returns a value drawn uniformly from ``[0, min(cap, initial * 2 ** attempt)]``.
     """
     if attempt < 0:
-        raise ValueError("attempt must be >= 0")
+        raise UsageError("attempt must be >= 0")
     ceiling = min(cap, initial * (2.0 ** min(attempt, 62)))
     draw = (rng or random).random()
     return ceiling * draw

@@ -13,7 +13,7 @@ from aiolimiter import AsyncLimiter
 from pydantic import BaseModel, ValidationError
 
 from kling_async.endpoints import SYNC_PATHS
-from kling_async.errors import ResponseError
+from kling_async.errors import ResponseError, UsageError
 from kling_async.models import (
     AccountCosts,
     Element,
@@ -102,7 +102,7 @@ class SyncEndpoints:
         end = now if end_time is None else end_time
         start = end - 30 * 86_400_000 if start_time is None else start_time
         if start > end:
-            raise ValueError("start_time must not be after end_time")
+            raise UsageError("start_time must not be after end_time")
         params: dict[str, str | int] = {"start_time": start, "end_time": end}
         if resource_pack_name:
             params["resource_pack_name"] = resource_pack_name
@@ -152,7 +152,7 @@ class SyncEndpoints:
     async def _delete(self, name: str, key: str, value: str | int) -> SyncResult:
         ident = str(value).strip() if isinstance(value, str | int) else ""
         if not ident or isinstance(value, bool):
-            raise ValueError(f"{key} must be a non-empty id")
+            raise UsageError(f"{key} must be a non-empty id")
         envelope = await self._transport.request(
             "POST", SYNC_PATHS[name], json_body={key: ident}, idempotent=False
         )
@@ -161,7 +161,7 @@ class SyncEndpoints:
 
     async def _library_page(self, name: str, page: int, page_size: int) -> list[Any]:
         if not 1 <= page <= 1000 or not 1 <= page_size <= 500:
-            raise ValueError("page must be 1..1000 and page_size 1..500")
+            raise UsageError("page must be 1..1000 and page_size 1..500")
         envelope = await self._transport.request(
             "GET",
             SYNC_PATHS[name],

@@ -24,6 +24,7 @@ from kling_async.errors import (
     ResponseError,
     TaskMismatchError,
     TaskNotFoundError,
+    UsageError,
 )
 from kling_async.models import KlingRequest, Task
 from kling_async.wire._lookup import check_identity, find_in_list, is_not_found
@@ -127,9 +128,9 @@ class TaskCalls:
         """
         fam = family(family_name)
         if task_id is None and external_task_id is None:
-            raise ValueError("give task_id= or external_task_id=")
+            raise UsageError("give task_id= or external_task_id=")
         if not fam.queryable:
-            raise ValueError(f"{fam.name} has no query endpoint (its result comes inline)")
+            raise UsageError(f"{fam.name} has no query endpoint (its result comes inline)")
         segment = task_id if task_id is not None else external_task_id
         assert segment is not None
         where = f"{fam.name} lookup"
@@ -218,14 +219,14 @@ class TaskCalls:
         """
         fam = family(family_name)
         if not fam.list_supported:
-            raise ValueError(
+            raise UsageError(
                 f"{fam.name} has no list endpoint"
                 + (" (list 2026-design tasks with list_all_tasks())" if fam.api_key_only else "")
             )
         if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
+            raise UsageError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
         if not 1 <= start_page <= MAX_PAGE_NUM:
-            raise ValueError(f"start_page must be 1..{MAX_PAGE_NUM}, got {start_page}")
+            raise UsageError(f"start_page must be 1..{MAX_PAGE_NUM}, got {start_page}")
         page, pages = start_page, 0
         while page <= MAX_PAGE_NUM and (max_pages is None or pages < max_pages):
             tasks = await self.list_page(fam, page=page, page_size=page_size)
@@ -253,7 +254,7 @@ class TaskCalls:
         """
         fam = family(family_name)
         if not fam.list_supported:
-            raise ValueError(f"{fam.name} has no list endpoint")
+            raise UsageError(f"{fam.name} has no list endpoint")
         envelope = await self._transport.request(
             "GET", fam.path, params={"pageNum": page, "pageSize": page_size}, idempotent=True
         )
@@ -267,7 +268,7 @@ def merge_external_id(from_model: Any, explicit: str | None) -> str:
     """The external id to send: the explicit one or the model's (they must agree), else
     a fresh one."""
     if explicit is not None and from_model is not None and explicit != from_model:
-        raise ValueError(
+        raise UsageError(
             "external_task_id given twice with different values "
             f"({explicit!r} argument vs {from_model!r} on the request)"
         )
@@ -275,7 +276,7 @@ def merge_external_id(from_model: Any, explicit: str | None) -> str:
     if value is None:
         return new_external_task_id()
     if not isinstance(value, str) or not value:
-        raise ValueError("external_task_id must be a non-empty string")
+        raise UsageError("external_task_id must be a non-empty string")
     return value
 
 

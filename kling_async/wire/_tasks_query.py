@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kling_async.endpoints import MAX_TASK_IDS, TASKS_PATH
-from kling_async.errors import ResponseError
+from kling_async.errors import ResponseError, UsageError
 from kling_async.models import Task
 from kling_async.wire._lookup import named_external_id, named_task_id
 from kling_async.wire._transport import Transport
@@ -65,7 +65,7 @@ def _check_ids(values: Iterable[str], name: str) -> list[str]:
     ids = list(values)
     for value in ids:
         if not isinstance(value, str) or not value.strip() or "," in value:
-            raise ValueError(f"{name}: every id must be a non-empty string without commas")
+            raise UsageError(f"{name}: every id must be a non-empty string without commas")
     return ids
 
 
@@ -96,12 +96,12 @@ class TasksQuery:
         by_id = _check_ids(task_ids, "task_ids")
         by_ext = _check_ids(external_task_ids, "external_task_ids")
         if by_id and by_ext:
-            raise ValueError("give task_ids or external_task_ids, not both in one query")
+            raise UsageError("give task_ids or external_task_ids, not both in one query")
         asked = by_id or by_ext
         if not asked:
-            raise ValueError("give task_ids= or external_task_ids= (at least one id)")
+            raise UsageError("give task_ids= or external_task_ids= (at least one id)")
         if len(asked) > MAX_TASK_IDS:
-            raise ValueError(
+            raise UsageError(
                 f"at most {MAX_TASK_IDS} ids per GET /tasks (Kling refuses more), got "
                 f"{len(asked)}; use query_many() to split them"
             )
@@ -214,22 +214,22 @@ def list_body(
 ) -> dict[str, Any]:
     """The ``POST /tasks`` body, checked."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST_LIMIT:
-        raise ValueError(f"limit must be an integer in 1..{MAX_LIST_LIMIT}, got {limit!r}")
+        raise UsageError(f"limit must be an integer in 1..{MAX_LIST_LIMIT}, got {limit!r}")
     for name, value in (("start_time", start_time), ("end_time", end_time)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ValueError(f"{name} must be milliseconds since the epoch (an integer)")
+            raise UsageError(f"{name} must be milliseconds since the epoch (an integer)")
     if start_time is not None and end_time is not None and start_time > end_time:
-        raise ValueError("start_time is after end_time")
+        raise UsageError("start_time is after end_time")
     statuses, products = list(status), list(product_type)
     bad = [s for s in statuses if s not in STATUSES]
     if bad:
-        raise ValueError(
+        raise UsageError(
             f"unknown status {bad[0]!r}; expected one of {', '.join(sorted(STATUSES))}"
         )
     bad = [p for p in products if p not in PRODUCT_TYPES]
     if bad:
         hint = " (the /tasks filter spells it try_on)" if bad[0] == "try-on" else ""
-        raise ValueError(
+        raise UsageError(
             f"unknown product_type {bad[0]!r}{hint}; expected one of "
             f"{', '.join(sorted(PRODUCT_TYPES))}"
         )
@@ -299,7 +299,7 @@ class TasksQueryCalls:
         """
         ids, exts = list(task_ids), list(external_task_ids)
         if not ids and not exts:
-            raise ValueError("give task_ids= or external_task_ids= (at least one id)")
+            raise UsageError("give task_ids= or external_task_ids= (at least one id)")
         return await self._tasks_query.query_many(task_ids=ids, external_task_ids=exts)
 
     async def tasks_page(

@@ -42,6 +42,7 @@ from kling_async.errors import (
     KlingError,
     ResponseError,
     TransportError,
+    UsageError,
     error_for_code,
 )
 from kling_async.wire._auth import ENV_API_KEY, APIKeyAuth, APIKeyRequiredError, JWTAuth
@@ -127,7 +128,7 @@ class Transport:
         self.state = TransportState.OPENED
         if self._session is None or self._session.closed:
             if not self._owns_session:
-                raise RuntimeError("the injected aiohttp session is closed")
+                raise UsageError("the injected aiohttp session is closed")
             connector = aiohttp.TCPConnector(limit=self.limits.max_connections, limit_per_host=0)
             self._session = aiohttp.ClientSession(
                 connector=connector, timeout=self._client_timeout()
