@@ -267,7 +267,7 @@ async def run_naive(
         async def one(request: KlingRequest) -> Task:
             fam = FAMILIES[request.family]
             assert fam.pack is not None
-            pack, cost = fam.pack.value, request.slot_cost()
+            pack, cost = fam.pack.value, fam.slot_cost(request)
             async with locks[pack]:  # take n units without deadlocking other image tasks
                 for _ in range(cost):
                     await sems[pack].acquire()

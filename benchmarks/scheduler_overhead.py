@@ -41,6 +41,8 @@ from kling_async.scheduling._scheduler import Scheduler
 class InstantBackend:
     """Answers every call at once from memory."""
 
+    has_api_key = False
+
     def __init__(self, *, finish_on_create: bool) -> None:
         self.finish_on_create = finish_on_create
         self.tasks: dict[str, dict[str, Any]] = {}

@@ -40,7 +40,7 @@ from kling_async.scheduling._creator import BeforeCreate
 from kling_async.scheduling._scheduler import Scheduler
 from kling_async.scheduling._slots import SlotPool
 from kling_async.scheduling._stats import SchedulerStats
-from kling_async.wire._auth import APIKeyAuth, JWTAuth, api_key_for_2026, auth_from
+from kling_async.wire._auth import Credentials
 from kling_async.wire._billing_calls import BillingEndpoints
 from kling_async.wire._sync_calls import SyncEndpoints
 from kling_async.wire._task_calls import TaskCalls, merge_external_id, new_external_task_id
@@ -162,7 +162,7 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
         """The price table :meth:`estimate` and the budget use."""
         self.budget: BudgetGuard | None = BudgetGuard.of(budget, self.prices)
         """The budget guard (spent, committed, left: ``budget.snapshot()``), or None."""
-        self._auth: JWTAuth | APIKeyAuth = auth_from(
+        self._credentials = Credentials.resolve(
             access_key=access_key, secret_key=secret_key, api_key=api_key
         )
         if base_url is None:
@@ -177,8 +177,7 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
             raise UsageError(f"base_url must start with http:// or https://, got {base_url!r}")
         self._transport = Transport(
             base_url,
-            self._auth,
-            api_key_auth=api_key_for_2026(self._auth),
+            self._credentials,
             timeouts=timeouts,
             retry=retry,
             limits=limits,
@@ -188,7 +187,7 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
         self._closed = False
         if callback_url is None and (webhook_secrets or callback_token):
             raise UsageError("webhook_secrets and callback_token need callback_url")
-        self._tasks = TaskCalls(self._transport)
+        self._tasks = TaskCalls(self._transport, family)
         self._tasks_query = self._tasks.tasks
         self._scheduler = Scheduler(
             self._tasks,
@@ -269,7 +268,7 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
         return dict(self._scheduler.stopped)
 
     def __repr__(self) -> str:
-        mode = "jwt" if isinstance(self._auth, JWTAuth) else "api_key"
+        mode = self._credentials.mode
         hooks = ", callbacks=on" if self.callbacks is not None else ""
         return f"KlingClient(base_url={self.base_url!r}, auth={mode}{hooks})"
 
@@ -325,8 +324,7 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
         )
 
     def _require_key_for(self, fam: Family) -> None:
-        if fam.api_key_only:
-            self._transport.require_api_key(f"{fam.name} ({fam.path})")
+        fam.strategy.require_credentials(self._credentials, f"{fam.name} ({fam.path})")
 
     def estimate(self, request: KlingRequest) -> Estimate:
         """What ``request`` is expected to cost: units, pack and what the figure

@@ -563,47 +563,6 @@ class FamilyMethods:
             callback_url=callback_url,
         )
 
-    async def lip_sync(
-        self,
-        request: LipSync | None = None,
-        /,
-        *,
-        input: LipSyncInput | Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        priority: int = 0,
-        external_task_id: str | None = None,
-        start_deadline: datetime | float | None = None,
-        callback_url: str | None = None,
-    ) -> Task:
-        """Create a ``lip_sync`` task and wait for it to finish.
-
-        Pass a :class:`~kling_async.LipSync`, or its fields as keywords (see the model
-        for what each means and which are required). ``priority``,
-        ``external_task_id``, ``start_deadline`` and ``callback_url`` are as in
-        :meth:`~kling_async.KlingClient.submit`.
-
-        Returns:
-            The finished task.
-
-        Raises:
-            pydantic.ValidationError: a field is invalid (nothing is sent).
-            TaskFailedError: the task ended ``failed``.
-            APIError: Kling refused the create (1302/1303 are retried).
-        """
-        return await run_family(
-            self.submit,
-            LipSync,
-            request,
-            {
-                "input": input,
-                "extra_body": extra_body,
-            },
-            priority=priority,
-            external_task_id=external_task_id,
-            start_deadline=start_deadline,
-            callback_url=callback_url,
-        )
-
     async def avatar(
         self,
         request: Avatar | None = None,
@@ -647,6 +606,47 @@ class FamilyMethods:
                 "prompt": prompt,
                 "mode": mode,
                 "watermark_info": watermark_info,
+                "extra_body": extra_body,
+            },
+            priority=priority,
+            external_task_id=external_task_id,
+            start_deadline=start_deadline,
+            callback_url=callback_url,
+        )
+
+    async def lip_sync(
+        self,
+        request: LipSync | None = None,
+        /,
+        *,
+        input: LipSyncInput | Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        priority: int = 0,
+        external_task_id: str | None = None,
+        start_deadline: datetime | float | None = None,
+        callback_url: str | None = None,
+    ) -> Task:
+        """Create a ``lip_sync`` task and wait for it to finish.
+
+        Pass a :class:`~kling_async.LipSync`, or its fields as keywords (see the model
+        for what each means and which are required). ``priority``,
+        ``external_task_id``, ``start_deadline`` and ``callback_url`` are as in
+        :meth:`~kling_async.KlingClient.submit`.
+
+        Returns:
+            The finished task.
+
+        Raises:
+            pydantic.ValidationError: a field is invalid (nothing is sent).
+            TaskFailedError: the task ended ``failed``.
+            APIError: Kling refused the create (1302/1303 are retried).
+        """
+        return await run_family(
+            self.submit,
+            LipSync,
+            request,
+            {
+                "input": input,
                 "extra_body": extra_body,
             },
             priority=priority,

@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from kling_async import FAMILIES  # noqa: E402
-from kling_async.models import REQUEST_MODELS, KlingRequest  # noqa: E402
+from kling_async import FAMILIES, endpoints  # noqa: E402
+from kling_async.endpoints import REQUEST_MODELS  # noqa: E402
+from kling_async.models import KlingRequest  # noqa: E402
 
 MARKER = "<!-- families -->"
 
@@ -279,7 +280,7 @@ def methods() -> list[tuple[str, type[KlingRequest]]]:
     namespace: dict[str, Any] = {"__name__": "gen_family_methods", "__file__": str(spec_path)}
     exec(compile(spec_path.read_text(), str(spec_path), "exec"), namespace)
     by_name = {cls.__name__: cls for cls in REQUEST_MODELS.values()}
-    return [(method, by_name[model]) for method, model in namespace["METHODS"]]
+    return [(method, by_name[model]) for method, model in namespace["methods"](endpoints)]
 
 
 def example(method: str) -> str:

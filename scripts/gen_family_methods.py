@@ -1,6 +1,7 @@
 """Generate ``kling_async/_family_methods.py``: one typed coroutine per task family.
 
-Each method's keyword parameters are the fields of the family's request model, so
+One method per family of the family table that names one (``Family.method``); its
+keyword parameters are the fields of the family's request model, so
 ``mypy`` catches a misspelled field (``client.text_to_video(duraton=10)``) and editors
 complete them. ``tests/test_family_methods.py`` fails when the file is out of date.
 
@@ -22,34 +23,17 @@ from pydantic.fields import FieldInfo
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "kling_async" / "_family_methods.py"
 
-METHODS: tuple[tuple[str, str], ...] = (
-    ("text_to_video", "TextToVideo"),
-    ("image_to_video", "ImageToVideo"),
-    ("multi_image_to_video", "MultiImageToVideo"),
-    ("omni_video", "OmniVideo"),
-    ("motion_control", "MotionControl"),
-    ("multi_elements", "MultiElements"),
-    ("video_extend", "VideoExtend"),
-    ("advanced_lip_sync", "AdvancedLipSync"),
-    ("lip_sync", "LipSync"),
-    ("avatar", "Avatar"),
-    ("video_effects", "VideoEffects"),
-    ("text_to_audio", "TextToAudio"),
-    ("video_to_audio", "VideoToAudio"),
-    ("custom_voice", "CustomVoice"),
-    ("advanced_custom_element", "AdvancedCustomElement"),
-    ("image_generation", "ImageGeneration"),
-    ("omni_image", "OmniImage"),
-    ("multi_image_to_image", "MultiImageToImage"),
-    ("image_expand", "ImageExpand"),
-    ("ai_multi_shot", "AIMultiShot"),
-    ("virtual_try_on", "VirtualTryOn"),
-    ("text_to_video_2026", "TextToVideo2026"),
-    ("image_to_video_2026", "ImageToVideo2026"),
-    ("omni_video_2026", "OmniVideo2026"),
-    ("motion_control_2026", "MotionControl2026"),
-)
-"""Method name -> request model. The submit options are added to every method."""
+
+def methods(table: types.ModuleType) -> list[tuple[str, str]]:
+    """(method name, request model name) of every family in the table that names a
+    method (``Family.method``), in table order. The submit options are added to every
+    method."""
+    return [
+        (fam.method, fam.request.__name__)
+        for fam in table.FAMILIES.values()
+        if fam.method is not None and fam.request is not None
+    ]
+
 
 OPTIONS = ("external_task_id", "callback_url")
 """Model fields that are submit options in the methods (as in ``submit()``)."""
@@ -209,26 +193,28 @@ class FamilyMethods:
 '''
 
 
-def _import_models() -> types.ModuleType:
-    """``kling_async.models``; a broken generated file is replaced by a placeholder
-    first (the package imports it)."""
+def _import_table() -> tuple[types.ModuleType, types.ModuleType]:
+    """``kling_async.models`` and the family table ``kling_async.endpoints``; a broken
+    generated file is replaced by a placeholder first (the package imports it)."""
     try:
+        import kling_async.endpoints as table
         import kling_async.models as m
     except ImportError:
         TARGET.write_text(PLACEHOLDER)
         for name in [n for n in sys.modules if n.startswith("kling_async")]:
             del sys.modules[name]
+        import kling_async.endpoints as table
         import kling_async.models as m
-    return m
+    return m, table
 
 
 def generate() -> str:
     """The module text."""
-    m = _import_models()
+    m, table = _import_table()
 
     models: set[str] = {"KlingRequest", "Task"}
-    methods = []
-    for name, model_name in METHODS:
+    bodies = []
+    for name, model_name in methods(table):
         model: type[BaseModel] = getattr(m, model_name)
         models.add(model_name)
         own = {n: i for n, i in model.model_fields.items() if n not in OPTIONS}
@@ -240,11 +226,11 @@ def generate() -> str:
         )
         values = "\n".join(f'                "{n}": {n},' for n in fields)
         family = getattr(model, "family")  # noqa: B009 - a ClassVar
-        methods.append(
+        bodies.append(
             METHOD.format(name=name, model=model_name, params=params, fields=values, family=family)
         )
     imports = "\n".join(f"    {n}," for n in sorted(models, key=str.lower))
-    return HEADER.format(imports=imports) + "".join(methods)
+    return HEADER.format(imports=imports) + "".join(bodies)
 
 
 def _format(text: str) -> str:

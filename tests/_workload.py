@@ -7,7 +7,8 @@ import random
 from pathlib import Path
 from typing import Any
 
-from kling_async.models import REQUEST_MODELS, KlingRequest
+from kling_async.endpoints import REQUEST_MODELS
+from kling_async.models import KlingRequest
 
 URL = "https://example.com/x.png"
 

@@ -26,6 +26,7 @@ from kling_async.batch import (
     resume_batch,
     run_batch,
 )
+from kling_async.endpoints import FAMILIES
 from kling_async.simulator import Faults, Simulator
 from tests._workload import write_jobs
 
@@ -142,7 +143,10 @@ def test_csv_job_files(tmp_path: Path) -> None:
     path = tmp_path / "jobs.csv"
     path.write_text("id,prompt,n,aspect_ratio,priority\na,a lighthouse,2,3:4,1\nb,a mug,,1:1,\n")
     jobs = load_jobs(path, family="image_generation")
-    assert [(j.id, j.priority, j.request.slot_cost()) for j in jobs] == [("a", 1, 2), ("b", 0, 1)]
+    assert [(j.id, j.priority, FAMILIES[j.family].slot_cost(j.request)) for j in jobs] == [
+        ("a", 1, 2),
+        ("b", 0, 1),
+    ]
     with pytest.raises(JobFileError, match="not a task family"):
         load_jobs(path, family="nope")
     with pytest.raises(JobFileError, match="family"):

@@ -14,6 +14,7 @@ import pytest
 
 from kling_async import (
     APIKeyRequiredError,
+    Design,
     FirstFrame,
     ImageGeneration,
     ImageToVideo2026,
@@ -53,7 +54,7 @@ async def raw(sim: Simulator, method: str, path: str, token: str, **kw: Any) -> 
 
 def jwt_of(sim: Simulator) -> str:
     client = sim.client()
-    token = client.transport._auth.bearer()
+    token = client.transport.credentials.primary.bearer()
     return token
 
 
@@ -114,7 +115,7 @@ async def test_ak_sk_for_v1_and_kling_api_key_for_2026(monkeypatch: pytest.Monke
             a, b = await asyncio.gather(
                 client.submit(turbo(1)), client.submit(TextToVideo(prompt="cat"))
             )
-        assert a.succeeded and a.design == "2026" and b.succeeded and b.design is None
+        assert a.succeeded and a.design == "2026" and b.succeeded and b.design is Design.V1
 
 
 # -- GET /tasks -----------------------------------------------------------------------

@@ -33,7 +33,7 @@ from kling_async import (
     VideoSettings,
     VoiceInput,
 )
-from kling_async.models import REQUEST_MODELS
+from kling_async.endpoints import REQUEST_MODELS
 
 IMG = "https://example.com/a.png"
 IMG2 = "https://example.com/b.png"
@@ -59,7 +59,7 @@ def test_the_documented_example_builds_the_documented_body() -> None:
         external_task_id="job-42",
         watermark=False,
     )
-    assert request.create_path() == "/omni-video/kling-3.0-omni"
+    assert FAMILIES[request.family].create_path(request) == "/omni-video/kling-3.0-omni"
     assert request.payload() == {
         "contents": [
             {"type": "prompt", "text": "@image_1 walks towards @Zhang"},
@@ -88,7 +88,7 @@ def test_the_client_s_ids_travel_in_options_and_the_model_in_the_path() -> None:
         "options": {"external_task_id": "ext-1", "callback_url": "https://example.com/cb/tok"},
     }
     assert "model" not in body and "external_task_id" not in body
-    assert request.create_path() == "/text-to-video/kling-3.0-turbo"
+    assert FAMILIES[request.family].create_path(request) == "/text-to-video/kling-3.0-turbo"
 
 
 def test_families_are_in_the_table_with_their_pack_and_slot() -> None:
@@ -99,7 +99,9 @@ def test_families_are_in_the_table_with_their_pack_and_slot() -> None:
         assert fam.api_key_only and not fam.list_supported and fam.slot_cost({}) == 1
         assert REQUEST_MODELS[name].family == name
     with pytest.raises(ValueError, match="model"):
-        FAMILIES["text_to_video_2026"].create_path()
+        FAMILIES["text_to_video_2026"].create_path(
+            TextToVideo2026.model_construct(prompt="p")  # skips validation: no model
+        )
 
 
 def test_prompt_shorthand_and_bytes_are_accepted(tmp_path: Any) -> None:
@@ -346,7 +348,7 @@ def test_motion_control_rules(fields: dict[str, Any], match: str) -> None:
 def test_unknown_models_pass_with_one_warning_and_only_common_rules() -> None:
     with pytest.warns(UnknownModelWarning, match="model 'kling-4.0'"):
         request = TextToVideo2026(model="kling-4.0", prompt="x", settings={"duration": 30})
-    assert request.create_path() == "/text-to-video/kling-4.0"
+    assert FAMILIES[request.family].create_path(request) == "/text-to-video/kling-4.0"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         TextToVideo2026(model="kling-4.0", prompt="y")  # warned once per name

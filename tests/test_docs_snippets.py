@@ -27,7 +27,7 @@ from types import ModuleType
 
 import pytest
 
-from kling_async.models import REQUEST_MODELS
+from kling_async.endpoints import REQUEST_MODELS
 from tests._redis import free_port, require_redis
 from tests._snippets import DATA, RUN, Block, blocks, page_blocks
 

@@ -35,6 +35,7 @@ PROTOCOL = (
     asyncio.CancelledError,  # cancellation passes through
     StopIteration,
     StopAsyncIteration,
+    KeyError,  # a Mapping's missing key (the family table's live views)
     NotImplementedError,  # abstract methods
     web.HTTPException,  # an aiohttp route's answer (the simulator, the callback route)
 )

@@ -26,6 +26,8 @@ from kling_async.scheduling._scheduler import Scheduler
 class Scripted:
     """create() and get_task() answer from scripts; records every call."""
 
+    has_api_key = False
+
     def __init__(self, creates: list[Any], queries: list[Any]) -> None:
         self.creates, self.queries = creates, queries
         self.calls: list[tuple[str, str | None]] = []

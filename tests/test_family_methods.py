@@ -11,8 +11,8 @@ from types import ModuleType
 import pytest
 from pydantic import ValidationError
 
-from kling_async import FAMILIES, ImageGeneration, KlingClient, PollPolicy, TextToVideo
-from kling_async.models import REQUEST_MODELS
+from kling_async import FAMILIES, ImageGeneration, KlingClient, PollPolicy, TextToVideo, endpoints
+from kling_async.endpoints import REQUEST_MODELS
 from kling_async.simulator import Simulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,10 +37,10 @@ def test_every_task_family_has_a_method_whose_keywords_are_its_fields() -> None:
     """One coroutine per family with a request model; its keywords = the model's fields
     plus the submit options."""
     gen = _generator()
-    covered = {model for _, model in gen.METHODS}
+    covered = {model for _, model in gen.methods(endpoints)}
     assert covered == {cls.__name__ for cls in REQUEST_MODELS.values()}
     options = {"priority", "external_task_id", "start_deadline", "callback_url"}
-    for name, model_name in gen.METHODS:
+    for name, model_name in gen.methods(endpoints):
         model = next(c for c in REQUEST_MODELS.values() if c.__name__ == model_name)
         params = set(inspect.signature(getattr(KlingClient, name)).parameters)
         assert params == {"self", "request"} | set(model.model_fields) | options, name

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from kling_async import FAMILIES, Design, Pack
 from kling_async import models as m
-from kling_async.models import REQUEST_MODELS
+from kling_async.endpoints import REQUEST_MODELS
 
 IMG = "https://example.com/cat.png"
 VID = "https://example.com/clip.mp4"
@@ -691,7 +691,7 @@ def test_oversized_base64_is_rejected_cheaply() -> None:
 )
 def test_slot_costs(request_obj: m.KlingRequest, cost: int) -> None:
     """Video/try-on hold 1 slot, image tasks n (series: amount, auto: 9)."""
-    assert request_obj.slot_cost() == cost
+    assert FAMILIES[request_obj.family].slot_cost(request_obj) == cost
 
 
 def test_family_table_packs() -> None:

@@ -124,6 +124,8 @@ async def test_aiohttp_example_serves_requests_with_callbacks() -> None:
 class SlowCreate:
     """A backend whose create answer is held back until released."""
 
+    has_api_key = False
+
     def __init__(self) -> None:
         self.release = asyncio.Event()
         self.queries = 0

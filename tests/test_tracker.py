@@ -10,10 +10,9 @@ import pytest
 
 from kling_async import ServerError, Task, TextToVideo
 from kling_async._config import PollPolicy
-from kling_async.endpoints import Family
+from kling_async.endpoints import FAMILIES, Family
 from kling_async.scheduling._record import Submission
 from kling_async.tracking import Tracker
-from kling_async.tracking._estimator import duration_key
 
 
 class Clock:
@@ -26,6 +25,8 @@ class Clock:
 
 class FakeBackend:
     """Tasks by id; list pages newest first; optional failures."""
+
+    has_api_key = False
 
     def __init__(self) -> None:
         self.tasks: dict[str, dict[str, Any]] = {}
@@ -123,7 +124,9 @@ async def test_learned_durations_replace_the_prior() -> None:
     """After five ~100 s observations, a new task is polled close to 100 s."""
     clock = Clock()
     tracker, _ = planner(POLICY, clock)
-    key = duration_key("text2video", TextToVideo(prompt="p").payload())
+    key = FAMILIES["text2video"].strategy.duration_key(
+        "text2video", TextToVideo(prompt="p").payload()
+    )
     for seconds in (96, 98, 100, 102, 104):
         tracker.estimator.observe(key, seconds)
     tracker.track(await make_handle("1", clock.now))
@@ -135,7 +138,9 @@ async def test_overdue_tasks_are_polled_at_a_steady_pace() -> None:
     """A task older than anything observed is polled every ~overdue_fraction*typical/..."""
     clock = Clock()
     tracker, _ = planner(POLICY, clock)
-    key = duration_key("text2video", TextToVideo(prompt="p").payload())
+    key = FAMILIES["text2video"].strategy.duration_key(
+        "text2video", TextToVideo(prompt="p").payload()
+    )
     for seconds in (100, 100, 100, 100, 100):
         tracker.estimator.observe(key, seconds)
     handle = await make_handle("1", clock.now - 500)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kling_async import (
+    FAMILIES,
     ConcurrencyLimitError,
     CreateOutcomeUnknownError,
     ElementInput,
@@ -34,7 +35,7 @@ async def typed_usage(path: Path) -> list[str]:
         client: KlingClient = sim.client()
         async with client:
             request = TextToVideo(prompt="a fox", duration="5")
-            cost: int = request.slot_cost()
+            cost: int = FAMILIES[request.family].slot_cost(request)
             try:
                 task: Task = await client.create(request, external_task_id="job-1")
             except CreateOutcomeUnknownError as unknown:

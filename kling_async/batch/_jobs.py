@@ -24,9 +24,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kling_async.endpoints import FAMILIES
+from kling_async.endpoints import FAMILIES, REQUEST_MODELS
 from kling_async.errors import KlingError
-from kling_async.models import REQUEST_MODELS, KlingRequest
+from kling_async.models import KlingRequest
 
 __all__ = ["Job", "JobFileError", "is_control", "load_jobs"]
 

@@ -56,6 +56,7 @@ from kling_async.batch._schema import (
     JournalWriteError,
     check_schema,
 )
+from kling_async.endpoints import FAMILIES
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -278,7 +279,7 @@ class Journal:
                         json.dumps(job.params),
                         job.priority,
                         external_id(batch_id, job.id),
-                        job.request.slot_cost(),
+                        FAMILIES[job.family].slot_cost(job.request),
                         _pack(job.family),
                         now,
                     )
@@ -477,7 +478,5 @@ class Journal:
 
 
 def _pack(family: str) -> str | None:
-    from kling_async.endpoints import FAMILIES
-
     pack = FAMILIES[family].pack
     return None if pack is None else pack.value

@@ -37,6 +37,8 @@ from kling_async.batch._runner import BatchRunner
 from kling_async.costs import Budget, BudgetGuard, PriceTable, remaining_by_pack, shortfalls
 from kling_async.endpoints import family as family_of
 from kling_async.errors import KlingError
+from kling_async.wire._auth import Credentials
+from kling_async.wire._designs import APIDesign
 
 __all__ = ["CostOptions", "download_hosts", "resume_batch", "run_batch"]
 
@@ -163,18 +165,26 @@ async def _execute(
             logger.warning("could not write report.json / report.html: %s", exc)
 
 
-def require_api_key(client_kwargs: dict[str, Any], families: Collection[str]) -> None:
-    """Refuse a batch with 2026-design jobs when no API key is configured (before
-    any journal work or request: Kling would answer every such create 401/1002).
+def check_credentials(client_kwargs: dict[str, Any], families: Collection[str]) -> None:
+    """Refuse a batch whose jobs' API designs cannot use the configured credentials
+    (2026-design jobs and no API key), before any journal work or request: Kling
+    would answer every such create 401/1002. No client is built.
 
     Raises:
+        MissingCredentialsError: no credentials at all.
         APIKeyRequiredError: names the families and how to give a key.
     """
-    needing = sorted({name for name in families if family_of(name).api_key_only})
-    if not needing:
-        return
-    client = KlingClient(**client_kwargs)
-    client.transport.require_api_key(f"{', '.join(needing)} job(s)")
+    credentials = Credentials.resolve(
+        access_key=client_kwargs.get("access_key"),
+        secret_key=client_kwargs.get("secret_key"),
+        api_key=client_kwargs.get("api_key"),
+    )
+    by_design: dict[APIDesign, list[str]] = {}
+    for name in sorted(set(families)):
+        fam = family_of(name)
+        by_design.setdefault(fam.strategy, []).append(name)
+    for design, names in by_design.items():
+        design.require_credentials(credentials, f"{', '.join(names)} job(s)")
 
 
 def _write_reports(folder: Path, tolerance: float) -> None:
@@ -224,7 +234,7 @@ async def run_batch(
         JournalWriteError: the journal could not be written (disk full...).
     """
     jobs = await asyncio.to_thread(load_jobs, jobs_file, family=family)
-    require_api_key(client_kwargs, {job.family for job in jobs})
+    check_credentials(client_kwargs, {job.family for job in jobs})
     costs = costs or CostOptions()
     if costs.budget is not None:  # refuse before the journal exists: nothing to clean up
         prices = PriceTable.default() if costs.prices is None else PriceTable.of(costs.prices)
@@ -276,7 +286,7 @@ async def resume_batch(
     journal = await asyncio.to_thread(Journal.open, out, create=False)
     try:
         rows = await asyncio.to_thread(journal.rows)
-        require_api_key(client_kwargs, {row.family for row in rows})
+        check_credentials(client_kwargs, {row.family for row in rows})
         if retry_failed:
             again = await asyncio.to_thread(journal.requeue_failed)
             logger.info("%d failed job(s) queued again with new ids", len(again))

@@ -39,6 +39,7 @@ from kling_async.batch._downloads import (
     ResultsExpiredError,
 )
 from kling_async.batch._journal import FINAL, Journal, Row
+from kling_async.endpoints import FAMILIES, REQUEST_MODELS
 from kling_async.errors import (
     AccountError,
     AuthenticationError,
@@ -53,8 +54,7 @@ from kling_async.errors import (
     TaskNotFoundError,
     TransportError,
 )
-from kling_async.models import REQUEST_MODELS, Task
-from kling_async.models._design2026 import slot_model_of
+from kling_async.models import Task
 from kling_async.scheduling._creator import PendingCreate
 
 __all__ = ["BatchProgress", "BatchRunner", "BatchStoppedError", "stops_all"]
@@ -315,7 +315,7 @@ class BatchRunner:
                 task_id=row.task_id,
                 external_task_id=row.external_task_id,
                 cost=row.cost,
-                model_name=slot_model_of(row.family, row.params),
+                model_name=FAMILIES[row.family].slot_model(row.params),
             )
         elif row.state == "creating":
             try:
@@ -323,7 +323,7 @@ class BatchRunner:
                     row.family,
                     external_task_id=row.external_task_id,
                     cost=row.cost,
-                    model_name=slot_model_of(row.family, row.params),
+                    model_name=FAMILIES[row.family].slot_model(row.params),
                 )
             except TaskNotFoundError:
                 handle = None  # never created: submit again with the same id

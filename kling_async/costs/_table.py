@@ -28,10 +28,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kling_async.endpoints import FAMILIES
+from kling_async.endpoints import FAMILIES, REQUEST_MODELS
 from kling_async.errors import UsageError
-from kling_async.models import REQUEST_MODELS
-from kling_async.models._rules2026 import LEGACY_NAMES
 
 __all__ = ["PACKS", "PER", "Estimate", "PriceEntry", "PriceTable", "attributes"]
 
@@ -271,7 +269,7 @@ class PriceTable:
         """
         if family not in FAMILIES:
             return Estimate(family, None, None, f"{family!r} is not a task family")
-        if family in V1_SIBLING and "model_name" not in params:
+        if FAMILIES[family].priced_like is not None and "model_name" not in params:
             flat = _pricing_params(family, params)
             if isinstance(flat, str):
                 return Estimate(family, "video", None, f"no estimate: {flat}")
@@ -329,15 +327,15 @@ class PriceTable:
     def _match(
         self, family: str, model: str, attrs: Mapping[str, str]
     ) -> tuple[PriceEntry | None, str]:
-        sibling = V1_SIBLING.get(family)
-        if sibling is not None:
+        fam = FAMILIES[family]
+        if fam.priced_like is not None:
             entry, problem = self._match_one(family, model, attrs)
             if entry is not None:
                 return entry, problem
-            legacy = LEGACY_NAMES.get(model)
-            if legacy is None:
+            legacy = fam.strategy.legacy_model(model)
+            if legacy == model:
                 return entry, problem
-            return self._match_one(sibling, legacy, attrs)
+            return self._match_one(fam.priced_like, legacy, attrs)
         return self._match_one(family, model, attrs)
 
     def _match_one(
@@ -365,15 +363,6 @@ class PriceTable:
         if model not in known and "*" not in known:
             return None, f"no price for {family} with model {model or '(none)'}"
         return None, f"no price for {family} with these options"
-
-
-V1_SIBLING: dict[str, str] = {
-    "text_to_video_2026": "text2video",
-    "image_to_video_2026": "image2video",
-    "omni_video_2026": "omni_video",
-    "motion_control_2026": "motion_control",
-}
-"""A 2026-design family -> the ``/v1`` family whose prices hold for the same model."""
 
 
 def _pricing_params(family: str, params: Mapping[str, Any]) -> dict[str, Any] | str:

@@ -6,9 +6,6 @@ response models are tolerant of unknown fields and loose types.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Final
-
 from kling_async.models._audio import (
     AdvancedCustomElement,
     CustomVoice,
@@ -67,6 +64,7 @@ from kling_async.models._task import (
     Audio,
     BillingPage,
     BillingRecord,
+    Design,
     Element,
     FaceData,
     IdentifyFaceResult,
@@ -108,40 +106,7 @@ from kling_async.models._video_edit import (
     VideoExtend,
 )
 
-REQUEST_MODELS: Final[Mapping[str, type[KlingRequest]]] = {
-    cls.family: cls
-    for cls in (
-        TextToVideo,
-        ImageToVideo,
-        MultiImageToVideo,
-        OmniVideo,
-        MotionControl,
-        MultiElements,
-        VideoExtend,
-        AdvancedLipSync,
-        LipSync,
-        Avatar,
-        VideoEffects,
-        TextToAudio,
-        VideoToAudio,
-        CustomVoice,
-        AdvancedCustomElement,
-        ImageGeneration,
-        OmniImage,
-        MultiImageToImage,
-        ImageExpand,
-        AIMultiShot,
-        VirtualTryOn,
-        TextToVideo2026,
-        ImageToVideo2026,
-        OmniVideo2026,
-        MotionControl2026,
-    )
-}
-"""The request model of every task family that creates a trackable task."""
-
 __all__ = [
-    "REQUEST_MODELS",
     "AIMultiShot",
     "AccountCosts",
     "AdvancedCustomElement",
@@ -154,6 +119,7 @@ __all__ = [
     "CameraConfig",
     "CameraControl",
     "CustomVoice",
+    "Design",
     "DynamicMask",
     "EffectInput",
     "Element",

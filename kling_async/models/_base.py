@@ -345,7 +345,8 @@ client does not know yet (``extra_body={"new_knob": 1}``)."""
 class KlingRequest(KlingModel):
     """Base of every task-creating request model.
 
-    Subclasses set ``family`` (a key of :data:`kling_async.endpoints.FAMILIES`).
+    Subclasses set ``family``: the name of the task family the family table
+    (``kling_async.endpoints``) lists this model under.
     ``external_task_id`` and ``callback_url`` may be set here or given to the
     client; every create carries an ``external_task_id`` (one is generated when
     none is given). ``extra_body`` holds fields the client does not know yet; they
@@ -367,12 +368,6 @@ class KlingRequest(KlingModel):
         merged on top."""
         return _payload(self)
 
-    def create_path(self) -> str:
-        """The path its create is POSTed to."""
-        from kling_async.endpoints import FAMILIES
-
-        return FAMILIES[self.family].create_path()
-
     def create_body(self, external_task_id: str, callback_url: str | None) -> dict[str, Any]:
         """The create body: :meth:`payload` with the client's ``external_task_id``
         (and ``callback_url`` when given) set."""
@@ -385,19 +380,6 @@ class KlingRequest(KlingModel):
     def pricing_params(self) -> dict[str, Any]:
         """What the price table reads from this request (the payload on ``/v1``)."""
         return self.payload()
-
-    def slot_cost(self) -> int:
-        """Concurrency slots this request holds in its pack while it runs."""
-        from kling_async.endpoints import FAMILIES
-
-        # Only these fields decide the cost; reading them beats dumping the model.
-        declared = type(self).model_fields
-        fields: dict[str, Any] = {
-            name: value
-            for name in ("n", "result_type", "series_amount")
-            if name in declared and (value := getattr(self, name)) is not None
-        }
-        return FAMILIES[self.family].slot_cost(fields)
 
 
 class KlingSyncRequest(KlingModel):

@@ -5,7 +5,7 @@ Data flow::
 
     TextToVideo2026(model="kling-3.0-turbo", prompt=..., settings=VideoSettings(...))
       -> checked here against the model's rules (_rules2026), naming the field
-      -> create_path()  "/text-to-video/kling-3.0-turbo"
+      -> the family table's create path  "/text-to-video/kling-3.0-turbo"
       -> create_body(external_task_id, callback_url)
          {"prompt": ..., "settings": {...}, "options": {"external_task_id": ...}}
 
@@ -21,7 +21,6 @@ every model of the endpoint apply to it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 
 from pydantic import StringConstraints, model_validator
@@ -41,7 +40,6 @@ from kling_async.models._contents2026 import (
 from kling_async.models._request2026 import Request2026, WithContents
 from kling_async.models._rules2026 import (
     I2V_2026,
-    LEGACY_NAMES,
     MOTION_2026,
     OMNI_2026,
     T2V_2026,
@@ -53,7 +51,6 @@ __all__ = [
     "MotionControl2026",
     "OmniVideo2026",
     "TextToVideo2026",
-    "slot_model_of",
 ]
 
 
@@ -67,8 +64,8 @@ class TextToVideo2026(Request2026):
     Example:
         >>> r = TextToVideo2026(model="kling-3.0-turbo", prompt="a red fox in snow",
         ...                     settings=VideoSettings(duration=5, aspect_ratio="16:9"))
-        >>> r.create_path(), r.payload()["settings"]
-        ('/text-to-video/kling-3.0-turbo', {'aspect_ratio': '16:9', 'duration': 5})
+        >>> r.payload()["settings"]
+        {'aspect_ratio': '16:9', 'duration': 5}
     """
 
     family: ClassVar[str] = "text_to_video_2026"
@@ -229,16 +226,3 @@ class MotionControl2026(WithContents):
             raise UsageError("contents needs a video (MotionVideo(url=...))")
         self._check_elements(rules)
         return self
-
-
-def slot_model_of(family: str, params: Mapping[str, Any]) -> str | None:
-    """The model a journaled request of ``family`` counts its slots under:
-    ``model_name`` on ``/v1``, the ``/v1`` name of a 2026 request's ``model``."""
-    from kling_async.endpoints import FAMILIES, Design
-
-    fam = FAMILIES.get(family)
-    if fam is not None and fam.design is Design.D2026:
-        model = params.get("model")
-        return LEGACY_NAMES.get(str(model), str(model)) if model else None
-    value = params.get("model_name")
-    return str(value) if value else None

@@ -85,12 +85,6 @@ class Request2026(KlingRequest):
             field="model",
         )
 
-    def create_path(self) -> str:
-        """``/{endpoint}/{model}``."""
-        from kling_async.endpoints import FAMILIES
-
-        return FAMILIES[self.family].create_path(self.model)
-
     def payload(self) -> dict[str, Any]:
         """The body: ``prompt`` or ``contents``, ``settings``, ``options`` (the model
         travels in the path)."""

@@ -49,6 +49,7 @@ __all__ = [
     "BillingPage",
     "BillingRecord",
     "BillingResult",
+    "Design",
     "Element",
     "FaceData",
     "IdentifyFaceResult",
@@ -131,6 +132,21 @@ OptExternalId = Annotated[str | None, BeforeValidator(_str_or_empty_none), WrapV
 _T = TypeVar("_T")
 ObjectList = Annotated[list[_T], BeforeValidator(_list_of_objects)]
 """A list of objects read leniently (see the module docstring)."""
+
+
+class Design(enum.StrEnum):
+    """One of Kling's two API designs (``kling_api_2026.md`` C7).
+
+    ``V1``: ``/v1/...`` paths, the model in a ``model_name`` field, the task object
+    (``task_id``, ``task_status``...). ``D2026``: the model in the path
+    (``/text-to-video/{model}``), ``contents[]`` + ``settings{}`` + ``options{}``, the
+    task record (``id``, ``status``, ``outputs[]``...), lookups through ``/tasks``, API
+    key only. How each is spoken is its strategy (``kling_async.wire._designs``), chosen
+    per family by the family table.
+    """
+
+    V1 = "v1"
+    D2026 = "2026"
 
 
 class TaskStatus(enum.StrEnum):
@@ -325,7 +341,7 @@ def from_record(data: Mapping[str, Any]) -> dict[str, Any]:
         body.setdefault("final_unit_deduction", units)
     if cash is not None:
         body.setdefault("final_balance_deduction", cash)
-    body["design"] = "2026"
+    body["design"] = Design.D2026
     return body
 
 
@@ -346,6 +362,13 @@ def record_external_id(item: Mapping[str, Any]) -> str | None:
     if not isinstance(info, Mapping):
         return None
     return _text(info.get("external_task_id"))
+
+
+def _design(value: Any) -> Design:
+    try:
+        return Design(value)
+    except ValueError:
+        return Design.V1
 
 
 def _status(value: Any) -> TaskStatus:
@@ -375,9 +398,10 @@ class Task(_Tolerant):
     final_balance_deduction: OptDict = None
     created_at: OptInt = None
     updated_at: OptInt = None
-    design: OptText = None
-    """``"2026"`` when Kling answered with the 2026 task record (its ``outputs`` and
-    ``billing`` stay as extras); None for the ``/v1`` task object."""
+    design: Annotated[Design, BeforeValidator(_design)] = Design.V1
+    """The shape Kling answered in: :attr:`Design.D2026` for the 2026 task record (its
+    ``outputs`` and ``billing`` stay as extras; ``GET /tasks`` answers ``/v1`` tasks in
+    that shape too), :attr:`Design.V1` for the ``/v1`` task object."""
 
     @model_validator(mode="before")
     @classmethod

@@ -16,7 +16,7 @@ import random
 from collections.abc import Callable, Mapping
 
 from kling_async._config import BackoffPolicy, LearnPolicy
-from kling_async.endpoints import ConcurrencyScope, Pack, slot_key
+from kling_async.endpoints import ConcurrencyScope, Pack, SlotKey
 from kling_async.endpoints import family as family_of
 from kling_async.errors import ExternalIdInUseError, UsageError
 from kling_async.scheduling._pack import PackCore
@@ -97,10 +97,8 @@ class PackSlots:
 
     def key_for(self, family: str, model_name: str | None) -> str | None:
         """The key a task of ``family`` / ``model_name`` counts its slots under."""
-        fam = family_of(family)
-        if fam.pack is None:
-            return None
-        return slot_key(fam.pack.value, model_name, fam.name, self.scope)
+        key = SlotKey.of(family_of(family), model_name, self.scope)
+        return None if key is None else str(key)
 
     def core(self, key: str) -> PackCore[Submission]:
         """The core counting slots under ``key`` (created on first use: per-model keys

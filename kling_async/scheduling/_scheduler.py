@@ -234,10 +234,10 @@ class Scheduler:
         """Queue ``request``; see :meth:`kling_async.KlingClient.submit`."""
         self._check_open()
         fam = family_of(request.family)
-        key = self.slots.key_for(fam.name, getattr(request, "model_name", None))
+        key = self.slots.key_for(fam.name, fam.slot_model(request))
         if key is None:
             raise UsageError(f"{fam.name} answers inline; call the client's method directly")
-        cost = request.slot_cost()
+        cost = fam.slot_cost(request)
         core = self.slots.core(key)
         if core.configured is not None and cost > core.configured:
             raise CapacityError(

@@ -1,7 +1,8 @@
 """Learned task durations, used to poll when tasks are expected to finish.
 
 Durations are observed from Kling's own timestamps (``updated_at - created_at`` of a
-finished task), keyed by family, mode and requested duration. Each key keeps its
+finished task), keyed by what the family's API design says decides them (family, mode
+or resolution, requested duration: ``APIDesign.duration_key``). Each key keeps its
 most recent observations; the distribution is the piecewise-linear empirical CDF.
 Before enough observations exist, a key falls back to its family, then to a
 uniform prior between the family's minimum and ``2 * typical - minimum`` (scaled).
@@ -11,26 +12,14 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
-from collections.abc import Hashable, Mapping
-from typing import Any
+from collections.abc import Hashable
 
 from kling_async.endpoints import FAMILIES
 
-__all__ = ["DurationEstimator", "duration_key"]
+__all__ = ["DurationEstimator"]
 
 MIN_OBSERVATIONS = 5
 KEEP = 200
-
-
-def duration_key(family: str, payload: Mapping[str, Any] | None) -> tuple[Hashable, ...]:
-    """The key durations are learned under: family, mode (2026 design: resolution)
-    and requested duration."""
-    if not payload:
-        return (family, None, None)
-    settings = payload.get("settings")
-    if isinstance(settings, Mapping):  # the 2026 design
-        return (family, settings.get("resolution"), settings.get("duration"))
-    return (family, payload.get("mode"), payload.get("duration"))
 
 
 class _Samples:

@@ -25,14 +25,13 @@ from pydantic import ValidationError
 
 from kling_async._aio import wait_event
 from kling_async._config import PollPolicy
-from kling_async.endpoints import Design
 from kling_async.endpoints import family as family_of
 from kling_async.errors import KlingError, TaskMismatchError, TaskNotFoundError
 from kling_async.models import Task
 from kling_async.scheduling._record import Submission
 from kling_async.scheduling._stats import TrackerStats
 from kling_async.tracking._backend import Backend
-from kling_async.tracking._estimator import DurationEstimator, duration_key
+from kling_async.tracking._estimator import DurationEstimator
 from kling_async.wire._lookup import check_identity, named_external_id
 from kling_async.wire._tasks_query import chunks
 
@@ -141,7 +140,8 @@ class Tracker:
     def _key(record: Submission) -> tuple[Hashable, ...]:
         if record.duration_key is None:
             payload = record.request.payload() if record.request is not None else None
-            record.duration_key = duration_key(record.family, payload)
+            fam = family_of(record.family)
+            record.duration_key = fam.strategy.duration_key(fam.name, payload)
         return record.duration_key
 
     def observe_end(self, record: Submission, task: Task) -> None:
@@ -333,12 +333,8 @@ class Tracker:
         return seen
 
     def _by_tasks_query(self, family: str, count: int) -> bool:
-        if family_of(family).design is Design.D2026:
-            return True
-        return (
-            self.poll.tasks_query
-            and count > 1
-            and bool(getattr(self.backend, "has_api_key", False))
+        return family_of(family).strategy.polls_by_tasks_query(
+            has_api_key=self.backend.has_api_key, tasks=count, enabled=self.poll.tasks_query
         )
 
     async def _read_tasks(self, family: str, records: list[Submission]) -> dict[str, Task]:

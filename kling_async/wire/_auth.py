@@ -35,6 +35,7 @@ __all__ = [
     "APIKeyAuth",
     "APIKeyRequiredError",
     "Auth",
+    "Credentials",
     "JWTAuth",
     "MissingCredentialsError",
     "Secret",
@@ -271,3 +272,70 @@ def api_key_for_2026(
     env = os.environ if environ is None else environ
     key = env.get(ENV_API_KEY)
     return APIKeyAuth(key) if key else None
+
+
+class Credentials:
+    """The client's credentials, resolved once: the bearer ``/v1`` calls send (a JWT
+    or an API key) and the console API key the 2026 design needs, if there is one
+    (the client's own, or ``KLING_API_KEY`` beside an AK/SK pair).
+
+    Which calls need the API key is the API design's rule
+    (``APIDesign.require_credentials``); :meth:`bearer` applies it. Never shows a
+    secret in ``repr``.
+    """
+
+    __slots__ = ("api_key", "primary")
+
+    def __init__(self, primary: JWTAuth | APIKeyAuth, api_key: APIKeyAuth | None) -> None:
+        self.primary = primary
+        self.api_key = api_key
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        api_key: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Credentials:
+        """From arguments and the environment (see :func:`auth_from`).
+
+        Raises:
+            MissingCredentialsError: nothing usable was given.
+        """
+        primary = auth_from(
+            access_key=access_key, secret_key=secret_key, api_key=api_key, environ=environ
+        )
+        return cls(primary, api_key_for_2026(primary, environ))
+
+    @property
+    def has_api_key(self) -> bool:
+        """True when calls that need a console API key can be sent."""
+        return self.api_key is not None
+
+    def bearer(self, *, api_key_only: bool, what: str) -> JWTAuth | APIKeyAuth:
+        """The scheme a call sends: the API key when ``api_key_only``, else the primary.
+
+        Raises:
+            APIKeyRequiredError: ``api_key_only`` and no API key (``what`` names the
+                call); nothing is sent.
+        """
+        if not api_key_only:
+            return self.primary
+        if self.api_key is None:
+            raise APIKeyRequiredError(
+                f"{what}: a 2026-design call, and Kling accepts only a console API key there "
+                "(an access key / secret key JWT is refused with 401/1002). Pass api_key= "
+                f"or set {ENV_API_KEY} (create one at https://kling.ai/dev/api-key)"
+            )
+        return self.api_key
+
+    @property
+    def mode(self) -> str:
+        """``"jwt"`` or ``"api_key"``: what ``/v1`` calls send."""
+        return "jwt" if isinstance(self.primary, JWTAuth) else "api_key"
+
+    def __repr__(self) -> str:
+        key = ", api_key=<hidden>" if self.api_key is not None else ""
+        return f"Credentials({self.mode}{key})"

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from aiolimiter import AsyncLimiter
 from pydantic import BaseModel, ValidationError
 
-from kling_async.endpoints import SYNC_PATHS
 from kling_async.errors import ResponseError, UsageError
 from kling_async.models import (
     AccountCosts,
@@ -31,7 +30,23 @@ from kling_async.models import (
 )
 from kling_async.wire._transport import Envelope, Transport
 
-__all__ = ["SyncEndpoints", "parse_data"]
+__all__ = ["SYNC_PATHS", "SyncEndpoints", "parse_data"]
+
+SYNC_PATHS: Final[Mapping[str, str]] = {
+    "identify_face": "/v1/videos/identify-face",
+    "image_recognize": "/v1/videos/image-recognize",
+    "multi_elements_init_selection": "/v1/videos/multi-elements/init-selection",
+    "multi_elements_add_selection": "/v1/videos/multi-elements/add-selection",
+    "multi_elements_delete_selection": "/v1/videos/multi-elements/delete-selection",
+    "multi_elements_clear_selection": "/v1/videos/multi-elements/clear-selection",
+    "multi_elements_preview_selection": "/v1/videos/multi-elements/preview-selection",
+    "account_costs": "/account/costs",
+    "presets_voices": "/v1/general/presets-voices",
+    "presets_elements": "/v1/general/advanced-presets-elements",
+    "delete_voices": "/v1/general/delete-voices",
+    "delete_elements": "/v1/general/delete-advanced-elements",
+}
+"""Synchronous endpoints (answer inline, hold no slot, have no task query)."""
 
 _M = TypeVar("_M", bound=BaseModel)
 

@@ -13,21 +13,18 @@ naming that id, never a blind re-POST (design invariant 3).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
-from urllib.parse import quote
 
-from kling_async.endpoints import Design, Family, family
 from kling_async.errors import (
     CreateOutcomeUnknownError,
     KlingError,
     ResponseError,
-    TaskMismatchError,
-    TaskNotFoundError,
     UsageError,
 )
 from kling_async.models import KlingRequest, Task
-from kling_async.wire._lookup import check_identity, find_in_list, is_not_found
+from kling_async.wire._designs import Endpoint, strategy
+from kling_async.wire._lookup import check_identity
 from kling_async.wire._retry import Decision, classify
 from kling_async.wire._sync_calls import parse_data
 from kling_async.wire._tasks_query import TasksQuery
@@ -47,10 +44,13 @@ def new_external_task_id() -> str:
 class TaskCalls:
     """Create, query and list calls over one transport."""
 
-    __slots__ = ("_transport", "tasks")
+    __slots__ = ("_family", "_transport", "tasks")
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, families: Callable[[Any], Endpoint]) -> None:
         self._transport = transport
+        self._family = families
+        """The family table's lookup (names and families -> families): the table sits
+        above the wire and is handed in."""
         self.tasks = TasksQuery(transport)
         """``GET /tasks`` / ``POST /tasks`` (the 2026 design's cross-family queries)."""
 
@@ -86,13 +86,14 @@ class TaskCalls:
             APIError subclasses: Kling refused the create (nothing was created).
             TransportError: the request never reached Kling (retries ran out).
         """
-        fam = family(request.family)
+        fam = self._family(request.family)
+        design = strategy(fam.design)
         ext = merge_external_id(request.external_task_id, external_task_id)
         payload = request.create_body(ext, callback_url)
-        path = request.create_path()
+        path = design.create_path(fam, request)
         try:
             envelope = await self._transport.request(
-                "POST", path, json_body=payload, idempotent=False, api_key_only=fam.api_key_only
+                "POST", path, json_body=payload, idempotent=False, api_key_only=design.needs_api_key
             )
             return parse_data(Task, envelope.data, what=f"{fam.name} create")
         except KlingError as error:
@@ -104,105 +105,53 @@ class TaskCalls:
 
     async def get_task(
         self,
-        family_name: str | Family,
+        family_name: str | Endpoint,
         *,
         task_id: str | None = None,
         external_task_id: str | None = None,
     ) -> Task:
         """Look one task up by ``task_id``, by ``external_task_id``, or by both.
 
-        ``/v1`` families use the documented path ``GET {path}/{id}`` (Kling matches
-        the segment against task ids and external ids); 2026-design families use
+        How is the family's API design's business (``wire._designs``): ``/v1``
+        families use the documented path ``GET {path}/{id}`` (Kling matches the
+        segment against task ids and external ids); 2026-design families use
         ``GET /tasks?task_ids=`` or ``?external_task_ids=`` (an absent task is not
-        found). The answer is checked against
-        what was asked before it is returned: the task id must match; an external
-        id must be named by the answer and match (with both given, an answer that
-        names no external id is accepted on its task id). A task that is not the one
-        asked for is never returned.
+        found). The answer is checked against what was asked before it is returned:
+        the task id must match; an external id must be named by the answer and match
+        (with both given, an answer that names no external id is accepted on its task
+        id). A task that is not the one asked for is never returned.
 
         Raises:
             TaskNotFoundError: no such task (live Kling: HTTP 400, code 1201,
                 ``Task not found by id/external id``; 1203 / HTTP 404 too).
             TaskMismatchError: the answer names another task.
-            ValueError: no id given, or the family has no query endpoint.
+            UsageError: no id given, or the family has no query endpoint.
+            APIKeyRequiredError: a 2026-design family and no API key.
         """
-        fam = family(family_name)
+        fam = self._family(family_name)
         if task_id is None and external_task_id is None:
             raise UsageError("give task_id= or external_task_id=")
         if not fam.queryable:
             raise UsageError(f"{fam.name} has no query endpoint (its result comes inline)")
-        segment = task_id if task_id is not None else external_task_id
-        assert segment is not None
-        where = f"{fam.name} lookup"
-        if fam.design is Design.D2026:
-            task = await self._get_2026(fam, task_id, external_task_id)
-        else:
-            task = await self._get_v1(fam, segment, task_id, external_task_id, where)
+        task = await strategy(fam.design).lookup(
+            self._transport,
+            self.tasks,
+            fam,
+            task_id=task_id,
+            external_task_id=external_task_id,
+        )
         check_identity(
             task.task_id,
             task.external_task_id,
             task_id=task_id,
             external_task_id=external_task_id,
-            where=where,
+            where=f"{fam.name} lookup",
         )
         return task
 
-    async def _get_v1(
-        self,
-        fam: Family,
-        segment: str,
-        task_id: str | None,
-        external_task_id: str | None,
-        where: str,
-    ) -> Task:
-        try:
-            envelope = await self._transport.request(
-                "GET", fam.task_path(quote(segment, safe="")), idempotent=True
-            )
-        except KlingError as error:
-            if is_not_found(error):
-                raise TaskNotFoundError(
-                    f"no {fam.name} task with {_asked(task_id, external_task_id)} ({error})",
-                    http_status=getattr(error, "http_status", None) or 0,
-                    code=getattr(error, "code", 0),
-                    request_id=getattr(error, "request_id", None),
-                ) from None
-            raise
-        data = envelope.data
-        if isinstance(data, list):
-            # Not an answer of the path form; take only an item that is provably ours.
-            found = find_in_list(data, task_id=task_id, external_task_id=external_task_id)
-            if found is None:
-                raise TaskMismatchError(
-                    f"{where}: asked for {_asked(task_id, external_task_id)}, the answer is a "
-                    f"list of {len(data)} task(s) without it; not adopted",
-                    asked=segment,
-                    got_task_id=None,
-                )
-            data = found
-        return parse_data(Task, data, what=where)
-
-    async def _get_2026(
-        self, fam: Family, task_id: str | None, external_task_id: str | None
-    ) -> Task:
-        if task_id is not None:
-            found = await self.tasks.query(task_ids=[task_id])
-        else:
-            assert external_task_id is not None
-            found = await self.tasks.query(external_task_ids=[external_task_id])
-        if not found:
-            raise TaskNotFoundError(
-                f"no {fam.name} task with {_asked(task_id, external_task_id)} "
-                "(GET /tasks answered without it)",
-                http_status=200,
-                code=0,
-                request_id=None,
-            )
-        return found[0]
-
     async def list_tasks(
         self,
-        family_name: str | Family,
+        family_name: str | Endpoint,
         *,
         page_size: int = MAX_PAGE_SIZE,
         start_page: int = 1,
@@ -217,11 +166,11 @@ class TaskCalls:
             >>> async for page in client.list_tasks("text2video"):  # doctest: +SKIP
             ...     for task in page: print(task.task_id, task.task_status)
         """
-        fam = family(family_name)
+        fam = self._family(family_name)
         if not fam.list_supported:
             raise UsageError(
                 f"{fam.name} has no list endpoint"
-                + (" (list 2026-design tasks with list_all_tasks())" if fam.api_key_only else "")
+                + (" (list them with tasks_page())" if strategy(fam.design).needs_api_key else "")
             )
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise UsageError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
@@ -237,22 +186,22 @@ class TaskCalls:
             page += 1
 
     async def list_page(
-        self, family_name: str | Family, *, page: int = 1, page_size: int = MAX_PAGE_SIZE
+        self, family_name: str | Endpoint, *, page: int = 1, page_size: int = MAX_PAGE_SIZE
     ) -> list[Task]:
         """Fetch one page of a family's task list (newest first)."""
-        fam = family(family_name)
+        fam = self._family(family_name)
         raw = await self.list_page_raw(fam, page=page, page_size=page_size)
         return [parse_data(Task, item, what=f"{fam.name} list item") for item in raw]
 
     async def list_page_raw(
-        self, family_name: str | Family, *, page: int = 1, page_size: int = MAX_PAGE_SIZE
+        self, family_name: str | Endpoint, *, page: int = 1, page_size: int = MAX_PAGE_SIZE
     ) -> list[Mapping[str, Any]]:
         """One page of a family's task list as raw JSON objects (parse what you need).
 
         Raises:
             ResponseError: ``data`` is not a list of objects.
         """
-        fam = family(family_name)
+        fam = self._family(family_name)
         if not fam.list_supported:
             raise UsageError(f"{fam.name} has no list endpoint")
         envelope = await self._transport.request(
@@ -278,12 +227,3 @@ def merge_external_id(from_model: Any, explicit: str | None) -> str:
     if not isinstance(value, str) or not value:
         raise UsageError("external_task_id must be a non-empty string")
     return value
-
-
-def _asked(task_id: str | None, external_task_id: str | None) -> str:
-    parts = []
-    if task_id is not None:
-        parts.append(f"task_id={task_id!r}")
-    if external_task_id is not None:
-        parts.append(f"external_task_id={external_task_id!r}")
-    return " and ".join(parts)

@@ -20,19 +20,25 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from pydantic import ValidationError
 
-from kling_async.endpoints import MAX_TASK_IDS, TASKS_PATH
 from kling_async.errors import ResponseError, UsageError
 from kling_async.models import Task
 from kling_async.wire._lookup import named_external_id, named_task_id
 from kling_async.wire._transport import Transport
 
-__all__ = ["TaskPage", "TasksQuery", "TasksQueryCalls", "chunks"]
+__all__ = ["MAX_TASK_IDS", "TASKS_PATH", "TaskPage", "TasksQuery", "TasksQueryCalls", "chunks"]
 
 logger = logging.getLogger("kling_async.tasks")
+
+TASKS_PATH: Final = "/tasks"
+"""The cross-family task query of the 2026 design: ``GET`` by ids (at most
+:data:`MAX_TASK_IDS` together), ``POST`` for the cursor listing."""
+
+MAX_TASK_IDS: Final = 20
+"""Ids per ``GET /tasks`` (task ids and external ids counted together; live cap, C5)."""
 
 MAX_LIST_LIMIT = 500
 PRODUCT_TYPES = frozenset({"video", "image", "try_on"})

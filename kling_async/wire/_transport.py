@@ -45,7 +45,7 @@ from kling_async.errors import (
     UsageError,
     error_for_code,
 )
-from kling_async.wire._auth import ENV_API_KEY, APIKeyAuth, APIKeyRequiredError, JWTAuth
+from kling_async.wire._auth import APIKeyAuth, Credentials, JWTAuth
 from kling_async.wire._retry import Decision, classify, parse_retry_after, retry_delay
 
 __all__ = ["Envelope", "Transport", "TransportState"]
@@ -77,7 +77,8 @@ class Transport:
 
     Args:
         base_url: e.g. ``https://api-singapore.klingai.com`` (no trailing slash).
-        auth: supplies the bearer token.
+        credentials: the bearer schemes (:class:`Credentials`; a bare JWT or API-key
+            scheme is taken as the only one).
         timeouts, retry, limits: see :mod:`kling_async._config`.
         session: an existing ``aiohttp.ClientSession`` to use; it is then not closed
             by :meth:`close`. When omitted, one is created on first use and owned.
@@ -88,9 +89,8 @@ class Transport:
     def __init__(
         self,
         base_url: str,
-        auth: JWTAuth | APIKeyAuth,
+        credentials: Credentials | JWTAuth | APIKeyAuth,
         *,
-        api_key_auth: APIKeyAuth | None = None,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         limits: Limits | None = None,
@@ -99,8 +99,11 @@ class Transport:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._auth = auth
-        self._api_key_auth = api_key_auth
+        if not isinstance(credentials, Credentials):
+            credentials = Credentials(
+                credentials, credentials if isinstance(credentials, APIKeyAuth) else None
+            )
+        self.credentials = credentials
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
         self.limits = limits or Limits()
@@ -146,17 +149,7 @@ class Transport:
     @property
     def has_api_key(self) -> bool:
         """True when 2026-design calls can be sent (an API key is configured)."""
-        return self._api_key_auth is not None
-
-    def require_api_key(self, what: str) -> APIKeyAuth:
-        """The API key for a 2026-design call, or :class:`APIKeyRequiredError`."""
-        if self._api_key_auth is None:
-            raise APIKeyRequiredError(
-                f"{what}: a 2026-design call, and Kling accepts only a console API key there "
-                "(an access key / secret key JWT is refused with 401/1002). Pass api_key= "
-                f"or set {ENV_API_KEY} (create one at https://kling.ai/dev/api-key)"
-            )
-        return self._api_key_auth
+        return self.credentials.has_api_key
 
     async def request(
         self,
@@ -184,9 +177,7 @@ class Transport:
         """
         if self.state is TransportState.CLOSED:
             raise ClientClosedError("the client is closed; make a new KlingClient")
-        scheme: JWTAuth | APIKeyAuth = self._auth
-        if api_key_only:
-            scheme = self.require_api_key(f"{method} {path}")
+        scheme = self.credentials.bearer(api_key_only=api_key_only, what=f"{method} {path}")
         attempt = 0
         reauthed = False
         while True:
