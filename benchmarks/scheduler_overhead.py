@@ -31,7 +31,7 @@ from typing import Any
 
 from _quick import quick_mode
 
-from kling_async import KlingRequest, Task, TextToVideo
+from kling_async import KlingRequest, Task, TaskHandle, TextToVideo
 from kling_async._config import PollPolicy
 from kling_async.endpoints import Family
 from kling_async.models import TaskInfo
@@ -116,7 +116,11 @@ async def throughput(count: int, capacity: int, *, finish_on_create: bool) -> di
     requests = [TextToVideo(prompt=f"p{i}") for i in range(count)]
     gc.collect()
     started = time.perf_counter()
-    handles = [scheduler.submit(r, external_task_id=f"ext-{i}") for i, r in enumerate(requests)]
+    cancel = scheduler.cancel
+    handles = [
+        TaskHandle(scheduler.submit(r, external_task_id=f"ext-{i}"), cancel)
+        for i, r in enumerate(requests)
+    ]
     await scheduler.drain()
     elapsed = time.perf_counter() - started
     assert all(h.done() and h.result().succeeded for h in handles)
@@ -142,7 +146,11 @@ async def memory_per_handle(count: int) -> dict[str, Any]:
     base = tracemalloc.take_snapshot()
     requests = [TextToVideo(prompt=f"prompt number {i}") for i in range(count)]
     with_requests = tracemalloc.take_snapshot()
-    handles = [scheduler.submit(r, external_task_id=f"ka-{i:032x}") for i, r in enumerate(requests)]
+    cancel = scheduler.cancel  # one bound method for every handle, as the client does
+    handles = [
+        TaskHandle(scheduler.submit(r, external_task_id=f"ka-{i:032x}"), cancel)
+        for i, r in enumerate(requests)
+    ]
     after = tracemalloc.take_snapshot()
     tracemalloc.stop()
 

@@ -9,6 +9,7 @@ backend), the synchronous calls (``_sync_calls``), the scheduler behind
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -37,6 +38,7 @@ from kling_async.endpoints import ConcurrencyScope, Family, family
 from kling_async.errors import KlingError, UsageError
 from kling_async.models import KlingRequest, Task
 from kling_async.scheduling._creator import BeforeCreate
+from kling_async.scheduling._events import SchedulerEvents
 from kling_async.scheduling._scheduler import Scheduler
 from kling_async.scheduling._slots import SlotPool
 from kling_async.scheduling._stats import SchedulerStats
@@ -97,6 +99,9 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
             rotation). With secrets, unsigned or badly signed deliveries get 401.
         trust_unsigned_callbacks: let an unsigned terminal callback resolve at once
             instead of being confirmed by a query first.
+        events: what the scheduler tells you as it happens
+            (:class:`~kling_async.SchedulerEvents`: a task created or settled, a pack
+            stopped, Kling unreachable and back), given once here.
         before_create: ``async def hook(pending: PendingCreate)`` awaited before every
             create call the scheduler sends (the batch runner journals "creating"
             there); if it raises, nothing is sent and the submission fails with it.
@@ -150,6 +155,7 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
         webhook_secrets: Sequence[str] | str | None = None,
         trust_unsigned_callbacks: bool = False,
         before_create: BeforeCreate | None = None,
+        events: SchedulerEvents | None = None,
         prices: PriceTable
         | str
         | os.PathLike[str]
@@ -199,9 +205,10 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
             learn=learn,
             max_backfill_wait=max_backfill_wait,
             callbacks=callback_url is not None,
-            before_create=before_create,
+            events=_merge_events(events, before_create),
             budget=self.budget,
         )
+        self._cancel = self._scheduler.cancel  # one bound method shared by every handle
         self.callbacks: CallbackReceiver | None = None
         """The callback receiver when ``callback_url`` was given, else None."""
         if callback_url is not None:
@@ -243,7 +250,7 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
         """True after :meth:`aclose`."""
         return self._closed
 
-    async def aclose(self) -> None:
+    async def aclose(self, *, settle_creates: float = 0.0) -> None:
         """Close for good (idempotent).
 
         Queued submissions end cancelled and are never created. Tasks created (or
@@ -252,11 +259,16 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
         and be billed; follow them later with :meth:`attach`), and one warning lists
         them. Then the session closes; every later call raises
         :class:`~kling_async.ClientClosedError`.
+
+        Args:
+            settle_creates: first admit no more creates and wait up to that many
+                seconds for the create calls under way to come back, so their tasks
+                end with known ids (default 0: close at once).
         """
-        self._closed = True
         try:
-            await self._scheduler.aclose()
+            await self._scheduler.aclose(settle_creates=settle_creates)
         finally:
+            self._closed = True
             await self._transport.close()
 
     @property
@@ -315,13 +327,14 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
         deadline = (
             start_deadline.timestamp() if isinstance(start_deadline, datetime) else (start_deadline)
         )
-        return self._scheduler.submit(
+        record = self._scheduler.submit(
             request,
             external_task_id=ext,
             priority=priority,
             start_deadline=deadline,
             callback_url=callback_url if callback_url is not None else self.callback_url,
         )
+        return TaskHandle(record, self._cancel)
 
     def _require_key_for(self, fam: Family) -> None:
         fam.strategy.require_credentials(self._credentials, f"{fam.name} ({fam.path})")
@@ -374,13 +387,14 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
         if task_id is None and external_task_id is None:
             raise UsageError("give task_id=, external_task_id= or both")
         self._require_key_for(family(family_name))
-        return await self._scheduler.attach(
+        record = await self._scheduler.attach(
             family(family_name).name,
             task_id=task_id,
             external_task_id=external_task_id,
             cost=cost,
             model_name=model_name,
         )
+        return TaskHandle(record, self._cancel)
 
     async def drain(self) -> None:
         """Wait until nothing is queued, being created or in flight."""
@@ -475,3 +489,19 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
     ) -> list[Mapping[str, Any]]:
         """One page of a family's task list as raw JSON objects (parse what you need)."""
         return await self._tasks.list_page_raw(family_name, page=page, page_size=page_size)
+
+
+def _merge_events(
+    events: SchedulerEvents | None, before_create: BeforeCreate | None
+) -> SchedulerEvents:
+    """``events`` with ``before_create`` (the shortcut argument) filled in.
+
+    Raises:
+        UsageError: both give a ``before_create`` hook.
+    """
+    events = events or SchedulerEvents()
+    if before_create is None:
+        return events
+    if events.before_create is not None:
+        raise UsageError("before_create given twice (as an argument and in events)")
+    return dataclasses.replace(events, before_create=before_create)

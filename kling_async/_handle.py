@@ -9,8 +9,9 @@ create. Awaiting is shielded: cancelling the coroutine that awaits (or a
 keeps being tracked until Kling says it ended (or the client closes).
 
 The state lives in the scheduler's private record
-(:class:`~kling_async.scheduling._record.Submission`); the handle only reads it,
-and asks the scheduler (through the ``cancel`` function it was given) to cancel.
+(:class:`~kling_async.scheduling._record.Submission`), which the scheduler hands out
+and the client wraps in a handle; the handle only reads it, and asks the scheduler
+(through the ``cancel`` function it was given) to cancel.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ class TaskHandle:
     __slots__ = ("_cancel", "_listeners", "_record")
 
     def __init__(self, record: Submission, cancel: Callable[[Submission], bool]) -> None:
-        """Made by the scheduler; ``cancel`` asks it to cancel ``record``."""
+        """Made by the client around the scheduler's record; ``cancel`` asks the
+        scheduler to cancel ``record``."""
         self._record = record
         self._cancel = cancel
         self._listeners: list[Listener] | None = None  # most handles never get one
@@ -83,7 +85,8 @@ class TaskHandle:
     @property
     def pack(self) -> str | None:
         """The slot key its slots count under (see the class docstring)."""
-        return self._record.key
+        key = self._record.key
+        return None if key is None else str(key)
 
     @property
     def cost(self) -> int:
@@ -159,7 +162,7 @@ class TaskHandle:
         """Call ``listener(handle)`` after every state change (for progress displays)."""
         if self._listeners is None:
             self._listeners = []
-            self._record.on_change = self._notify
+            self._record.listen(self._notify)
         self._listeners.append(listener)
 
     def remove_listener(self, listener: Listener) -> None:

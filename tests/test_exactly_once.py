@@ -12,6 +12,7 @@ from kling_async import (
     InvalidRequestError,
     KlingError,
     Task,
+    TaskHandle,
     TaskMismatchError,
     TaskNotFoundError,
     TextToVideo,
@@ -21,6 +22,7 @@ from kling_async._config import BackoffPolicy, PollPolicy
 from kling_async.endpoints import Family
 from kling_async.models import KlingRequest
 from kling_async.scheduling._scheduler import Scheduler
+from kling_async.scheduling._stats import SchedulerStats
 
 
 class Scripted:
@@ -69,13 +71,30 @@ class Scripted:
         return []
 
 
-def scheduler(backend: Scripted) -> Scheduler:
-    return Scheduler(
-        backend,
-        capacity={"video": 1},
-        backoff=BackoffPolicy(initial=0.001, max_delay=0.002),
-        poll=PollPolicy(min_interval=0.001, max_interval=0.002, time_scale=1e-6),
-    )
+class Harness:
+    """A scheduler whose records are wrapped in handles, as the client does."""
+
+    def __init__(self, backend: Scripted) -> None:
+        self.scheduler = Scheduler(
+            backend,
+            capacity={"video": 1},
+            backoff=BackoffPolicy(initial=0.001, max_delay=0.002),
+            poll=PollPolicy(min_interval=0.001, max_interval=0.002, time_scale=1e-6),
+        )
+
+    def submit(self, request: KlingRequest, *, external_task_id: str) -> TaskHandle:
+        record = self.scheduler.submit(request, external_task_id=external_task_id)
+        return TaskHandle(record, self.scheduler.cancel)
+
+    def stats(self) -> SchedulerStats:
+        return self.scheduler.stats()
+
+    async def aclose(self) -> None:
+        await self.scheduler.aclose()
+
+
+def scheduler(backend: Scripted) -> Harness:
+    return Harness(backend)
 
 
 def _unknown() -> CreateOutcomeUnknownError:

@@ -1,4 +1,5 @@
-"""No import cycles in the package, type-only and function-level imports included.
+"""No import cycles in the package, and layers that point one way (type-only and
+function-level imports included).
 
 Every ``import`` / ``from ... import`` anywhere in a module (``if TYPE_CHECKING:``
 blocks and function bodies too) is an edge; ``from a.b import c`` points at the
@@ -109,3 +110,82 @@ def test_the_checker_finds_a_type_only_cycle() -> None:
     assert _cycles({"a": {"a"}}) == [["a"]]
     tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import x.y\n")
     assert any(isinstance(n, ast.Import) for n in ast.walk(tree))
+
+
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("answers", ("kling_async.models._task",)),  # the task and answer shapes: plain data
+    (
+        "foundation",
+        ("kling_async.errors", "kling_async._config", "kling_async._logging", "kling_async._clock"),
+    ),
+    ("models", ("kling_async.models",)),
+    ("wire", ("kling_async.wire",)),
+    ("family table", ("kling_async.endpoints",)),
+    ("costs", ("kling_async.costs",)),
+    ("tracking", ("kling_async.tracking",)),
+    ("scheduling", ("kling_async.scheduling",)),
+    (
+        "face",
+        (
+            "kling_async._client",
+            "kling_async._handle",
+            "kling_async._conveniences",
+            "kling_async._family_methods",
+            "kling_async._callbacks",
+            "kling_async.integrations",
+        ),
+    ),
+    ("simulator", ("kling_async.simulator",)),
+    ("batch", ("kling_async.batch",)),
+    (
+        "entry points",
+        (
+            "kling_async",
+            "kling_async.testing",
+            "kling_async.cli",
+            "kling_async.__main__",
+            "kling_async.simulator.__main__",
+        ),
+    ),
+]
+"""The layers bottom up: a module may import its own layer and the ones below it.
+The response models sit lowest (errors carry the task that failed); the request models
+and the wire know nothing of the family table, the scheduler or the face."""
+
+
+def _layer(module: str) -> int:
+    """The layer of ``module`` (the longest matching prefix wins)."""
+    best, depth = -1, -1
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > depth:
+                best, depth = index, len(prefix)
+    return best
+
+
+def _upward(graph: dict[str, set[str]]) -> list[str]:
+    return sorted(
+        f"{source} ({LAYERS[_layer(source)][0]}) -> {target} ({LAYERS[_layer(target)][0]})"
+        for source, targets in graph.items()
+        for target in targets
+        if _layer(target) > _layer(source)
+    )
+
+
+def test_every_module_has_a_layer() -> None:
+    """A new module is placed in a layer on purpose (or this test says where it is not)."""
+    assert [name for name in _modules() if _layer(name) < 0] == []
+
+
+def test_layers_point_one_way() -> None:
+    """No module imports a higher layer: the wire and the models know nothing above
+    them, the tracker does not know the scheduler, the scheduler not the face."""
+    assert _upward(_edges(_modules())) == []
+
+
+def test_the_layer_check_finds_an_upward_import() -> None:
+    """The checker itself: the tracker importing the scheduler's record is reported."""
+    graph = {"kling_async.tracking._tracker": {"kling_async.scheduling._record"}}
+    assert _upward(graph) == [
+        "kling_async.tracking._tracker (tracking) -> kling_async.scheduling._record (scheduling)"
+    ]

@@ -7,6 +7,7 @@ import inspect
 import kling_async
 
 EXPECTED = {
+    "SchedulerEvents",
     "ExternalIdInUseError",
     "InternalError",
     "MissingExtraError",

@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 import pytest
 
-from kling_async import HandleState, Task, TaskHandle, TextToVideo
+from kling_async import HandleState, Pack, Task, TaskHandle, TextToVideo
+from kling_async.endpoints import SlotKey
 from kling_async.scheduling._record import (
     TRANSITIONS,
     IllegalTransition,
@@ -22,15 +23,19 @@ FINISHED = Task.model_validate({"task_id": "t1", "task_status": "succeed"})
 FAILED = Task.model_validate({"task_id": "t1", "task_status": "failed"})
 
 
+RUNNING = Task.model_validate({"task_id": "t1", "task_status": "processing"})
+
+
 def _record(state: HandleState = HandleState.QUEUED) -> Submission:
     return Submission(
         family="text2video",
         request=TextToVideo(prompt="p"),
         external_task_id="e1",
-        key="video",
+        key=SlotKey(Pack.VIDEO),
         cost=1,
         seq=0,
         state=state,
+        task=None if state is HandleState.QUEUED else RUNNING,
     )
 
 
@@ -86,7 +91,7 @@ async def test_every_legal_transition_applies_and_every_illegal_one_is_refused(
     for target in HandleState:
         record = _record_in(start)
         seen: list[HandleState] = []
-        record.on_change = _recorder(record, seen)
+        record.listen(_recorder(record, seen))
         if target in TRANSITIONS[start]:
             _apply(record, target)
             assert record.state is target and seen == [target]
@@ -142,10 +147,64 @@ async def test_the_handle_is_a_read_only_view() -> None:
     states: list[HandleState] = []
     handle.add_listener(lambda h: states.append(h.state))
     _apply(record, HandleState.SUBMITTING)
-    record.task_id = "t1"
+    record.note_task(Task.model_validate({"task_id": "t1", "task_status": "submitted"}))
     _apply(record, HandleState.SUBMITTED)
     assert handle.task_id == "t1" and states == [HandleState.SUBMITTING, HandleState.SUBMITTED]
     assert handle.cancel() and cancelled == [record]
     _apply(record, HandleState.SUCCEEDED)
     assert (await asyncio.wait_for(handle, 1)) is FINISHED
     assert handle.pack == "video" and "succeeded" in repr(handle)
+
+
+def test_what_happens_to_a_record_cannot_be_written_from_outside() -> None:
+    """state, task, task_id, error, attempts and holds_slots are read-only: they change
+    only through the record's own methods and ``transition``."""
+    record = _record()
+    for name in ("state", "task", "task_id", "error", "attempts", "holds_slots", "final"):
+        with pytest.raises(AttributeError):
+            setattr(record, name, None)
+    assert record.begin_attempt() == 1 and record.attempts == 1
+    assert record.hold_slots() and not record.hold_slots() and record.holds_slots
+    assert record.free_slots() and not record.free_slots() and not record.holds_slots
+    record.note_task(RUNNING)
+    with pytest.raises(IllegalTransition, match="not about t1"):
+        record.note_task(Task.model_validate({"task_id": "t2", "task_status": "succeed"}))
+    assert record.task_id == "t1" and record.task is RUNNING
+
+
+def test_no_module_but_the_record_writes_a_record() -> None:
+    """Where records travel (the scheduler's parts, the tracker, the face), no
+    assignment targets a record's attributes (the parts call its methods), and no
+    part writes another part's private fields: every ``x.field = ...`` or
+    ``x._name = ...`` on something other than ``self`` is a finding."""
+    import ast
+    from pathlib import Path
+
+    import kling_async
+
+    root = Path(kling_async.__file__).parent
+    fields = set(Submission.__slots__) | {name.lstrip("_") for name in Submission.__slots__}
+    where = [*root.glob("scheduling/*.py"), *root.glob("tracking/*.py")]
+    where += [root / "_handle.py", root / "_client.py", root / "_conveniences.py"]
+    findings = []
+    for path in sorted(where):
+        if path.name == "_record.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets: list[ast.expr] = []
+            if isinstance(node, ast.Assign):
+                targets = list(node.targets)
+            elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+                targets = [node.target]
+            for target in targets:
+                for sub in ast.walk(target):
+                    if not isinstance(sub, ast.Attribute) or not isinstance(sub.ctx, ast.Store):
+                        continue
+                    if not isinstance(sub.value, ast.Name) or sub.attr.startswith("__"):
+                        continue
+                    owner = sub.value.id
+                    if owner in ("self", "cls"):
+                        continue
+                    if sub.attr in fields or sub.attr.startswith("_"):
+                        findings.append(f"{path.relative_to(root)}:{sub.lineno} {owner}.{sub.attr}")
+    assert findings == []

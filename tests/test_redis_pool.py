@@ -150,7 +150,7 @@ async def test_a_released_lease_is_not_brought_back_by_a_heartbeat(
         claims.append(claim)
 
     await a._upkeep(adopt)
-    assert [c.key for c in claims] == ["k"]
+    assert [c.external_task_id for c in claims] == ["k"]
     await b._upkeep(adopt)  # b learns the lease is a's now
     assert "k" not in b._leases
     assert await b.release("try_on", "k") == 1  # b saw its task end first
@@ -275,8 +275,9 @@ async def test_a_release_queued_during_an_outage_does_not_block_reacquiring(
 
 
 async def test_a_failed_adoption_is_retried_not_held_for_ever(redis_server: RedisServer) -> None:
-    """If following an adopted task fails, the lease is not renewed: it expires and is
-    claimed again (nothing keeps its slots without tracking the task)."""
+    """If following an adopted task fails (the adopter cannot look it up and forgets
+    the lease, as the scheduler's follower does), the lease is not renewed: it
+    expires and is claimed again (nothing keeps its slots without tracking the task)."""
     dead = pool(redis_server, lease_ttl=0.1)
     await dead.set_capacity("video", 2)
     assert await dead.try_acquire("video", 1, "k", "text2video")
@@ -284,8 +285,8 @@ async def test_a_failed_adoption_is_retried_not_held_for_ever(redis_server: Redi
     seen: list[str] = []
 
     async def broken(claim: LeaseClaim) -> None:
-        seen.append(claim.key)
-        raise RuntimeError("lookup failed")
+        seen.append(claim.external_task_id)
+        survivor.forget(claim.external_task_id)  # the lookup failed: let it expire
 
     await asyncio.sleep(0.15)
     await survivor._upkeep(broken)

@@ -15,7 +15,7 @@ import aiohttp
 import uvicorn
 from aiohttp import web
 
-from kling_async import PollPolicy, RetryPolicy, Task, TextToVideo
+from kling_async import PollPolicy, RetryPolicy, Task, TaskHandle, TextToVideo
 from kling_async.scheduling._scheduler import Scheduler
 from kling_async.simulator import Simulator
 
@@ -160,7 +160,9 @@ async def test_terminal_callback_before_the_create_answer_is_kept() -> None:
         poll=PollPolicy(min_interval=60, max_interval=600),
         callbacks=True,
     )
-    handle = scheduler.submit(TextToVideo(prompt="p"), external_task_id="early")
+    handle = TaskHandle(
+        scheduler.submit(TextToVideo(prompt="p"), external_task_id="early"), scheduler.cancel
+    )
     while handle.state.value != "submitting":
         await asyncio.sleep(0.001)
     done = Task.model_validate(

@@ -22,6 +22,7 @@ from kling_async import (
     InsufficientBalanceError,
     KlingClient,
     PollPolicy,
+    SchedulerEvents,
     TextToVideo,
     TransportError,
 )
@@ -67,13 +68,20 @@ async def test_unreachable_kling_fails_pending_submissions_within_the_bound(
 
 
 async def test_the_unreachable_clock_restarts_when_kling_answers() -> None:
-    """Creates that reach Kling reset the bound: a client that was cut off works again."""
+    """Creates that reach Kling reset the bound: a client that was cut off works again,
+    and its owner is told both (unreachable, then reachable), in that order."""
+    told: list[str] = []
+    events = SchedulerEvents(
+        unreachable=lambda error: told.append(f"unreachable: {type(error).__name__}"),
+        reachable=lambda: told.append("reachable"),
+    )
     async with Simulator(time_scale=SCALE, duration_spread=0) as sim:
         client = sim.client(
             capacity={"video": 2},
             poll=PollPolicy.scaled(SCALE),
             retry=FAST_RETRY,
             backoff=BackoffPolicy(initial=0.01, max_delay=0.05, unreachable_timeout=0.3),
+            events=events,
         )
         async with client:
             good = sim.base_url
@@ -83,7 +91,7 @@ async def test_the_unreachable_clock_restarts_when_kling_answers() -> None:
             client._transport.base_url = good
             task = await asyncio.wait_for(client.text_to_video(prompt="back"), 10)
             assert task.succeeded
-            assert client._scheduler.stops.since is None
+        assert told == ["unreachable: TransportError", "reachable"]
 
 
 async def test_wrong_credentials_stop_every_create_after_one_refusal() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -11,7 +12,6 @@ import pytest
 from kling_async import ServerError, Task, TextToVideo
 from kling_async._config import PollPolicy
 from kling_async.endpoints import FAMILIES, Family
-from kling_async.scheduling._record import Submission
 from kling_async.tracking import Tracker
 
 
@@ -70,24 +70,30 @@ class FakeBackend:
         return [self.tasks[t] for t in newest]
 
 
-async def make_handle(task_id: str, created: float) -> Submission:
-    handle = Submission(
-        family="text2video",
-        request=TextToVideo(prompt="p"),
-        external_task_id=f"e{task_id}",
-        key="video",
-        cost=1,
-        seq=0,
-    )
-    handle.task_id = task_id
-    handle.created_at = handle.last_seen = created
-    return handle
+@dataclass(frozen=True)
+class Followed:
+    """What the tracker follows: it needs only these three (no scheduler record)."""
+
+    family: str
+    task_id: str
+    external_task_id: str
 
 
-def planner(poll: PollPolicy, clock: Clock) -> tuple[Tracker, list[Any]]:
+PAYLOAD = TextToVideo(prompt="p").payload()
+
+
+def follow(
+    tracker: Tracker[Followed], task_id: str, created: float, last_seen: float | None = None
+) -> Followed:
+    item = Followed("text2video", task_id, f"e{task_id}")
+    tracker.track(item, payload=PAYLOAD, created_at=created, last_seen=last_seen)
+    return item
+
+
+def planner(poll: PollPolicy, clock: Clock) -> tuple[Tracker[Followed], list[Any]]:
     spawned: list[Any] = []
 
-    async def on_task(handle: Submission, task: Task) -> None:
+    async def on_task(handle: Followed, task: Task) -> None:
         return None
 
     def spawn(fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -103,7 +109,7 @@ async def test_first_poll_waits_for_the_prior_distribution() -> None:
     """One text2video task (prior uniform 60..580 s) is first polled when P(done) = 0.4."""
     clock = Clock()
     tracker, _ = planner(POLICY, clock)
-    tracker.track(await make_handle("1", clock.now))
+    follow(tracker, "1", clock.now)
     assert tracker.next_poll_time("text2video", clock.now) == pytest.approx(
         clock.now + 60 + 0.4 * 520, abs=0.01
     )
@@ -114,7 +120,7 @@ async def test_more_tasks_in_flight_share_earlier_polls() -> None:
     clock = Clock()
     tracker, _ = planner(POLICY, clock)
     for i in range(10):
-        tracker.track(await make_handle(str(i), clock.now))
+        follow(tracker, str(i), clock.now)
     assert tracker.next_poll_time("text2video", clock.now) == pytest.approx(
         clock.now + 60 + 0.07 * 520, abs=0.01
     )
@@ -129,7 +135,7 @@ async def test_learned_durations_replace_the_prior() -> None:
     )
     for seconds in (96, 98, 100, 102, 104):
         tracker.estimator.observe(key, seconds)
-    tracker.track(await make_handle("1", clock.now))
+    follow(tracker, "1", clock.now)
     when = tracker.next_poll_time("text2video", clock.now) - clock.now
     assert 97 < when < 100
 
@@ -143,9 +149,7 @@ async def test_overdue_tasks_are_polled_at_a_steady_pace() -> None:
     )
     for seconds in (100, 100, 100, 100, 100):
         tracker.estimator.observe(key, seconds)
-    handle = await make_handle("1", clock.now - 500)
-    handle.last_seen = clock.now
-    tracker.track(handle)
+    follow(tracker, "1", clock.now - 500, last_seen=clock.now)
     # threshold 0.4 of a step of 0.1 * 100 s -> 4 s after last seen
     assert tracker.next_poll_time("text2video", clock.now) == pytest.approx(clock.now + 4.0)
 
@@ -154,21 +158,20 @@ async def test_min_and_max_interval_bound_the_plan() -> None:
     """Polls are never closer than min_interval nor further apart than max_interval."""
     clock = Clock()
     tracker, _ = planner(PollPolicy(min_interval=5, max_interval=20), clock)
-    tracker.track(await make_handle("1", clock.now))
+    follow(tracker, "1", clock.now)
     assert tracker.next_poll_time("text2video", clock.now) == clock.now + 20
     tracker._last_poll["text2video"] = clock.now
-    handle = await make_handle("2", clock.now - 10_000)  # surely done by now
-    tracker.track(handle)
+    follow(tracker, "2", clock.now - 10_000)  # surely done by now
     assert tracker.next_poll_time("text2video", clock.now) == clock.now + 5
 
 
 def _loop_tracker(
     backend: FakeBackend, seen: list[tuple[str, str]], poll: PollPolicy | None = None
-) -> tuple[Tracker, list[asyncio.Task[None]]]:
+) -> tuple[Tracker[Followed], list[asyncio.Task[None]]]:
     jobs: list[asyncio.Task[None]] = []
-    tracker: Tracker
+    tracker: Tracker[Followed]
 
-    async def on_task(handle: Submission, task: Task) -> None:
+    async def on_task(handle: Followed, task: Task) -> None:
         seen.append((task.task_id, task.task_status.value))
         if task.is_terminal:
             tracker.untrack(handle)
@@ -191,12 +194,12 @@ async def test_one_task_uses_single_queries_many_use_the_list() -> None:
     seen: list[tuple[str, str]] = []
     tracker, jobs = _loop_tracker(backend, seen)
     backend.add("solo", "succeed")
-    tracker.track(await make_handle("solo", asyncio.get_running_loop().time()))
+    follow(tracker, "solo", asyncio.get_running_loop().time())
     await asyncio.gather(*jobs)
     assert [c[0] for c in backend.calls] == ["get"]
     for i in range(5):
         backend.add(str(i), "succeed")
-        tracker.track(await make_handle(str(i), 0.0))
+        follow(tracker, str(i), 0.0)
     await asyncio.gather(*jobs)
     assert [c[0] for c in backend.calls[1:]] == ["list"]
     assert backend.calls[1][1] == (1, 50)  # page sized to what is tracked
@@ -216,7 +219,7 @@ async def test_tasks_beyond_the_first_page_are_found() -> None:
     for i in range(300):
         backend.add(str(i), "succeed")
     for task_id in ("0", "1", "299"):  # 0 and 1 are the oldest: pages of 50 miss them
-        tracker.track(await make_handle(task_id, 0.0))
+        follow(tracker, task_id, 0.0)
     await asyncio.gather(*jobs)
     kinds = [c[0] for c in backend.calls]
     assert kinds == ["list", "list", "get", "get"]
@@ -231,7 +234,7 @@ async def test_failed_polls_are_retried() -> None:
     tracker, jobs = _loop_tracker(backend, seen)
     for i in range(3):
         backend.add(str(i), "succeed")
-        tracker.track(await make_handle(str(i), 0.0))
+        follow(tracker, str(i), 0.0)
     await asyncio.gather(*jobs)
     assert tracker.failed_polls == 2 and len(seen) == 3
 
@@ -242,7 +245,7 @@ async def test_non_terminal_states_are_reported_until_the_end() -> None:
     seen: list[tuple[str, str]] = []
     tracker, jobs = _loop_tracker(backend, seen)
     backend.add("a", "processing")
-    tracker.track(await make_handle("a", 0.0))
+    follow(tracker, "a", 0.0)
     while not seen:
         await asyncio.sleep(0.001)
     backend.finish("a")
@@ -281,8 +284,7 @@ async def test_a_confirmation_asked_during_a_round_gets_the_next_round() -> None
     records = []
     for task_id in ("a", "b"):
         backend.add(task_id, "processing")
-        record = await make_handle(task_id, asyncio.get_running_loop().time())
-        tracker.track(record)
+        record = follow(tracker, task_id, asyncio.get_running_loop().time())
         records.append(record)
     backend.finish("a")
     tracker.confirm(records[0])

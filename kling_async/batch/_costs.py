@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kling_async.batch._journal import Journal, Row
+from kling_async.batch._states import JobState
 from kling_async.costs import (
     Budget,
     BudgetGuard,
@@ -45,8 +46,8 @@ __all__ = [
 DEFAULT_TOLERANCE = 0.1
 """A job's deduction differing from its estimate by more than this fraction is flagged."""
 
-_SPENT = ("succeeded", "downloaded", "expired", "failed")
-_COMMITTED = ("creating", "created")
+_SPENT = frozenset({JobState.SUCCEEDED, JobState.DOWNLOADED, JobState.EXPIRED, JobState.FAILED})
+_COMMITTED = frozenset({JobState.CREATING, JobState.CREATED})
 
 
 class BudgetRefusedError(KlingError):
@@ -160,7 +161,7 @@ def plan_costs(rows: Iterable[Row], prices: PriceTable) -> CostPlan:
         est = prices.estimate(row.family, row.params)
         if row.state in _SPENT:
             actual = deducted(row)
-            if actual is None and row.state != "failed":
+            if actual is None and row.state is not JobState.FAILED:
                 actual = est.units  # not reported: count the estimate
             _add(plan.spent, est.pack or row.pack, actual if actual is not None else 0.0)
         elif row.state in _COMMITTED:
@@ -211,7 +212,7 @@ def reconcile(
         flag = ""
         if est.units is None:
             unpriced += 1
-        elif ended and actual is not None and row.state != "failed":
+        elif ended and actual is not None and row.state is not JobState.FAILED:
             gap = actual - est.units
             if abs(gap) > max(tolerance * est.units, 1e-6):
                 flag = f"{'+' if gap > 0 else ''}{gap:g}"
@@ -230,11 +231,11 @@ def reconcile(
                 {"family": row.family, "pack": pack, "jobs": 0, "estimated": 0.0, "deducted": 0.0},
             )
             fam["jobs"] += 1
-            if row.state != "failed":
+            if row.state is not JobState.FAILED:
                 fam["estimated"] = round(fam["estimated"] + (est.units or 0.0), 6)
             fam["deducted"] = round(fam["deducted"] + (actual or 0.0), 6)
             totals = packs.setdefault(pack, {"estimated": 0.0, "deducted": 0.0, "unreported": 0})
-            if row.state != "failed":
+            if row.state is not JobState.FAILED:
                 totals["estimated"] = round(totals["estimated"] + (est.units or 0.0), 6)
                 if actual is None:
                     totals["unreported"] += 1  # live Kling sometimes leaves it out

@@ -56,6 +56,7 @@ from kling_async.batch._schema import (
     JournalWriteError,
     check_schema,
 )
+from kling_async.batch._states import JobState
 from kling_async.endpoints import FAMILIES
 
 __all__ = [
@@ -69,8 +70,9 @@ __all__ = [
     "Row",
 ]
 
-STATES = ("queued", "creating", "created", "succeeded", "failed", "downloaded", "expired")
-FINAL = frozenset({"failed", "downloaded", "expired"})
+STATES = tuple(JobState)
+"""Every job state, in the order a job goes through them."""
+FINAL = frozenset(state for state in JobState if state.is_final)
 
 _T = TypeVar("_T")
 
@@ -85,7 +87,7 @@ class Row:
     params: dict[str, Any]
     priority: int
     external_task_id: str
-    state: str
+    state: JobState
     task_id: str | None
     task: dict[str, Any] | None
     reason: str | None
@@ -336,7 +338,7 @@ class Journal:
 
     async def mark_creating(self, job_id: str) -> None:
         """The create call is about to leave (journaled before it does)."""
-        await self._set(job_id, "creating")
+        await self._set(job_id, JobState.CREATING)
 
     async def mark_created(self, job_id: str, task_id: str) -> None:
         """Kling accepted the task."""
@@ -361,7 +363,7 @@ class Journal:
                 "UPDATE jobs SET state = ?, task = ?, reason = ?, units = ?, ended_at = ?,"
                 " updated_at = ? WHERE job_id = ?",
                 (
-                    "succeeded" if succeeded else "failed",
+                    JobState.SUCCEEDED if succeeded else JobState.FAILED,
                     None if task is None else json.dumps(task),
                     reason,
                     None if units is None else str(units),
@@ -443,7 +445,7 @@ class Journal:
                 params=json.loads(r[3]),
                 priority=r[4],
                 external_task_id=r[5],
-                state=r[6],
+                state=_state(r[6], r[0], self.folder),
                 task_id=r[7],
                 task=None if r[8] is None else json.loads(r[8]),
                 reason=r[9],
@@ -471,10 +473,25 @@ class Journal:
 
     def counts(self) -> dict[str, int]:
         """Jobs per state."""
-        counts = dict.fromkeys(STATES, 0)
+        counts: dict[str, int] = {state.value: 0 for state in STATES}
         for state, n in self._db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state"):
             counts[state] = n
         return counts
+
+
+def _state(value: Any, job_id: str, folder: Path) -> JobState:
+    """A journaled state; one this version does not know was written by a newer one.
+
+    Raises:
+        JournalCorruptError: the state is not one of :data:`STATES`.
+    """
+    try:
+        return JobState(value)
+    except ValueError:
+        raise JournalCorruptError(
+            f"{folder}: job {job_id!r} is in state {value!r}, which this version of "
+            "kling_async does not know (written by a newer kling_async?); upgrade to resume"
+        ) from None
 
 
 def _pack(family: str) -> str | None:

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from kling_async.batch._states import JobState
+
 if TYPE_CHECKING:
     from kling_async.batch._report import BatchReport
 
@@ -27,14 +29,14 @@ PAGE_NAME = "report.html"
 _IMAGE = (".png", ".jpg", ".jpeg", ".webp", ".gif")
 _VIDEO = (".mp4", ".mov", ".webm")
 _AUDIO = (".mp3", ".wav", ".ogg", ".m4a")
-_STATE_COLORS = {
-    "downloaded": "#1b7f3b",
-    "succeeded": "#2a6fb0",
-    "failed": "#b3261e",
-    "expired": "#8a5a00",
-    "queued": "#666",
-    "creating": "#666",
-    "created": "#7a4fb0",
+_STATE_COLORS: dict[str, str] = {
+    JobState.DOWNLOADED: "#1b7f3b",
+    JobState.SUCCEEDED: "#2a6fb0",
+    JobState.FAILED: "#b3261e",
+    JobState.EXPIRED: "#8a5a00",
+    JobState.QUEUED: "#666",
+    JobState.CREATING: "#666",
+    JobState.CREATED: "#7a4fb0",
 }
 
 _CSS = """

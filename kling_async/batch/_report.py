@@ -16,6 +16,7 @@ from typing import Any
 from kling_async.batch._costs import DEFAULT_TOLERANCE, journal_prices, reconcile
 from kling_async.batch._jobs import is_control
 from kling_async.batch._journal import Journal, Row
+from kling_async.batch._states import JobState
 
 __all__ = ["BatchReport", "build_report", "printable", "write_report"]
 
@@ -164,13 +165,13 @@ def job_rows(rows: list[Row], costs: dict[str, Any] | None = None) -> list[dict[
             **per_job.get(r.job_id, {}),
             "job_id": r.job_id,
             "family": r.family,
-            "state": r.state,
+            "state": r.state.value,
             "task_id": r.task_id,
             "external_task_id": r.external_task_id,
             "attempt": r.attempt,
             "units": r.units,
             "files": r.files,
-            "reason": r.reason or ("failed" if r.state == "failed" else None),
+            "reason": r.reason or ("failed" if r.state is JobState.FAILED else None),
             "prompt": str(r.params.get("prompt") or ""),
             "pack": r.pack,
             "created_at": r.created_at,
@@ -193,24 +194,24 @@ def build_report(
     capacity = journal.capacity()
     report = BatchReport(
         jobs=len(rows),
-        succeeded=sum(r.state in ("succeeded", "downloaded") for r in rows),
-        downloaded=sum(r.state == "downloaded" for r in rows),
-        failed=sum(r.state == "failed" for r in rows),
-        pending=sum(r.state in ("queued", "creating", "created") for r in rows),
-        expired=sum(r.state == "expired" for r in rows),
+        succeeded=sum(r.state in (JobState.SUCCEEDED, JobState.DOWNLOADED) for r in rows),
+        downloaded=sum(r.state is JobState.DOWNLOADED for r in rows),
+        failed=sum(r.state is JobState.FAILED for r in rows),
+        pending=sum(r.state.is_pending for r in rows),
+        expired=sum(r.state is JobState.EXPIRED for r in rows),
     )
     report.failures = [
-        {"job_id": r.job_id, "reason": r.reason or "failed"} for r in rows if r.state == "failed"
+        {"job_id": r.job_id, "reason": r.reason or "failed"}
+        for r in rows
+        if r.state is JobState.FAILED
     ]
     report.pending_jobs = [
-        {"job_id": r.job_id, "state": r.state}
-        for r in rows
-        if r.state in ("queued", "creating", "created")
+        {"job_id": r.job_id, "state": r.state.value} for r in rows if r.state.is_pending
     ]
     report.undownloaded = [
         {"job_id": r.job_id, "reason": r.reason or "not downloaded yet"}
         for r in rows
-        if r.state in ("succeeded", "expired")
+        if r.state in (JobState.SUCCEEDED, JobState.EXPIRED)
     ]
     report.stopped = journal.meta("stopped") or ""
     if per_job:

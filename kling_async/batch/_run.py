@@ -1,9 +1,10 @@
 """Batch entry points: validate and journal a job file, or open a journal, then run it.
 
-``run_batch`` / ``resume_batch`` open the journal (refusing what is not one), build the
+``run_batch`` / ``resume_batch`` check the job file and the credentials (before any
+journal work), open the journal (refusing what is not one), build the
 :class:`~kling_async.batch.Downloader` (which hosts downloads may reach) and the
-:class:`~kling_async.batch.BatchRunner`, make the client with the runner's
-``before_create`` hook, and run. See ``_runner`` for what a run does.
+:class:`~kling_async.batch.BatchRunner` (which makes its client with its hooks), and
+run. See ``_runner`` for what a run does.
 """
 
 from __future__ import annotations
@@ -143,20 +144,17 @@ async def _execute(
         allow_hosts=download_hosts(client_kwargs, allow_download_hosts),
     )
     await downloads.clean_partials()
-    backoff = client_kwargs.get("backoff")
     runner = BatchRunner(
         journal,
         downloads,
-        unreachable_timeout=getattr(backoff, "unreachable_timeout", 60.0),
+        lambda events: KlingClient(**client_kwargs, events=events, prices=prices, budget=guard),
     )
     try:
-        async with KlingClient(
-            **client_kwargs, before_create=runner.before_create, prices=prices, budget=guard
-        ) as client:
+        async with runner.client as client:
             await _check_balance(client, plan, costs.balance)
             if on_start is not None:
                 on_start(runner)
-            await runner.run(client)
+            await runner.run()
     finally:
         await downloads.aclose()
         try:

@@ -1,34 +1,40 @@
 """The batch runner: drives every journaled job to a final state, crash-safely.
 
 A fresh run journals every job as ``queued``, then does exactly what a resume
-does: for each row, by state (see ``_journal``), submit, re-attach, or download.
-The runner's :meth:`BatchRunner.before_create`, passed to the client as its
-``before_create`` hook, journals ``creating`` before each create leaves, so a kill
-at any moment leaves only states that resume can settle without creating a task
-twice (a ``creating`` job is looked up by its external id first). When the client
-closes early, jobs whose tasks run at Kling stay ``created`` (their handles end
-detached) and a resume re-attaches them.
+does: for each row, by state (:class:`~kling_async.batch._states.JobState`), submit,
+re-attach, or download. The runner makes its client itself, giving the scheduler
+its hooks (:class:`~kling_async.SchedulerEvents`): ``before_create`` journals
+``creating`` before each create leaves, so a kill at any moment leaves only states
+that resume can settle without creating a task twice (a ``creating`` job is looked
+up by its external id first); ``created`` journals the task id at once. When the
+client closes early, jobs whose tasks run at Kling stay ``created`` (their handles
+end detached) and a resume re-attaches them.
+
+The run is driven by events, not by watching statistics: the scheduler says when a
+pack stopped (``pack_stopped``) or Kling could not be reached for
+``unreachable_timeout`` (``unreachable``); the runner then lets the creates in flight
+come back, closes the client, and ends with :class:`BatchStoppedError`. What an error
+that ended a job means (that job only, its pack, every create) is the scheduler's stop
+rule (``scheduling._stops.scope_of``): such jobs stay pending and ``batch resume``
+finishes them once the cause is fixed.
 
 A job whose create would take the batch over its budget stays ``queued`` (the
 others run on); the run then ends with :class:`BatchStoppedError` naming the budget,
 and a resume with a larger budget creates those jobs.
 
-Faults that no job can get past end the run instead of failing jobs
-(:class:`BatchStoppedError`): Kling unreachable for ``unreachable_timeout``, an
-authentication error, the scheduler failing. The run then closes its client (tasks
-running at Kling stay ``created``), the jobs concerned stay pending (``queued``, or
-``creating`` when a create's outcome is unknown) and ``batch resume`` finishes them
-once the cause is fixed. An account error (balance, permissions: 1100-1103) stops
-only its pack: the other packs run to the end, then the run raises the same way.
+Every job runs in the runner's task group (anyio): nothing is fired and forgotten,
+and a failure of the runner itself ends the run visibly.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
 
 from kling_async._client import KlingClient
 from kling_async._handle import TaskHandle
@@ -38,28 +44,34 @@ from kling_async.batch._downloads import (
     FileRecord,
     ResultsExpiredError,
 )
-from kling_async.batch._journal import FINAL, Journal, Row
-from kling_async.endpoints import FAMILIES, REQUEST_MODELS
+from kling_async.batch._journal import Journal, Row
+from kling_async.batch._states import JobState, check_move
+from kling_async.endpoints import FAMILIES, REQUEST_MODELS, SlotKey
 from kling_async.errors import (
-    AccountError,
-    AuthenticationError,
     BudgetExceededError,
     CreateOutcomeUnknownError,
     KlingError,
-    ResponseError,
-    SchedulerFailedError,
     TaskCancelledError,
     TaskDetachedError,
     TaskFailedError,
     TaskNotFoundError,
-    TransportError,
 )
 from kling_async.models import Task
 from kling_async.scheduling._creator import PendingCreate
+from kling_async.scheduling._events import SchedulerEvents
+from kling_async.scheduling._stops import StopScope, scope_of
 
-__all__ = ["BatchProgress", "BatchRunner", "BatchStoppedError", "stops_all"]
+__all__ = ["BatchProgress", "BatchRunner", "BatchStoppedError", "ClientFactory"]
 
 logger = logging.getLogger("kling_async.batch")
+
+ClientFactory = Callable[[SchedulerEvents], KlingClient]
+"""Makes the run's client with the runner's hooks (``events=``)."""
+
+SETTLE_CREATES = 30.0
+"""Seconds a stopping run waits for the creates in flight to come back."""
+
+_S = JobState
 
 
 class BatchStoppedError(KlingError):
@@ -80,17 +92,6 @@ class BatchStoppedError(KlingError):
         super().__init__(f"the batch stopped with {pending} job(s) pending: {shown}")
 
 
-def stops_all(error: KlingError) -> bool:
-    """Errors after which no create of this run can succeed (the run ends)."""
-    if isinstance(error, AuthenticationError | SchedulerFailedError):
-        return True
-    if isinstance(error, TransportError):
-        return not error.request_sent
-    if isinstance(error, CreateOutcomeUnknownError):
-        return isinstance(error.cause, TransportError | ResponseError)
-    return False
-
-
 @dataclass
 class BatchProgress:
     """A snapshot for progress displays."""
@@ -102,102 +103,121 @@ class BatchProgress:
 
 
 class BatchRunner:
-    """Runs the jobs of one journal with one client.
-
-    Build it first, make the client with ``before_create=runner.before_create``,
-    then ``await runner.run(client)``.
+    """Runs the jobs of one journal with the client it makes.
 
     Args:
         journal: the opened journal.
         downloads: where and how results are fetched.
-        unreachable_timeout: seconds the client's queries may fail in a row (Kling
-            unreachable while every job is already created) before the run stops.
+        make_client: builds the run's client from the runner's hooks
+            (``lambda events: KlingClient(..., events=events)``).
     """
 
-    def __init__(
-        self, journal: Journal, downloads: Downloader, *, unreachable_timeout: float = 60.0
-    ) -> None:
-        self.unreachable_timeout = unreachable_timeout
-        self.client: KlingClient | None = None
-        """The client of the current run (set by :meth:`run`)."""
+    def __init__(self, journal: Journal, downloads: Downloader, make_client: ClientFactory) -> None:
         self.journal = journal
         self.downloads = downloads
         self.started = time.monotonic()
         self._rows = {row.job_id: row for row in journal.rows()}
         self._state = {row.job_id: row.state for row in self._rows.values()}
         self._by_ext = {row.external_task_id: row.job_id for row in self._rows.values()}
-        self._handles: dict[str, TaskHandle] = {}
+        self._created_writes: dict[str, anyio.Event] = {}
+        self._tg: TaskGroup | None = None
         self.stops: dict[str, KlingError] = {}
-        """Why creates stopped (``"*"``: all, else a pack name) during this run."""
-        self._stop_all = asyncio.Event()
+        """Why creates stopped (``"*"``: all, ``"budget"``, else a pack name) this run."""
+        self._stop_all = anyio.Event()
         self.peak_capacity: dict[str, int] = {}
         """Per pack, the highest capacity in force during this run (utilization)."""
+        self.client = make_client(
+            SchedulerEvents(
+                before_create=self._before_create,
+                created=self._on_created,
+                pack_stopped=self._on_pack_stopped,
+                unreachable=self._on_unreachable,
+                reachable=self._on_reachable,
+            )
+        )
+        """The client of the run (entered by the caller, closed by :meth:`run`'s end)."""
 
-    async def before_create(self, pending: PendingCreate) -> None:
-        """The client's ``before_create`` hook: journal ``creating`` for the job."""
+    # -- what the scheduler tells us ----------------------------------------------------
+
+    async def _before_create(self, pending: PendingCreate) -> None:
+        """Journal ``creating`` for the job before its create call leaves."""
         self._note_capacity()  # the capacity in force as this create takes its slots
         job_id = self._by_ext.get(pending.external_task_id)
         if job_id is not None:
             await self.journal.mark_creating(job_id)
-            self._state[job_id] = "creating"
+            self._move(job_id, _S.CREATING)
+
+    def _on_created(self, external_task_id: str, task: Task) -> None:
+        """Kling made a job's task: journal its id now (a resume re-attaches it)."""
+        job_id = self._by_ext.get(external_task_id)
+        if job_id is None or self._state[job_id] not in (_S.QUEUED, _S.CREATING):
+            return
+        self._move(job_id, _S.CREATED)
+        done = self._created_writes[job_id] = anyio.Event()
+        assert self._tg is not None
+        self._tg.start_soon(self._write_created, job_id, task.task_id, done)
+
+    async def _write_created(self, job_id: str, task_id: str, done: anyio.Event) -> None:
+        try:
+            await self.journal.mark_created(job_id, task_id)
+        finally:
+            done.set()
+
+    def _on_pack_stopped(self, pack: str, error: KlingError) -> None:
+        if pack not in self.stops:
+            self.stops[pack] = error
+        if pack == "*":
+            self._stop_all.set()
+
+    def _on_unreachable(self, error: KlingError) -> None:
+        self.stops.setdefault("*", error)
+        logger.error(
+            "Kling is unreachable (%s); stopping the run (running tasks stay resumable)", error
+        )
+        self._stop_all.set()
+
+    def _on_reachable(self) -> None:
+        logger.info("Kling answers again")
+
+    # -- the run ----------------------------------------------------------------------------
 
     def progress(self) -> BatchProgress:
         """Counts per pack and state, slots in use, elapsed seconds."""
         snapshot = BatchProgress(elapsed=time.monotonic() - self.started)
-        if self.client is not None:
+        if not self.client.closed:
             for pack, info in self.client.stats().packs.items():
                 snapshot.slots[pack] = (info.in_use, info.capacity)
         for job_id, state in self._state.items():
-            row = self._rows[job_id]
-            pack = row.pack or "none"
-            label = {
-                "queued": "queued",
-                "creating": "creating",
-                "created": "running",
-                "succeeded": "downloading",
-                "downloaded": "done",
-                "failed": "failed",
-                "expired": "expired",
-            }[state]
+            pack = self._rows[job_id].pack or "none"
             per = snapshot.per_pack.setdefault(pack, {})
-            per[label] = per.get(label, 0) + 1
-            snapshot.totals[label] = snapshot.totals.get(label, 0) + 1
+            per[state.label] = per.get(state.label, 0) + 1
+            snapshot.totals[state.label] = snapshot.totals.get(state.label, 0) + 1
         return snapshot
 
-    async def run(self, client: KlingClient) -> None:
-        """Drive every job to a final state (or as far as Kling allows) with
-        ``client`` (made with ``before_create=self.before_create``).
+    async def run(self) -> None:
+        """Drive every job to a final state (or as far as Kling allows) with the
+        runner's client (entered by the caller: ``async with runner.client``).
 
         Raises:
             BatchStoppedError: creates stopped (see the module docstring); the
                 journal is resumable.
             JournalWriteError: the journal could not be written (disk full...).
         """
-        self.client = client
         await self.journal.set_meta("stopped", "")
-        drives = asyncio.gather(
-            *(self._drive(row) for row in self._rows.values() if row.state not in FINAL)
-        )
-        stop = asyncio.ensure_future(self._stop_all.wait())
-        watch = asyncio.ensure_future(self._watch_queries(client))
+        pending = [row for row in self._rows.values() if not row.state.is_final]
         try:
-            waiters: set[asyncio.Future[Any]] = {drives, stop}
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            if not drives.done():
-                # Nothing more can be created. Let the creates in flight come back
-                # (they fail the same way, or made their task), then close: queued
-                # jobs end cancelled (still 'queued'), running tasks detach (still
-                # 'created') for the resume.
-                await self._settle_creates(client)
-                await client.aclose()
-            await drives
+            async with anyio.create_task_group() as tg:
+                self._tg = tg
+                tg.start_soon(self._stop_when_told)
+                async with anyio.create_task_group() as jobs:
+                    for row in pending:
+                        jobs.start_soon(self._drive, row)
+                tg.cancel_scope.cancel()  # every job is settled: nothing left to stop
+        except BaseExceptionGroup as group:  # a job's drive failed (a journal write...)
+            failure = _first(group)
+            raise failure from None
         finally:
-            stop.cancel()
-            watch.cancel()
-            drives.cancel()
-            # On Ctrl-C the gather ends with the jobs' CancelledError: retrieve it so
-            # asyncio does not print "exception was never retrieved" over the hint.
-            drives.add_done_callback(_retrieve)
+            self._tg = None
         self._note_capacity()
         await self.journal.set_meta("capacity", repr(self._capacity()))
         await self.journal.set_meta("finished_at", repr(time.time()))
@@ -205,41 +225,26 @@ class BatchRunner:
             causes = list(self.stops.values())
             text = "; ".join(f"{type(c).__name__}: {c}" for c in causes)
             await self.journal.set_meta("stopped", text)
-            pending = sum(state not in FINAL for state in self._state.values())
-            raise BatchStoppedError(causes, pending)
+            left = sum(state.is_pending for state in self._state.values())
+            raise BatchStoppedError(causes, left)
 
-    async def _watch_queries(self, client: KlingClient) -> None:
-        """Stop the run when every query has failed for ``unreachable_timeout``
-        (creates notice on their own; this covers a batch whose jobs all run)."""
-        step = min(1.0, self.unreachable_timeout / 4)
-        while True:
-            await asyncio.sleep(step)
-            tracker = client.stats().tracker
-            if tracker.failing_for >= self.unreachable_timeout:
-                error = TransportError(
-                    f"queries to Kling at {client.base_url} have failed for "
-                    f"{tracker.failing_for:.0f}s ({tracker.last_error})",
-                    request_sent=False,
-                )
-                self.stops.setdefault("*", error)
-                logger.error("%s; stopping the run (running tasks stay resumable)", error)
-                self._stop_all.set()
-                return
+    async def _stop_when_told(self) -> None:
+        """Nothing more can be created: let the creates in flight come back (they fail
+        the same way, or made their task), then close the client: queued jobs end
+        cancelled (still ``queued``), running tasks detach (still ``created``) for
+        the resume, and every job's drive returns."""
+        await self._stop_all.wait()
+        await self.client.aclose(settle_creates=SETTLE_CREATES)
 
-    @staticmethod
-    async def _settle_creates(client: KlingClient, limit: float = 30.0) -> None:
-        """Wait (at most ``limit`` seconds) until no create call is in flight."""
-        deadline = time.monotonic() + limit
-        # A bounded poll of a counter the client has no event for (stopping is rare).
-        while client.stats().submitting and time.monotonic() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
+    def _move(self, job_id: str, new: JobState) -> None:
+        self._state[job_id] = check_move(job_id, self._state[job_id], new)
 
     def _note_capacity(self) -> None:
-        if self.client is None or self.client.closed:
+        if self.client.closed:
             return
         per_pack: dict[str, int] = {}
         for key, info in self.client.stats().packs.items():
-            pack = key.split("/", 1)[0]
+            pack = SlotKey.parse(key).pack.value
             per_pack[pack] = per_pack.get(pack, 0) + info.capacity
         for pack, capacity in per_pack.items():
             self.peak_capacity[pack] = max(self.peak_capacity.get(pack, 0), capacity)
@@ -252,39 +257,53 @@ class BatchRunner:
             for pack in set(earlier) | set(self.peak_capacity)
         }
 
+    # -- one job ------------------------------------------------------------------------------
+
     async def _drive(self, row: Row) -> None:
         try:
             task = await self._settle(row)
         except (TaskCancelledError, TaskDetachedError):
             return  # the run is stopping; the journal already says where this job is
         except TaskFailedError as failed:
-            await self.journal.mark_ended(
-                row.job_id,
-                succeeded=False,
-                task=failed.task.model_dump(mode="json"),
-                reason=failed.task_status_msg or "failed",
-            )
-            self._state[row.job_id] = "failed"
+            reason = failed.task_status_msg or "failed"
+            await self._end(row, succeeded=False, task=failed.task, reason=reason)
             return
         except BudgetExceededError as error:
             await self._over_budget(row, error)
             return
         except KlingError as error:
-            if stops_all(error) or isinstance(error, AccountError):
+            if scope_of(error) is not StopScope.NONE:
                 await self._stopped(row, error)
                 return
-            await self.journal.mark_ended(row.job_id, succeeded=False, task=None, reason=str(error))
-            self._state[row.job_id] = "failed"
+            await self._end(row, succeeded=False, task=None, reason=str(error))
             return
         if task is None:
             return
         await self._download(row, task)
 
+    async def _end(
+        self, row: Row, *, succeeded: bool, task: Task | None, reason: str | None
+    ) -> None:
+        """The job's task ended (or its create was refused for good): journal it, after
+        its ``created`` (if one is being written)."""
+        written = self._created_writes.pop(row.job_id, None)
+        if written is not None:
+            await written.wait()
+        new = _S.SUCCEEDED if succeeded else _S.FAILED
+        check_move(row.job_id, self._state[row.job_id], new)
+        await self.journal.mark_ended(
+            row.job_id,
+            succeeded=succeeded,
+            task=None if task is None else task.model_dump(mode="json"),
+            reason=reason,
+        )
+        self._move(row.job_id, new)
+
     async def _over_budget(self, row: Row, error: BudgetExceededError) -> None:
         """Creating ``row`` would have gone over the budget: it stays pending (a
         resume with a larger budget creates it); the other jobs go on."""
         await self.journal.mark_queued(row.job_id)
-        self._state[row.job_id] = "queued"
+        self._move(row.job_id, _S.QUEUED)
         if "budget" not in self.stops:
             self.stops["budget"] = error
             logger.warning("budget reached: %s; such jobs stay pending", error)
@@ -293,9 +312,10 @@ class BatchRunner:
         """``row`` could not be created because of ``error``: it stays pending."""
         if not isinstance(error, CreateOutcomeUnknownError):  # definitely not created
             await self.journal.mark_queued(row.job_id)
-            if self._state[row.job_id] == "creating":
-                self._state[row.job_id] = "queued"
-        where = "*" if stops_all(error) else (row.pack or "*")
+            if self._state[row.job_id] is _S.CREATING:
+                self._move(row.job_id, _S.QUEUED)
+        scope = scope_of(error)
+        where = "*" if scope is StopScope.ALL else (row.pack or "*")
         if where not in self.stops:
             self.stops[where] = error
             logger.error("creates stopped (%s): %s", where, error)
@@ -304,55 +324,39 @@ class BatchRunner:
 
     async def _settle(self, row: Row) -> Task | None:
         """Bring a row to a finished task (submitting or re-attaching as needed)."""
-        assert self.client is not None
-        if row.state == "succeeded":
+        if row.state is _S.SUCCEEDED:
             return Task.model_validate(row.task or {"task_id": row.task_id or "?"})
+        fam = FAMILIES[row.family]
         handle: TaskHandle | None = None
-        if row.state == "created" and row.task_id:
+        if row.state is _S.CREATED and row.task_id:
             # Both ids: a task id that now names another job's task is never adopted.
             handle = await self.client.attach(
                 row.family,
                 task_id=row.task_id,
                 external_task_id=row.external_task_id,
                 cost=row.cost,
-                model_name=FAMILIES[row.family].slot_model(row.params),
+                model_name=fam.slot_model(row.params),
             )
-        elif row.state == "creating":
+        elif row.state is _S.CREATING:
             try:
                 handle = await self.client.attach(
                     row.family,
                     external_task_id=row.external_task_id,
                     cost=row.cost,
-                    model_name=FAMILIES[row.family].slot_model(row.params),
+                    model_name=fam.slot_model(row.params),
                 )
             except TaskNotFoundError:
                 handle = None  # never created: submit again with the same id
+            if handle is not None and handle.task_id:  # it was created: journal it
+                await self.journal.mark_created(row.job_id, handle.task_id)
+                self._move(row.job_id, _S.CREATED)
         if handle is None:
             request = REQUEST_MODELS[row.family].model_validate(row.params)
             handle = self.client.submit(
                 request, external_task_id=row.external_task_id, priority=row.priority
             )
-        self._handles[row.job_id] = handle
-        created: list[asyncio.Task[None]] = []
-
-        def on_change(h: TaskHandle) -> None:
-            if h.task_id and self._state[row.job_id] in ("queued", "creating"):
-                self._state[row.job_id] = "created"
-                created.append(
-                    asyncio.ensure_future(self.journal.mark_created(row.job_id, h.task_id))
-                )
-
-        handle.add_listener(on_change)
-        on_change(handle)
-        try:
-            task = await handle
-        finally:
-            if created:
-                await asyncio.gather(*created)  # 'created' lands before 'ended'
-        await self.journal.mark_ended(
-            row.job_id, succeeded=True, task=task.model_dump(mode="json"), reason=None
-        )
-        self._state[row.job_id] = "succeeded"
+        task = await handle
+        await self._end(row, succeeded=True, task=task, reason=None)
         return task
 
     async def _download(self, row: Row, task: Task) -> None:
@@ -364,16 +368,18 @@ class BatchRunner:
             names = await self.downloads.fetch_task(row.job_id, task, known=known, on_file=landed)
         except ResultsExpiredError as expired:
             await self.journal.mark_expired(row.job_id, str(expired))
-            self._state[row.job_id] = "expired"
+            self._move(row.job_id, _S.EXPIRED)
             return
         except DownloadError as error:
             await self.journal.note_download_error(row.job_id, str(error))
             logger.warning("download of %s failed: %s", row.job_id, error)
             return
         await self.journal.mark_downloaded(row.job_id, names)
-        self._state[row.job_id] = "downloaded"
+        self._move(row.job_id, _S.DOWNLOADED)
 
 
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
+def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first real failure in a task group's exception group (its own traceback
+    kept): what ended the run, rather than the group that carried it."""
+    first = group.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from kling_async.batch import Journal
 from kling_async.batch._report import printable
+from kling_async.batch._states import JobState
 
 __all__ = ["SIM_STATE_FILE", "resume_command", "status_text"]
 
@@ -45,7 +46,7 @@ def status_text(journal: Journal, out: str) -> str:
     stopped = journal.meta("stopped")
     if stopped and not Journal.in_use(out):
         lines.append(f"stopped: {printable(stopped)}")
-    pending = sum(counts.get(s, 0) for s in ("queued", "creating", "created"))
+    pending = sum(counts.get(s.value, 0) for s in JobState if s.is_pending)
     if pending or counts.get("succeeded"):
         lines.append(
             f"{pending} job(s) to create or follow, {counts.get('succeeded', 0)} to download: "

@@ -2,6 +2,7 @@
 path of one submission), slot pools, and the typed statistics."""
 
 from kling_async.scheduling._creator import PendingCreate
+from kling_async.scheduling._events import SchedulerEvents
 from kling_async.scheduling._pack import PackCore
 from kling_async.scheduling._redis import RedisSlotPool
 from kling_async.scheduling._slots import (
@@ -29,6 +30,7 @@ __all__ = [
     "PendingCreate",
     "PoolStats",
     "RedisSlotPool",
+    "SchedulerEvents",
     "SchedulerStats",
     "SlotPool",
     "SlotPoolUnavailableError",

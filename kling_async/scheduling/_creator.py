@@ -22,14 +22,13 @@ Data flow of :meth:`Creator.create` (the slots are already taken)::
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import logging
 import random
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from kling_async._clock import SYSTEM_CLOCK, Clock
 from kling_async._config import BackoffPolicy
 from kling_async.errors import (
     APIError,
@@ -137,26 +136,31 @@ class Creator:
         backoff: BackoffPolicy,
         before_create: BeforeCreate | None = None,
         rng: random.Random | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        self.backend = backend
-        self.backoff = backoff
-        self.before_create = before_create
-        self.rng = rng or random.Random()
+        self._backend = backend
+        self._backoff = backoff
+        self._before_create = before_create
+        self._rng = rng or random.Random()
+        self._clock = clock
 
     async def create(self, record: Submission) -> CreateResult:
         """Run the create step of ``record`` (see the module docstring)."""
         assert record.request is not None
         recreated = 0
         while True:
-            record.attempts += 1
-            try:
-                if self.before_create is not None:
-                    await self.before_create(
+            attempt = record.begin_attempt()
+            if self._before_create is not None:
+                try:
+                    await self._before_create(
                         PendingCreate(
-                            record.family, record.external_task_id, record.request, record.attempts
+                            record.family, record.external_task_id, record.request, attempt
                         )
                     )
-                task = await self.backend.create(
+                except Exception as error:  # the hook's refusal: nothing is sent
+                    return CreateFailed(error)
+            try:
+                task = await self._backend.create(
                     record.request,
                     external_task_id=record.external_task_id,
                     callback_url=record.callback_url,
@@ -196,7 +200,7 @@ class Creator:
                     )
                     return CreateFailed(error)
                 return found
-            except Exception as error:  # the hook, or a bug: the submission fails with it
+            except KlingError as error:  # refused before sending (credentials, usage)
                 return CreateFailed(error)
             return task
 
@@ -212,10 +216,10 @@ class Creator:
         """
         attempt = 0
         misses = 0
-        give_up = time.monotonic() + self.backoff.unreachable_timeout
+        give_up = self._clock.monotonic() + self._backoff.unreachable_timeout
         while True:
             try:
-                return await self.backend.get_task(
+                return await self._backend.get_task(
                     record.family, external_task_id=record.external_task_id
                 )
             except TaskNotFoundError:
@@ -223,10 +227,10 @@ class Creator:
                 if misses >= 2:
                     return None
             except KlingError as error:
-                if not _transient(error) or time.monotonic() >= give_up:
+                if not _transient(error) or self._clock.monotonic() >= give_up:
                     raise
                 logger.warning("resolving %r failed (%s); retrying", record, type(error).__name__)
-            await asyncio.sleep(pause_delay(attempt, self.backoff, None, self.rng))
+            await self._clock.sleep(pause_delay(attempt, self._backoff, None, self._rng))
             attempt += 1
 
 

@@ -11,15 +11,14 @@ Terminal tasks go to the scheduler's ``settle``, the same step polling uses.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
+from kling_async._clock import SYSTEM_CLOCK, Clock
 from kling_async._config import BackoffPolicy
-from kling_async._handle import TaskHandle
+from kling_async.endpoints import SlotKey
 from kling_async.endpoints import family as family_of
-from kling_async.errors import ExternalIdInUseError, KlingError, TaskNotFoundError
+from kling_async.errors import ExternalIdInUseError, KlingError, TaskNotFoundError, UsageError
 from kling_async.models import Task, TaskStatus
 from kling_async.scheduling._packs import PackSlots
 from kling_async.scheduling._record import Submission, resolve, state_of
@@ -55,7 +54,7 @@ class Follower:
             resolves terminal ones).
         start: starts the scheduler's background work.
         backoff: pause before a "not found" is confirmed.
-        clock: monotonic seconds.
+        clock: where time is read (a task's age from Kling's timestamps, pauses).
     """
 
     def __init__(
@@ -64,20 +63,20 @@ class Follower:
         *,
         registry: Registry,
         slots: PackSlots,
-        tracker: Tracker,
+        tracker: Tracker[Submission],
         settle: Settle,
         start: Callable[[], None],
         backoff: BackoffPolicy,
-        clock: Callable[[], float],
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        self.backend = backend
-        self.registry = registry
-        self.slots = slots
-        self.tracker = tracker
-        self.settle = settle
-        self.start = start
-        self.backoff = backoff
-        self.clock = clock
+        self._backend = backend
+        self._registry = registry
+        self._slots = slots
+        self._tracker = tracker
+        self._settle = settle
+        self._start = start
+        self._backoff = backoff
+        self._clock = clock
 
     # -- attach -------------------------------------------------------------------------
 
@@ -89,81 +88,88 @@ class Follower:
         external_task_id: str | None,
         cost: int | None,
         model_name: str | None = None,
-    ) -> TaskHandle:
-        """Follow a task created earlier; its slots count until it ends.
+    ) -> Submission:
+        """Follow a task created earlier; its slots count until it ends. Returns its
+        record (the face wraps it in a handle).
 
         The lookup is verified: with both ids given, a task that names another
         external id raises :class:`~kling_async.errors.TaskMismatchError`.
         """
         fam = family_of(family)
-        task = await self.backend.get_task(
+        task = await self._backend.get_task(
             fam.name, task_id=task_id, external_task_id=external_task_id
         )
-        self.start()
+        self._start()
         ext = task.external_task_id or external_task_id or f"task-{task.task_id}"
-        key = self.slots.key_for(fam.name, model_name)
+        key = self._slots.key_for(fam.name, model_name)
         if key is not None:
-            self.slots.core(key)
-        record, handle = self._existing(
+            self._slots.core(key)
+        record = self._existing(
             fam.name, task, ext, key, cost if cost is not None else fam.slot_cost({})
         )
         if task.is_terminal:
             resolve(record, task)
-            return handle
-        if self.registry.get(ext) is not None:
+            return record
+        if self._registry.get(ext) is not None:
             raise ExternalIdInUseError(
                 f"{ext!r} is already tracked by this client", external_task_id=ext
             )
         if key is not None:  # before anything is held: if the pool fails, nothing leaks
-            await self.slots.adopt(record)
+            await self._slots.adopt(record)
         self._follow(record, task)
-        return handle
+        return record
 
     # -- adopted leases ------------------------------------------------------------------
 
     async def adopt_claim(self, claim: LeaseClaim) -> None:
-        """Follow a dead holder's task; its slots stay counted until Kling says it ended."""
-        if self.registry.get(claim.key) is not None:
+        """Follow a dead holder's task; its slots stay counted until Kling says it ended.
+
+        A lookup that fails (Kling unreachable, refused) leaves the lease to expire
+        and be claimed again later; nothing is held meanwhile.
+        """
+        ext = claim.external_task_id
+        if self._registry.get(ext) is not None:
             return  # ours already (e.g. the lease bounced back to us)
         try:
             fam = family_of(claim.family)
-        except ValueError:
-            logger.warning("lease %s names unknown family %r; releasing", claim.key, claim.family)
-            await self.slots.pool.release(claim.pack, claim.key)
+        except UsageError:
+            logger.warning("lease %s names unknown family %r; releasing", ext, claim.family)
+            await self._slots.release_lease(claim.slot_key, ext)
             return
         task: Task | None
         try:
             if claim.task_id:
-                task = await self.backend.get_task(
-                    fam.name, task_id=claim.task_id, external_task_id=claim.key
+                task = await self._backend.get_task(
+                    fam.name, task_id=claim.task_id, external_task_id=ext
                 )
             else:
-                task = await self._lookup_twice(fam.name, claim.key)
+                task = await self._lookup_twice(fam.name, ext)
         except KlingError as error:
-            logger.warning("cannot look up adopted lease %s yet (%s)", claim.key, error)
-            self.slots.pool.forget(claim.key)  # it expires again and is retried
+            logger.warning("cannot look up adopted lease %s yet (%s)", ext, error)
+            self._slots.forget_lease(ext)  # it expires again and is retried
             return
         if task is None:  # the dead holder's create never happened
-            await self.slots.pool.release(claim.pack, claim.key)
+            await self._slots.release_lease(claim.slot_key, ext)
             return
-        self.start()
-        self.slots.core(claim.pack)  # a per-model key this process has not used yet
-        record, _ = self._existing(fam.name, task, claim.key, claim.pack, claim.cost)
+        self._start()
+        key = SlotKey.parse(claim.slot_key)
+        self._slots.core(key)  # a per-model key this process has not used yet
+        record = self._existing(fam.name, task, ext, key, claim.cost)
         if task.is_terminal:
-            self.slots.count(record)
-            self.registry.hold(record)
-            await self.settle(record, task)  # releases the slots, resolves
+            self._slots.count(record)
+            self._registry.hold(record)
+            await self._settle(record, task)  # releases the slots, resolves
             return
         self._follow(record, task)
-        await self.slots.note_task_id(record)
+        await self._slots.note_task_id(record)
 
-    async def _lookup_twice(self, family: str, key: str) -> Task | None:
+    async def _lookup_twice(self, family: str, external_task_id: str) -> Task | None:
         try:
-            return await self.backend.get_task(family, external_task_id=key)
+            return await self._backend.get_task(family, external_task_id=external_task_id)
         except TaskNotFoundError:
-            await asyncio.sleep(self.backoff.initial)  # confirm: Kling's index may lag
+            await self._clock.sleep(self._backoff.initial)  # confirm: Kling's index may lag
         try:
-            return await self.backend.get_task(family, external_task_id=key)
+            return await self._backend.get_task(family, external_task_id=external_task_id)
         except TaskNotFoundError:
             return None
 
@@ -175,23 +181,17 @@ class Follower:
         ``trusted`` (signed, or the user opted out of confirmation) lets a terminal
         status resolve at once; otherwise the task is confirmed by a query first.
         """
-        record = self.tracker.by_task_id(task.task_id)
+        record = self._tracker.by_task_id(task.task_id)
         if record is None:
             ext = task.external_task_id
-            pending = self.registry.get(ext) if ext else None
+            pending = self._registry.get(ext) if ext else None
             if pending is None or pending.task_id is not None:
                 return False
             if task.is_terminal:  # the create answer is still on its way
-                self.registry.early[pending.external_task_id] = (task, trusted)
+                self._registry.keep_early(pending.external_task_id, task, trusted)
             return True
         await self.apply(record, task, trusted)
         return True
-
-    async def apply_early(self, record: Submission) -> None:
-        """Apply a terminal callback that beat ``record``'s create answer, if any."""
-        early = self.registry.early.pop(record.external_task_id, None)
-        if early is not None:
-            await self.apply(record, *early)
 
     async def apply(self, record: Submission, task: Task, trusted: bool) -> None:
         """Apply one delivery to a tracked record."""
@@ -202,33 +202,31 @@ class Follower:
             # An unverified delivery never changes what the handle shows (its URLs
             # could be anyone's): a terminal one only asks for a query.
             if task.is_terminal:
-                self.tracker.confirm(record)
+                self._tracker.confirm(record)
             return
-        if self.tracker.is_tracked(record):
-            await self.settle(record, task)
+        if self._tracker.is_tracked(record):
+            await self._settle(record, task)
 
     # -- shared steps ------------------------------------------------------------------------
 
     def _existing(
-        self, family: str, task: Task, ext: str, key: str | None, cost: int
-    ) -> tuple[Submission, TaskHandle]:
-        """A record (and handle) for a task that already exists at Kling."""
-        record, handle = self.registry.new(
+        self, family: str, task: Task, ext: str, key: SlotKey | None, cost: int
+    ) -> Submission:
+        """A record for a task that already exists at Kling."""
+        return self._registry.new(
             family=family,
             request=None,
             external_task_id=ext,
             key=key,
             cost=cost,
             state=state_of(task),
+            task=task,
         )
-        record.task_id, record.task = task.task_id, task
-        return record, handle
 
     def _follow(self, record: Submission, task: Task) -> None:
         """Count a running task's slots and track it until it ends."""
-        now = self.clock()
-        age = max(0.0, time.time() - task.created_at / 1000) if task.created_at else 0.0
-        record.created_at, record.last_seen = now - age, now
-        self.slots.count(record)
-        self.registry.hold(record)
-        self.tracker.track(record)
+        now = self._clock.monotonic()
+        age = max(0.0, self._clock.wall() - task.created_at / 1000) if task.created_at else 0.0
+        self._slots.count(record)
+        self._registry.hold(record)
+        self._tracker.track(record, created_at=now - age, last_seen=now)

@@ -24,19 +24,33 @@ from typing import Generic, Protocol, TypeVar
 
 from kling_async._config import BackoffPolicy, LearnPolicy
 from kling_async.errors import InternalError, UsageError
+from kling_async.wire._retry import backoff_delay
 
 __all__ = ["PackCore", "Queued"]
 
 
 class Queued(Protocol):
-    """What the core needs of a queued submission."""
+    """What the core reads of a queued submission (it never writes one)."""
 
-    cost: int
-    priority: int
-    seq: int
-    deadline: float | None
-    in_queue: bool
-    """True while queued; set and cleared only by :class:`PackCore`."""
+    @property
+    def cost(self) -> int:
+        """Slots it needs."""
+        ...
+
+    @property
+    def priority(self) -> int:
+        """Higher goes first."""
+        ...
+
+    @property
+    def seq(self) -> int:
+        """FIFO order among equal priorities (unique among queued items)."""
+        ...
+
+    @property
+    def deadline(self) -> float | None:
+        """When it expires unspent (core clock), if ever."""
+        ...
 
 
 T = TypeVar("T", bound=Queued)
@@ -61,8 +75,9 @@ def pause_delay(
     """
     if retry_after is not None:
         return max(policy.initial, min(retry_after, policy.max_retry_after))
-    ceiling = min(policy.max_delay, policy.initial * 2.0 ** min(refusals, 62))
-    return policy.initial + rng.random() * (ceiling - policy.initial)
+    return backoff_delay(
+        refusals, initial=policy.initial, cap=policy.max_delay, floor=policy.initial, rng=rng
+    )
 
 
 class PackCore(Generic[T]):
@@ -90,7 +105,7 @@ class PackCore(Generic[T]):
             raise UsageError(f"capacity of pack {name!r} must be >= 1, got {capacity}")
         self.name = name
         self.configured = capacity
-        self.learned = learn.initial
+        self._learned = learn.initial
         self.backoff = backoff
         self.learn = learn
         self.max_backfill_wait = max_backfill_wait
@@ -100,7 +115,7 @@ class PackCore(Generic[T]):
         self._deadlines: list[tuple[float, int, T]] = []
         self.queued = 0
         self.in_use = 0
-        self.paused_until = float("-inf")
+        self._paused_until = float("-inf")
         self.refusals = 0
         self._blocked: T | None = None
         self._blocked_since = 0.0
@@ -118,33 +133,53 @@ class PackCore(Generic[T]):
     @property
     def capacity(self) -> int:
         """The capacity in force: configured, or learned so far."""
-        return self.configured if self.configured is not None else self.learned
+        return self.configured if self.configured is not None else self._learned
 
     @property
     def is_learned(self) -> bool:
         """True when the capacity is being learned rather than configured."""
         return self.configured is None
 
+    def share_learned(self, shared: int) -> None:
+        """Take the learned capacity every user of a shared slot pool agreed on."""
+        if self.configured is None:
+            self._learned = shared
+
+    @property
+    def paused_until(self) -> float:
+        """When the pause after a refusal ends (core clock; -inf: not paused)."""
+        return self._paused_until
+
+    def wake_by(self, when: float) -> None:
+        """Shorten the pause so the pack looks again by ``when`` (e.g. when an
+        unreachable window runs out)."""
+        self._paused_until = min(self._paused_until, when)
+
     # -- queue ----------------------------------------------------------------------
 
     def push(self, item: T) -> None:
         """Queue ``item`` (its ``seq``, unique among queued items, fixes its FIFO
         place; re-pushing keeps it)."""
-        if item.in_queue:
-            raise InternalError("item is already queued")
-        item.in_queue = True
         key = order_key(item.priority, item.seq)
+        if key in self._items:
+            raise InternalError("item is already queued")
         self._items[key] = item
         heapq.heappush(self._buckets.setdefault(item.cost, []), key)
         if item.deadline is not None:
             heapq.heappush(self._deadlines, (item.deadline, item.seq, item))
         self.queued += 1
 
+    def is_queued(self, item: T) -> bool:
+        """True while ``item`` waits in this core's queue."""
+        return self._items.get(order_key(item.priority, item.seq)) is item
+
     def remove(self, item: T) -> bool:
-        """Take a queued ``item`` out (lazily); False if it was not queued."""
-        if not item.in_queue:
+        """Take a queued ``item`` out (its heap entry is dropped lazily); False if it
+        was not queued."""
+        key = order_key(item.priority, item.seq)
+        if self._items.get(key) is not item:
             return False
-        item.in_queue = False
+        del self._items[key]
         self.queued -= 1
         if self._blocked is item:
             self._blocked = None
@@ -157,11 +192,9 @@ class PackCore(Generic[T]):
         items = self._items
         while bucket:
             key = bucket[0]
-            item = items.get(key)
-            if item is not None and item.in_queue:
+            if key in items:
                 return key
             heapq.heappop(bucket)
-            items.pop(key, None)
         return None
 
     def _best(self, max_cost: int | None) -> T | None:
@@ -185,7 +218,6 @@ class PackCore(Generic[T]):
         heapq.heappop(bucket)
         del self._items[key]
         self.queued -= 1
-        item.in_queue = False
         return item
 
     def expire(self, now: float) -> list[T]:
@@ -212,7 +244,7 @@ class PackCore(Generic[T]):
 
         None when the pack is paused, the queue is empty, or nothing may go now.
         """
-        if now < self.paused_until:
+        if now < self._paused_until:
             return None
         head = self.head()
         if head is None:
@@ -230,9 +262,9 @@ class PackCore(Generic[T]):
     def next_wakeup(self, now: float) -> float | None:
         """When something time-based may change: end of a pause, or a deadline."""
         times = []
-        if now < self.paused_until and self.queued:
-            times.append(self.paused_until)
-        while self._deadlines and not self._deadlines[0][2].in_queue:
+        if now < self._paused_until and self.queued:
+            times.append(self._paused_until)
+        while self._deadlines and not self.is_queued(self._deadlines[0][2]):
             heapq.heappop(self._deadlines)
         if self._deadlines:
             times.append(self._deadlines[0][0])
@@ -257,21 +289,21 @@ class PackCore(Generic[T]):
         if self.configured is not None:
             return
         self._successes_since_cut += 1
-        if self.in_use > self.learned:
-            self.learned = self.in_use  # a probe past the estimate was accepted
+        if self.in_use > self._learned:
+            self._learned = self.in_use  # a probe past the estimate was accepted
             return
-        if self.in_use < self.learned:
+        if self.in_use < self._learned:
             return  # not limited by our own estimate: no evidence more would fit
         if self._last_cut is None:
             self._grow_credit += 1
             if self._grow_credit >= self.learn.grow_after:
                 self._grow_credit = 0
-                self.learned += 1
+                self._learned += 1
         elif (
             self._successes_since_cut >= self._probe_after
             and now - self._last_cut >= self.learn.probe_interval
         ):
-            self.learned += 1  # probe: one more slot than the last cut allowed
+            self._learned += 1  # probe: one more slot than the last cut allowed
             self._successes_since_cut = 0
 
     def on_concurrency_refused(self, now: float, retry_after: float | None = None) -> float:
@@ -280,7 +312,7 @@ class PackCore(Generic[T]):
         if self.configured is None:
             if self._last_cut is not None:
                 self._probe_after = min(self.learn.max_probe_after, self._probe_after * 2)
-            self.learned = max(1, min(self.learned, self.in_use))
+            self._learned = max(1, min(self._learned, self.in_use))
             self._last_cut = now
             self._successes_since_cut = 0
             self._grow_credit = 0
@@ -298,9 +330,9 @@ class PackCore(Generic[T]):
 
     def _pause(self, now: float, retry_after: float | None) -> float:
         delay = pause_delay(self.refusals, self.backoff, retry_after, self.rng)
-        if now >= self.paused_until:
+        if now >= self._paused_until:
             self.refusals += 1  # one burst of refusals counts once
-        self.paused_until = max(self.paused_until, now + delay)
+        self._paused_until = max(self._paused_until, now + delay)
         return delay
 
     def __repr__(self) -> str:

@@ -5,16 +5,20 @@ Owns: :class:`HandleState` (where a submission is), the state-transition table
 the one function that changes a record's state (an illegal change raises
 :class:`IllegalTransition`, a bug, never silently ignored).
 
-Only the scheduling code (``scheduling/`` and ``tracking/``) writes a record. The
-caller sees it through :class:`~kling_async.TaskHandle`, a read-only view.
+A record changes only through its own methods (the task Kling reported, a create
+attempt, its slots held or freed, a listener) and :func:`transition`; everything
+else reads it (``tests/test_record.py`` proves no other module writes one). The
+scheduler hands records out; the face wraps each in a
+:class:`~kling_async.TaskHandle`, a read-only view.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Mapping
 
+from kling_async.endpoints import SlotKey
 from kling_async.errors import InternalError, TaskFailedError, TaskPendingError
 from kling_async.models import KlingRequest, Task, TaskStatus
 
@@ -97,35 +101,33 @@ class IllegalTransition(InternalError):
 class Submission:
     """One submission, queued or in flight (see the module docstring).
 
-    ``key`` is the slot key (pack, or ``pack/model`` in ``pack_model`` scope);
-    ``in_queue`` and ``seq``/``priority``/``deadline`` are what
-    :class:`~kling_async.scheduling._pack.PackCore` reads; ``holds_slots`` is True
-    while this process counts the record's slots; ``created_at``/``last_seen`` and
-    ``duration_key`` are the tracker's.
+    What it was made with never changes: ``family``, ``request``,
+    ``external_task_id``, ``key`` (the :class:`~kling_async.endpoints.SlotKey` its
+    slots count under), ``cost``, ``priority``, ``seq`` (FIFO order), ``deadline``,
+    ``callback_url``. What happens to it changes only through its own methods and
+    :func:`transition` (the one writer of ``state``): :meth:`note_task`,
+    :meth:`begin_attempt`, :meth:`hold_slots` / :meth:`free_slots`, :meth:`listen`.
+    The rest of the package reads the read-only properties.
     """
 
     __slots__ = (
+        "_attempts",
+        "_error",
+        "_holds_slots",
+        "_on_change",
+        "_state",
+        "_task",
+        "_task_id",
         "_waiter",
-        "attempts",
         "callback_url",
         "cost",
-        "created_at",
         "deadline",
-        "duration_key",
-        "error",
         "external_task_id",
         "family",
-        "holds_slots",
-        "in_queue",
         "key",
-        "last_seen",
-        "on_change",
         "priority",
         "request",
         "seq",
-        "state",
-        "task",
-        "task_id",
     )
 
     def __init__(
@@ -134,16 +136,19 @@ class Submission:
         family: str,
         request: KlingRequest | None,
         external_task_id: str,
-        key: str | None,
+        key: SlotKey | None,
         cost: int,
         seq: int,
         priority: int = 0,
         deadline: float | None = None,
         callback_url: str | None = None,
         state: HandleState = HandleState.QUEUED,
+        task: Task | None = None,
     ) -> None:
         if state not in INITIAL_STATES:
             raise IllegalTransition(f"a submission cannot start {state.value}")
+        if state is not HandleState.QUEUED and task is None:
+            raise IllegalTransition(f"a submission starting {state.value} needs its task")
         self.family = family
         self.request = request
         self.external_task_id = external_task_id
@@ -153,25 +158,93 @@ class Submission:
         self.seq = seq
         self.deadline = deadline
         self.callback_url = callback_url
-        self.state = state
-        self.in_queue = False
-        self.holds_slots = False
-        self.attempts = 0
-        """Create calls started for this record (the creator counts them)."""
-        self.task_id: str | None = None
-        self.task: Task | None = None
-        self.error: BaseException | None = None
-        self.created_at = 0.0
-        self.last_seen = 0.0
-        self.duration_key: tuple[Hashable, ...] | None = None
-        self.on_change: Callable[[], None] | None = None
-        """Called after every state change (the handle view notifies its listeners)."""
+        self._state = state
+        self._holds_slots = False
+        self._attempts = 0
+        self._task_id: str | None = task.task_id if task is not None else None
+        self._task: Task | None = task
+        self._error: BaseException | None = None
+        self._on_change: Callable[[], None] | None = None
         self._waiter: asyncio.Future[Task] | None = None
+
+    # -- what it shows ------------------------------------------------------------------
+
+    @property
+    def state(self) -> HandleState:
+        """Where it is (changed only by :func:`transition`)."""
+        return self._state
+
+    @property
+    def task_id(self) -> str | None:
+        """Kling's id of its task, once known (set once by :meth:`note_task`)."""
+        return self._task_id
+
+    @property
+    def task(self) -> Task | None:
+        """The latest state of its task Kling reported."""
+        return self._task
+
+    @property
+    def error(self) -> BaseException | None:
+        """Why it did not succeed, once decided."""
+        return self._error
+
+    @property
+    def attempts(self) -> int:
+        """Create calls started for it (:meth:`begin_attempt`)."""
+        return self._attempts
+
+    @property
+    def holds_slots(self) -> bool:
+        """True while this process counts its slots."""
+        return self._holds_slots
 
     @property
     def final(self) -> bool:
         """True once the outcome is decided."""
-        return self.state in _FINAL
+        return self._state in _FINAL
+
+    # -- what happens to it -----------------------------------------------------------
+
+    def note_task(self, task: Task) -> None:
+        """Kling reported ``task`` for this submission (a create answer, a poll, a
+        callback): keep it as the latest seen. The first one fixes the task id.
+
+        Raises:
+            IllegalTransition: ``task`` names another task id than the one known (an
+                answer about another task must never be adopted; the callers check
+                identity first, so this is a bug).
+        """
+        if self._task_id is None:
+            self._task_id = task.task_id
+        elif task.task_id != self._task_id:
+            raise IllegalTransition(
+                f"{self!r}: a report about task {task.task_id} is not about {self._task_id}"
+            )
+        self._task = task
+
+    def begin_attempt(self) -> int:
+        """A create call is about to leave; returns its number (1, 2, ...)."""
+        self._attempts += 1
+        return self._attempts
+
+    def hold_slots(self) -> bool:
+        """Count its slots as held by this process; False when they already were."""
+        if self._holds_slots:
+            return False
+        self._holds_slots = True
+        return True
+
+    def free_slots(self) -> bool:
+        """Stop counting its slots; False when it held none."""
+        if not self._holds_slots:
+            return False
+        self._holds_slots = False
+        return True
+
+    def listen(self, on_change: Callable[[], None] | None) -> None:
+        """Call ``on_change`` after every state change (the handle's listeners)."""
+        self._on_change = on_change
 
     def outcome(self) -> Task:
         """The finished task, or raise the error that decided the record.
@@ -179,12 +252,12 @@ class Submission:
         Raises:
             TaskPendingError: not decided yet (an ``asyncio.InvalidStateError``).
         """
-        if self.state not in _FINAL:
+        if self._state not in _FINAL:
             raise TaskPendingError(f"{self!r} is not decided yet")
-        if self.error is not None:
-            raise self.error
-        assert self.task is not None
-        return self.task
+        if self._error is not None:
+            raise self._error
+        assert self._task is not None
+        return self._task
 
     def waiter(self) -> asyncio.Future[Task]:
         """A future that resolves with the outcome (made on first use: most records
@@ -192,13 +265,13 @@ class Submission:
         garbage-collector time)."""
         if self._waiter is None:
             self._waiter = asyncio.get_running_loop().create_future()
-            if self.state in _FINAL:
-                _settle_future(self._waiter, self.task, self.error)
+            if self._state in _FINAL:
+                _settle_future(self._waiter, self._task, self._error)
         return self._waiter
 
     def __repr__(self) -> str:
-        ident = self.task_id or self.external_task_id
-        return f"<TaskHandle {self.family} {ident} {self.state.value} cost={self.cost}>"
+        ident = self._task_id or self.external_task_id
+        return f"<TaskHandle {self.family} {ident} {self._state.value} cost={self.cost}>"
 
 
 def transition(
@@ -211,25 +284,30 @@ def transition(
     """Move ``record`` to ``state``; a final state decides the outcome.
 
     A final state needs ``error`` (failed, cancelled, expired, detached) or a
-    finished ``task`` (succeeded); ``task`` also updates the latest task seen.
+    task that succeeded (succeeded); ``task`` also updates the latest task seen.
+    Nothing changes when the move is refused.
 
     Raises:
         IllegalTransition: ``TRANSITIONS`` does not allow the move.
     """
-    if state not in TRANSITIONS[record.state]:
-        raise IllegalTransition(f"{record!r}: {record.state.value} -> {state.value} is not allowed")
+    if state not in TRANSITIONS[record._state]:
+        raise IllegalTransition(
+            f"{record!r}: {record._state.value} -> {state.value} is not allowed"
+        )
+    if state in _FINAL and error is None:
+        finished = task if task is not None else record._task
+        if state is not HandleState.SUCCEEDED or finished is None or not finished.succeeded:
+            raise IllegalTransition(f"{record!r}: {state.value} needs an error or a task")
     if task is not None:
-        record.task = task
+        record.note_task(task)
     if state in _FINAL:
         if error is not None:
-            record.error = error
-        elif state is not HandleState.SUCCEEDED or record.task is None:
-            raise IllegalTransition(f"{record!r}: {state.value} needs an error or a task")
+            record._error = error
         if record._waiter is not None:
-            _settle_future(record._waiter, record.task, error)
-    record.state = state
-    if record.on_change is not None:
-        record.on_change()
+            _settle_future(record._waiter, record._task, error)
+    record._state = state
+    if record._on_change is not None:
+        record._on_change()
 
 
 def _settle_future(
@@ -248,7 +326,7 @@ def resolve(record: Submission, task: Task) -> None:
     """Decide ``record`` from its finished ``task`` (succeeded, or failed with
     :class:`~kling_async.TaskFailedError`); nothing happens if already decided."""
     if record.final:
-        record.task = task
+        record.note_task(task)
         return
     if task.succeeded:
         transition(record, HandleState.SUCCEEDED, task=task)

@@ -98,6 +98,7 @@ class RedisSlotPool(SlotPool):
             redis_errors.ConnectionError,
             redis_errors.TimeoutError,
         )
+        self._redis_error: type[BaseException] = redis_errors.RedisError
         if timeout <= 0:
             raise UsageError("timeout must be > 0")
         self._redis = client or redis_asyncio.from_url(
@@ -162,16 +163,20 @@ class RedisSlotPool(SlotPool):
 
     # -- SlotPool ---------------------------------------------------------------------
 
-    async def try_acquire(self, pack: str, cost: int, key: str, family: str = "") -> bool:
+    async def try_acquire(
+        self, slot_key: str, cost: int, external_task_id: str, family: str = ""
+    ) -> bool:
         """Take slots under the shared capacity, in arrival order across processes.
 
-        Idempotent for this holder: if an earlier acquire of ``key`` ran in Redis but
-        its reply was lost, asking again returns True and counts the slots once.
+        Idempotent for this holder: if an earlier acquire of ``external_task_id`` ran
+        in Redis but its reply was lost, asking again returns True and counts the
+        slots once.
 
         Raises:
-            ExternalIdInUseError: another holder has a live lease under ``key``.
+            ExternalIdInUseError: another holder has a live lease for that id.
             SlotPoolUnavailableError: Redis cannot be reached.
         """
+        pack, key = slot_key, external_task_id
         if key in self._pending_release:  # requeued while Redis was away: free it first
             async with self._lock:
                 await self._flush_release(key)
@@ -199,9 +204,15 @@ class RedisSlotPool(SlotPool):
         return result == 1
 
     async def adopt(
-        self, pack: str, cost: int, key: str, family: str = "", task_id: str | None = None
+        self,
+        slot_key: str,
+        cost: int,
+        external_task_id: str,
+        family: str = "",
+        task_id: str | None = None,
     ) -> None:
         """Count an existing task's slots (attach after a restart)."""
+        pack, key = slot_key, external_task_id
         await self._call(
             "adopt",
             self.prefix,
@@ -215,8 +226,9 @@ class RedisSlotPool(SlotPool):
         )
         self._leases[key] = (pack, cost, family, task_id or "")
 
-    async def release(self, pack: str, key: str) -> int:
-        """Free ``key``'s slots; during an outage the release is retried later."""
+    async def release(self, slot_key: str, external_task_id: str) -> int:
+        """Free the id's slots; during an outage the release is retried later."""
+        pack, key = slot_key, external_task_id
         async with self._lock:
             local = self._leases.pop(key, None)
             try:
@@ -227,8 +239,9 @@ class RedisSlotPool(SlotPool):
                 self._pending_release[key] = pack
                 return local[1]
 
-    async def note_task_id(self, pack: str, key: str, task_id: str) -> None:
+    async def note_task_id(self, slot_key: str, external_task_id: str, task_id: str) -> None:
         """Store the task id in the lease, so a survivor can find the task."""
+        key = external_task_id
         if key in self._leases:
             lp, cost, family, _ = self._leases[key]
             self._leases[key] = (lp, cost, family, task_id)
@@ -236,22 +249,22 @@ class RedisSlotPool(SlotPool):
         with contextlib.suppress(SlotPoolUnavailableError):
             await self._call("note", self.prefix, key, task_id)
 
-    async def in_use(self, pack: str) -> int:
-        """Slots of ``pack`` held by every holder."""
-        value = await self._guarded(self._redis.get(self.prefix + f"used:{pack}"))
+    async def in_use(self, slot_key: str) -> int:
+        """Slots held under ``slot_key`` by every holder."""
+        value = await self._guarded(self._redis.get(self.prefix + f"used:{slot_key}"))
         return int(value or 0)
 
-    async def capacity(self, pack: str) -> int | None:
-        """The shared capacity of ``pack``."""
-        value = await self._guarded(self._redis.get(self.prefix + f"cap:{pack}"))
+    async def capacity(self, slot_key: str) -> int | None:
+        """The shared capacity of ``slot_key``."""
+        value = await self._guarded(self._redis.get(self.prefix + f"cap:{slot_key}"))
         return None if value is None else int(value)
 
-    async def set_capacity(self, pack: str, capacity: int) -> None:
-        """Set the shared capacity of ``pack``."""
+    async def set_capacity(self, slot_key: str, capacity: int) -> None:
+        """Set the shared capacity of ``slot_key``."""
         if capacity < 1:
             raise UsageError("capacity must be >= 1")
-        self._capacity[pack] = capacity
-        await self._guarded(self._redis.set(self.prefix + f"cap:{pack}", capacity))
+        self._capacity[slot_key] = capacity
+        await self._guarded(self._redis.set(self.prefix + f"cap:{slot_key}", capacity))
 
     async def maintain(self, adopt: Adopter) -> None:
         """Heartbeat, retry pending releases, restore capacities, adopt expired leases."""
@@ -262,8 +275,8 @@ class RedisSlotPool(SlotPool):
                 pass
             except self._unavailable as exc:
                 self._down(exc)
-            except Exception:  # keep the loop alive whatever Redis answers
-                logger.exception("slot pool upkeep failed")
+            except self._redis_error as exc:  # Redis refused a command: say so, go on
+                logger.error("slot pool upkeep failed: %s: %s", type(exc).__name__, exc)
             await asyncio.sleep(self.heartbeat if self.available else self.retry_interval * 4)
 
     async def _upkeep(self, adopt: Adopter) -> None:
@@ -290,17 +303,11 @@ class RedisSlotPool(SlotPool):
         for claim in claims:  # outside the lock: adopting may release the lease
             logger.info(
                 "adopted lease %s (%s, task %s) from a dead holder",
-                claim.key,
-                claim.pack,
+                claim.external_task_id,
+                claim.slot_key,
                 claim.task_id,
             )
-            try:
-                await adopt(claim)
-            except Exception:
-                # Nobody follows this task now: stop renewing it so the lease expires
-                # and is claimed again, rather than holding its slots for ever.
-                logger.exception("adopting lease %s failed; it will be retried", claim.key)
-                self.forget(claim.key)
+            await adopt(claim)  # its faults come back as a forgotten lease, retried later
         self._snapshot = await self.snapshot()
 
     async def _flush_release(self, key: str) -> None:
@@ -309,9 +316,10 @@ class RedisSlotPool(SlotPool):
             await self._call("release", self.prefix, key, self._tomb_ms)
             del self._pending_release[key]
 
-    def forget(self, key: str) -> None:
-        """Stop renewing ``key`` (its adoption failed; it will expire and be retried)."""
-        self._leases.pop(key, None)
+    def forget(self, external_task_id: str) -> None:
+        """Stop renewing the id's lease (its adoption failed; it will expire and be
+        retried)."""
+        self._leases.pop(external_task_id, None)
 
     def stats(self) -> PoolStats:
         """This holder's figures plus the account-wide picture from the last heartbeat

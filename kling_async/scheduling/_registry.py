@@ -1,19 +1,19 @@
 """The registry of live submissions: who is queued or in flight, by external id.
 
-Owns: making a record together with its handle (the caller's view), the map of
-live records by ``external_task_id`` (one live submission per id), the records
-whose create call is under way, terminal callbacks that arrived before their
-create answer, and deciding every live record when the scheduler stops
-(:meth:`Registry.end_all`).
+Owns: making records (FIFO sequence numbers), the map of live records by
+``external_task_id`` (one live submission per id), the records whose create call is
+under way (and an event set whenever none is), terminal callbacks that arrived before
+their create answer, and deciding every live record when the scheduler stops
+(:meth:`Registry.end_all`). It hands out records; the face wraps them in handles.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
-from collections.abc import Callable
 
-from kling_async._handle import TaskHandle
+from kling_async.endpoints import SlotKey
 from kling_async.errors import SchedulerFailedError, TaskCancelledError, TaskDetachedError
 from kling_async.models import KlingRequest, Task
 from kling_async.scheduling._record import HandleState, Submission, transition
@@ -27,20 +27,15 @@ LISTED = 20
 
 
 class Registry:
-    """Live records by external id.
+    """Live records by external id."""
 
-    Args:
-        cancel: what a handle's ``cancel()`` calls (the scheduler's cancel).
-    """
-
-    def __init__(self, cancel: Callable[[Submission], bool]) -> None:
-        self._cancel = cancel
+    def __init__(self) -> None:
         self._seq = itertools.count()
         self._live: dict[str, Submission] = {}
-        self.submitting: set[Submission] = set()
-        """Records whose create call (or outcome resolution) is under way."""
-        self.early: dict[str, tuple[Task, bool]] = {}
-        """Terminal callbacks (task, trusted) that beat their create answer."""
+        self._creating: set[Submission] = set()
+        self._none_creating = asyncio.Event()
+        self._none_creating.set()
+        self._early: dict[str, tuple[Task, bool]] = {}
 
     def new(
         self,
@@ -48,15 +43,17 @@ class Registry:
         family: str,
         request: KlingRequest | None,
         external_task_id: str,
-        key: str | None,
+        key: SlotKey | None,
         cost: int,
         priority: int = 0,
         deadline: float | None = None,
         callback_url: str | None = None,
         state: HandleState = HandleState.QUEUED,
-    ) -> tuple[Submission, TaskHandle]:
-        """A new record (next in FIFO order) and its handle."""
-        record = Submission(
+        task: Task | None = None,
+    ) -> Submission:
+        """A new record, next in FIFO order (a task that exists already starts where
+        Kling says it is, with its ``task``)."""
+        return Submission(
             family=family,
             request=request,
             external_task_id=external_task_id,
@@ -67,8 +64,8 @@ class Registry:
             deadline=deadline,
             callback_url=callback_url,
             state=state,
+            task=task,
         )
-        return record, TaskHandle(record, self._cancel)
 
     def hold(self, record: Submission) -> None:
         """Register ``record`` until its slots are free and its outcome known."""
@@ -86,6 +83,42 @@ class Registry:
     def live(self) -> list[Submission]:
         """Every live record."""
         return list(self._live.values())
+
+    # -- creates under way ---------------------------------------------------------------
+
+    def begin_create(self, record: Submission) -> None:
+        """``record``'s create call (or its outcome resolution) starts."""
+        self._creating.add(record)
+        self._none_creating.clear()
+
+    def end_create(self, record: Submission) -> None:
+        """``record``'s create step is over (whatever its outcome)."""
+        self._creating.discard(record)
+        if not self._creating:
+            self._none_creating.set()
+
+    @property
+    def creating(self) -> int:
+        """Create calls (or outcome resolutions) under way."""
+        return len(self._creating)
+
+    async def creates_settled(self) -> None:
+        """Wait until no create call is under way."""
+        await self._none_creating.wait()
+
+    # -- terminal callbacks that beat their create answer -----------------------------------
+
+    def keep_early(self, external_task_id: str, task: Task, trusted: bool) -> None:
+        """Keep a terminal callback for a record whose create answer is still on its way."""
+        self._early[external_task_id] = (task, trusted)
+
+    def take_early(self, external_task_id: str) -> tuple[Task, bool] | None:
+        """The callback kept for ``external_task_id`` (task, trusted), taken out."""
+        if not self._early:
+            return None
+        return self._early.pop(external_task_id, None)
+
+    # -- the end ------------------------------------------------------------------------------
 
     def end_all(self, failure: SchedulerFailedError | None) -> None:
         """Decide every live record and forget it.
@@ -116,8 +149,9 @@ class Registry:
             detach.__cause__ = failure
             transition(record, HandleState.DETACHED, error=detach)
             detached.append(record)
-        self.submitting.clear()
-        self.early.clear()
+        self._creating.clear()
+        self._none_creating.set()
+        self._early.clear()
         if detached:
             shown = ", ".join(
                 f"{r.family} task_id={r.task_id or '?'} external_task_id={r.external_task_id}"

@@ -1,11 +1,13 @@
 """Slot pools: the single place where concurrency slots are counted.
 
-A slot pool answers "may ``cost`` more slots of this pack be taken now?" and keeps
-who holds what, keyed by the submission's ``external_task_id`` so that releasing
-twice is harmless and (for the Redis pool) a holder's leases can be adopted.
+A slot pool answers "may ``cost`` more slots under this slot key be taken now?" and
+keeps who holds what: a *slot key* (``"video"``, or ``"video/kling-v3"`` per model;
+``str`` of a :class:`~kling_async.endpoints.SlotKey`) names what is counted, the
+submission's *external task id* names who holds it, so that releasing twice is
+harmless and (for the Redis pool) a dead holder's leases can be adopted.
 
-:class:`LocalSlotPool` serves one process. The interface is deliberately small so a
-shared implementation (Redis, issue 7) can replace it.
+:class:`LocalSlotPool` serves one process; ``RedisSlotPool`` shares slots between
+processes. The interface is what the scheduler calls, nothing more.
 """
 
 from __future__ import annotations
@@ -24,11 +26,14 @@ __all__ = ["LeaseClaim", "LocalSlotPool", "SlotPool", "SlotPoolUnavailableError"
 class LeaseClaim:
     """A lease taken over from a holder that stopped renewing it (its process died)."""
 
-    key: str
-    pack: str
+    external_task_id: str
+    """Who held the lease (the submission's id)."""
+    slot_key: str
+    """What its slots count under."""
     cost: int
     family: str
     task_id: str | None
+    """The task the holder created, if it got that far."""
 
 
 Adopter = Callable[[LeaseClaim], Awaitable[None]]
@@ -56,43 +61,53 @@ class SlotPool(abc.ABC):
         """Raise :class:`SlotPoolUnavailableError` when the pool cannot be reached
         (called once by ``async with KlingClient``: fail fast, before any create)."""
 
-    def forget(self, key: str) -> None:  # noqa: B027 - optional hook, not abstract
-        """Stop keeping ``key``'s lease alive (an adoption failed: it expires and is
-        retried later). Nothing to do for a pool serving one process."""
+    def forget(self, external_task_id: str) -> None:  # noqa: B027 - optional hook
+        """Stop keeping ``external_task_id``'s lease alive (an adoption failed: it
+        expires and is retried later). Nothing to do for a pool serving one process."""
 
     @abc.abstractmethod
-    async def try_acquire(self, pack: str, cost: int, key: str, family: str = "") -> bool:
-        """Take ``cost`` slots for ``key`` if they fit under the capacity; else False.
+    async def try_acquire(
+        self, slot_key: str, cost: int, external_task_id: str, family: str = ""
+    ) -> bool:
+        """Take ``cost`` slots under ``slot_key`` for ``external_task_id`` if they fit
+        under the capacity; else False.
 
         Raises:
-            ExternalIdInUseError: ``key`` already holds slots (another submission
-                or process uses the same external id).
+            ExternalIdInUseError: ``external_task_id`` already holds slots (another
+                submission or process uses the same id).
         """
 
     @abc.abstractmethod
     async def adopt(
-        self, pack: str, cost: int, key: str, family: str = "", task_id: str | None = None
+        self,
+        slot_key: str,
+        cost: int,
+        external_task_id: str,
+        family: str = "",
+        task_id: str | None = None,
     ) -> None:
         """Count ``cost`` slots for a task that already exists, even over capacity."""
 
     @abc.abstractmethod
-    async def release(self, pack: str, key: str) -> int:
-        """Give back ``key``'s slots; returns how many (0 if ``key`` held none)."""
+    async def release(self, slot_key: str, external_task_id: str) -> int:
+        """Give back ``external_task_id``'s slots; returns how many (0: it held none)."""
 
     @abc.abstractmethod
-    async def in_use(self, pack: str) -> int:
-        """Slots of ``pack`` held now."""
+    async def in_use(self, slot_key: str) -> int:
+        """Slots held under ``slot_key`` now (every user of the pool)."""
 
     @abc.abstractmethod
-    async def capacity(self, pack: str) -> int | None:
-        """The capacity in force for ``pack`` (None: not set)."""
+    async def capacity(self, slot_key: str) -> int | None:
+        """The capacity in force for ``slot_key`` (None: not set)."""
 
     @abc.abstractmethod
-    async def set_capacity(self, pack: str, capacity: int) -> None:
-        """Set ``pack``'s capacity (configured or learned)."""
+    async def set_capacity(self, slot_key: str, capacity: int) -> None:
+        """Set ``slot_key``'s capacity (configured or learned)."""
 
-    async def note_task_id(self, pack: str, key: str, task_id: str) -> None:  # noqa: B027
-        """Record the ``task_id`` behind ``key`` (shared pools keep it in the lease)."""
+    async def note_task_id(  # noqa: B027 - optional hook, not abstract
+        self, slot_key: str, external_task_id: str, task_id: str
+    ) -> None:
+        """Record the ``task_id`` behind ``external_task_id``'s lease (shared pools)."""
 
     async def maintain(self, adopt: Adopter) -> None:  # noqa: B027
         """Background upkeep (heartbeats, adopting dead holders' leases); runs until
@@ -125,52 +140,60 @@ class LocalSlotPool(SlotPool):
         self._held: dict[str, dict[str, int]] = {}
         self._in_use: dict[str, int] = {}
 
-    async def try_acquire(self, pack: str, cost: int, key: str, family: str = "") -> bool:
-        """Take ``cost`` slots for ``key`` when ``in_use + cost <= capacity``."""
+    async def try_acquire(
+        self, slot_key: str, cost: int, external_task_id: str, family: str = ""
+    ) -> bool:
+        """Take ``cost`` slots when ``in_use + cost <= capacity``."""
         if cost < 1:
             raise UsageError("cost must be >= 1")
-        held = self._held.setdefault(pack, {})
-        if key in held:
+        held = self._held.setdefault(slot_key, {})
+        if external_task_id in held:
             raise ExternalIdInUseError(
-                f"{key!r} already holds slots of pack {pack!r}", external_task_id=key
+                f"{external_task_id!r} already holds slots under {slot_key!r}",
+                external_task_id=external_task_id,
             )
-        capacity = self._capacity.get(pack)
-        used = self._in_use.get(pack, 0)
+        capacity = self._capacity.get(slot_key)
+        used = self._in_use.get(slot_key, 0)
         if capacity is None or used + cost > capacity:
             return False
-        held[key] = cost
-        self._in_use[pack] = used + cost
+        held[external_task_id] = cost
+        self._in_use[slot_key] = used + cost
         return True
 
     async def adopt(
-        self, pack: str, cost: int, key: str, family: str = "", task_id: str | None = None
+        self,
+        slot_key: str,
+        cost: int,
+        external_task_id: str,
+        family: str = "",
+        task_id: str | None = None,
     ) -> None:
         """Count an existing task's slots (a restart re-attaching, for example)."""
-        held = self._held.setdefault(pack, {})
-        if key not in held:
-            held[key] = cost
-            self._in_use[pack] = self._in_use.get(pack, 0) + cost
+        held = self._held.setdefault(slot_key, {})
+        if external_task_id not in held:
+            held[external_task_id] = cost
+            self._in_use[slot_key] = self._in_use.get(slot_key, 0) + cost
 
-    async def release(self, pack: str, key: str) -> int:
-        """Give back ``key``'s slots; a second release returns 0."""
-        cost = self._held.get(pack, {}).pop(key, 0)
+    async def release(self, slot_key: str, external_task_id: str) -> int:
+        """Give back ``external_task_id``'s slots; a second release returns 0."""
+        cost = self._held.get(slot_key, {}).pop(external_task_id, 0)
         if cost:
-            self._in_use[pack] -= cost
+            self._in_use[slot_key] -= cost
         return cost
 
-    async def in_use(self, pack: str) -> int:
-        """Slots of ``pack`` held now."""
-        return self._in_use.get(pack, 0)
+    async def in_use(self, slot_key: str) -> int:
+        """Slots held under ``slot_key`` now."""
+        return self._in_use.get(slot_key, 0)
 
-    async def capacity(self, pack: str) -> int | None:
-        """The capacity set for ``pack``."""
-        return self._capacity.get(pack)
+    async def capacity(self, slot_key: str) -> int | None:
+        """The capacity set for ``slot_key``."""
+        return self._capacity.get(slot_key)
 
-    async def set_capacity(self, pack: str, capacity: int) -> None:
-        """Set ``pack``'s capacity."""
+    async def set_capacity(self, slot_key: str, capacity: int) -> None:
+        """Set ``slot_key``'s capacity."""
         if capacity < 1:
             raise UsageError("capacity must be >= 1")
-        self._capacity[pack] = capacity
+        self._capacity[slot_key] = capacity
 
     def __repr__(self) -> str:
         packs = ", ".join(

@@ -1,13 +1,18 @@
 """When creates stop: Kling unreachable for too long, or an error no retry can fix.
 
-Two rules, kept here so the scheduler only asks and acts:
+Every stop rule lives here; the scheduler only asks and acts, and its owner (a batch)
+is told through the scheduler's events and asks :func:`scope_of` about an error that
+ended a job.
 
-* **Unreachable.** A create that provably never left (connect, DNS, TLS failure)
-  starts a window. Any answer from Kling (a task, a 1302/1303 refusal, an error
-  code) closes it. When it has lasted ``unreachable_timeout``, the scheduler gives
-  up once: the queued submissions fail with the last connect error; after that each
-  submission gets one try (``FAIL`` at once on a connect failure) until Kling
+* **Unreachable creates.** A create that provably never left (connect, DNS, TLS
+  failure) starts a window. Any answer from Kling (a task, a 1302/1303 refusal, an
+  error code) closes it. When it has lasted ``unreachable_timeout``, the scheduler
+  gives up once: the queued submissions fail with the last connect error; after that
+  each submission gets one try (``FAIL`` at once on a connect failure) until Kling
   answers again.
+* **Unreachable polls.** Poll rounds that fail in a row for ``unreachable_timeout``
+  (every task already created, Kling gone) report Kling unreachable once; a round
+  that answers again reports it back.
 * **Stopped packs.** An authentication error stops every pack (``"*"``), an account
   error (1100-1103) the pack it came from; submissions there fail with that error
   for the rest of the client's life.
@@ -18,11 +23,23 @@ from __future__ import annotations
 import enum
 import logging
 
-from kling_async.errors import KlingError, TransportError
+from kling_async.endpoints import SlotKey
+from kling_async.errors import (
+    AccountError,
+    AuthenticationError,
+    CreateOutcomeUnknownError,
+    KlingError,
+    ResponseError,
+    SchedulerFailedError,
+    TransportError,
+)
 
-__all__ = ["Stops", "Unreachable"]
+__all__ = ["StopScope", "Stops", "Unreachable", "scope_of"]
 
 logger = logging.getLogger("kling_async.scheduler")
+
+ALL = "*"
+"""The stop of every pack."""
 
 
 class Unreachable(enum.Enum):
@@ -36,23 +53,57 @@ class Unreachable(enum.Enum):
     """Already given up: fail it alone."""
 
 
+class StopScope(enum.Enum):
+    """What an error that ended a submission stops."""
+
+    NONE = "none"
+    """Nothing: it concerns that submission only (a refused field, a failed task)."""
+    PACK = "pack"
+    """The submission's pack (an account error: balance, permissions)."""
+    ALL = "all"
+    """Every create (credentials refused, Kling unreachable, the scheduler dead)."""
+
+
+def scope_of(error: BaseException) -> StopScope:
+    """What ``error``, which ended a submission uncreated (or with its outcome
+    unknown), means for the others: a batch keeps such jobs pending, and ends the
+    run when every create is stopped."""
+    if isinstance(error, AuthenticationError | SchedulerFailedError):
+        return StopScope.ALL
+    if isinstance(error, TransportError):
+        return StopScope.ALL if not error.request_sent else StopScope.NONE
+    if isinstance(error, CreateOutcomeUnknownError):
+        reached = not isinstance(error.cause, TransportError | ResponseError)
+        return StopScope.NONE if reached else StopScope.ALL
+    if isinstance(error, AccountError):
+        return StopScope.PACK
+    return StopScope.NONE
+
+
 class Stops:
-    """The unreachable window and the stopped packs of one scheduler."""
+    """The unreachable windows and the stopped packs of one scheduler."""
 
     def __init__(self, unreachable_timeout: float) -> None:
         self.unreachable_timeout = unreachable_timeout
         self.since: float | None = None
-        """When the current unreachable window opened (scheduler clock), or None."""
+        """When the current unreachable window of creates opened (scheduler clock)."""
         self.error: Exception | None = None
-        """The last connect failure."""
+        """The last connect failure of a create."""
         self.given_up = False
+        self._polls_since: float | None = None
+        self._polls_reported = False
         self.stopped: dict[str, KlingError] = {}
         """``"*"`` (every pack) or a pack name -> the error that stopped it."""
 
-    def answered(self) -> None:
-        """Kling answered a create: the window closes."""
+    # -- creates --------------------------------------------------------------------
+
+    def answered(self) -> bool:
+        """Kling answered a create: the window closes. True when that ends a spell
+        reported as unreachable."""
+        was = self.given_up
         self.since = None
         self.given_up = False
+        return was
 
     def unreachable(self, error: Exception | None, now: float) -> Unreachable:
         """A create could not reach Kling at ``now``."""
@@ -93,15 +144,44 @@ class Stops:
             return None
         return self.since + self.unreachable_timeout
 
-    def stop(self, pack: str, error: KlingError) -> bool:
-        """Stop ``pack`` (``"*"``: all); False when it was stopped already."""
-        if pack in self.stopped:
+    # -- polls ------------------------------------------------------------------------
+
+    def poll_failed(self, now: float) -> bool:
+        """A poll round failed at ``now``; True once, when failed rounds have lasted
+        ``unreachable_timeout`` (Kling unreachable while tasks run there)."""
+        if self._polls_since is None:
+            self._polls_since = now
+        if self._polls_reported or now - self._polls_since < self.unreachable_timeout:
             return False
-        self.stopped[pack] = error
+        self._polls_reported = True
         return True
 
-    def of(self, key: str) -> KlingError | None:
+    def poll_answered(self) -> bool:
+        """A poll round answered after failures; True when that ends a reported spell."""
+        was = self._polls_reported
+        self._polls_since = None
+        self._polls_reported = False
+        return was
+
+    # -- stopped packs ------------------------------------------------------------------
+
+    def stop(self, error: BaseException, key: SlotKey | None) -> str | None:
+        """A create under ``key`` failed with ``error``: an authentication error stops
+        every pack for good, an account error ``key``'s pack. Returns ``"*"`` or the
+        pack name when that is news, else None (nothing stops)."""
+        if isinstance(error, AuthenticationError):
+            where = ALL
+        elif isinstance(error, AccountError) and key is not None:
+            where = key.pack.value
+        else:
+            return None
+        if where in self.stopped:
+            return None
+        self.stopped[where] = error
+        return where
+
+    def of(self, key: SlotKey) -> KlingError | None:
         """The error that stopped creates under slot ``key`` (its pack, or all)."""
         if not self.stopped:
             return None
-        return self.stopped.get("*") or self.stopped.get(key.split("/", 1)[0])
+        return self.stopped.get(ALL) or self.stopped.get(key.pack.value)

@@ -1,12 +1,20 @@
 """The scheduler's background work: one anyio task group, and what ended it.
 
-Owns: the runner task that holds the task group, the functions spawned into it
-(dispatchers, pollers, the pool's upkeep), the create calls (plain asyncio tasks:
-anyio's ``start_soon`` costs tens of microseconds each), and the life states
-``new -> running -> stopped``. A spawned function that raises is logged and the
-others go on (every failure ends up on the record it concerns); if the runner
-itself dies, the cause is kept in :attr:`Supervisor.failure` and the ``on_failure``
-hook is told at once, so the next ``submit`` raises it instead of hanging.
+Owns: the runner task that holds the task group, everything spawned into it
+(dispatchers, pollers, the pool's upkeep, and the workers that run create steps),
+and the life states ``new -> running -> stopped``. Every piece of background work
+runs in that one group: nothing is fired and forgotten.
+
+Nothing is swallowed either: a spawned function that raises ends the group, the
+cause is kept in :attr:`Supervisor.failure` and the ``on_failure`` hook is told at
+once, so every pending handle and the next ``submit`` see it instead of hanging.
+(Expected faults, Kling's refusals and network errors, never get here: each part
+turns them into an outcome of the record they concern.)
+
+Create steps go through a pool of workers inside the group rather than one new task
+each (anyio's ``start_soon`` costs tens of microseconds; a worker takes a queued step
+for about one): a step waits for no worker, as a new one is started whenever none is
+free, so the pool grows to the most creates ever in flight at once.
 """
 
 from __future__ import annotations
@@ -43,7 +51,7 @@ class Supervisor:
     Args:
         setup: awaited inside the task group before spawned jobs start (the
             scheduler publishes capacities and starts the pool's upkeep there).
-        on_failure: called once with the exception when the runner dies.
+        on_failure: called once with the exception when the group dies.
     """
 
     def __init__(
@@ -56,11 +64,14 @@ class Supervisor:
         self._on_failure = on_failure
         self.life = Life.NEW
         self.failure: BaseException | None = None
-        """Why the runner died, if it did."""
+        """Why the group died, if it did."""
         self._tg: TaskGroup | None = None
         self._runner: asyncio.Task[None] | None = None
         self._pending: list[Job] = []
-        self._creates: set[asyncio.Task[None]] = set()
+        self._steps: asyncio.Queue[Job] = asyncio.Queue()
+        self._free_workers = 0
+        self.workers = 0
+        """Create workers started so far (the most creates ever in flight at once)."""
         self._stop = asyncio.Event()
 
     def start(self) -> None:
@@ -72,17 +83,29 @@ class Supervisor:
 
     def spawn(self, fn: Job) -> None:
         """Run ``fn`` in the task group (queued until the runner started)."""
+        if self.life is Life.STOPPED:
+            return
         if self._tg is None:
             self._pending.append(fn)
         else:
-            self._tg.start_soon(self._guard, fn)
+            self._tg.start_soon(fn)
 
-    def spawn_create(self, step: Coroutine[Any, Any, None]) -> None:
-        """Run a create step (a coroutine that handles its own errors) as a plain
-        asyncio task; cancelled by :meth:`stop`."""
-        job = asyncio.get_running_loop().create_task(step)
-        self._creates.add(job)
-        job.add_done_callback(self._creates.discard)
+    def run_step(self, step: Job) -> None:
+        """Run a create step on a free worker of the group (starting one if none is)."""
+        if self.life is Life.STOPPED:
+            return
+        self._steps.put_nowait(step)
+        if self._free_workers > 0:
+            self._free_workers -= 1
+        else:
+            self.workers += 1
+            self.spawn(self._worker)
+
+    async def _worker(self) -> None:
+        while True:
+            step = await self._steps.get()
+            await step()
+            self._free_workers += 1
 
     async def stop(self) -> None:
         """Cancel every job and wait for the runner to end (idempotent)."""
@@ -98,21 +121,10 @@ class Supervisor:
             await self._setup(tg)
             self._tg = tg
             for fn in self._pending:
-                tg.start_soon(self._guard, fn)
+                tg.start_soon(fn)
             self._pending.clear()
-            try:
-                await self._stop.wait()
-            finally:
-                for job in self._creates:
-                    job.cancel()
-                await asyncio.gather(*self._creates, return_exceptions=True)
-                tg.cancel_scope.cancel()
-
-    async def _guard(self, fn: Job) -> None:
-        try:
-            await fn()
-        except Exception:  # a bug must not tear down every other task
-            logger.exception("internal error in a scheduler task")
+            await self._stop.wait()
+            tg.cancel_scope.cancel()
 
     def _ended(self, runner: asyncio.Task[None]) -> None:
         stopping = self._stop.is_set()
@@ -130,5 +142,10 @@ class Supervisor:
             error = error.exceptions[0]  # the task group's wrapper: keep the real cause
         self.failure = error
         self.life = Life.STOPPED
-        logger.error("the scheduler stopped: %s: %s", type(error).__name__, error)
+        logger.error(
+            "the scheduler stopped: %s: %s",
+            type(error).__name__,
+            error,
+            exc_info=(type(error), error, error.__traceback__),
+        )
         self._on_failure(error)

@@ -16,26 +16,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Hashable
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Mapping
+from typing import Any, Generic, Protocol, TypeVar
 
 from aiolimiter import AsyncLimiter
 from pydantic import ValidationError
 
-from kling_async._aio import wait_event
+from kling_async._clock import wait_event
 from kling_async._config import PollPolicy
 from kling_async.endpoints import family as family_of
 from kling_async.errors import KlingError, TaskMismatchError, TaskNotFoundError
 from kling_async.models import Task
-from kling_async.scheduling._record import Submission
-from kling_async.scheduling._stats import TrackerStats
 from kling_async.tracking._backend import Backend
 from kling_async.tracking._estimator import DurationEstimator
+from kling_async.tracking._stats import TrackerStats
 from kling_async.wire._lookup import check_identity, named_external_id
+from kling_async.wire._retry import backoff_delay
 from kling_async.wire._tasks_query import chunks
 
-__all__ = ["Tracker"]
+__all__ = ["Tracked", "Tracker"]
 
 logger = logging.getLogger("kling_async.tracker")
 
@@ -45,23 +46,68 @@ _OVERDUE_CDF = 0.999
 _SEARCH_STEPS = 24
 
 
-class Tracker:
+class Tracked(Protocol):
+    """What the tracker reads of what it follows (it never writes it)."""
+
+    def __hash__(self) -> int: ...
+
+    @property
+    def family(self) -> str:
+        """The task's family."""
+        ...
+
+    @property
+    def task_id(self) -> str | None:
+        """Kling's id of the task."""
+        ...
+
+    @property
+    def external_task_id(self) -> str:
+        """The id the create carried."""
+        ...
+
+
+T = TypeVar("T", bound=Tracked)
+
+
+class _Entry:
+    """The tracker's own notes on one followed task."""
+
+    __slots__ = ("created_at", "key", "last_seen")
+
+    def __init__(self, key: tuple[Hashable, ...], created_at: float, last_seen: float) -> None:
+        self.key = key
+        self.created_at = created_at
+        self.last_seen = last_seen
+
+
+class Tracker(Generic[T]):
     """Polls Kling for tracked tasks and reports what it sees.
 
-    Owns: which records are followed, the duration estimates, when to poll and
-    the query rate cap. It never changes a record's state: it reports every task
-    it sees through ``on_task`` and the scheduler decides.
+    Owns: which tasks are followed (with its own notes on each: when it started,
+    when it was last seen, what its duration is learned under), the duration
+    estimates, when to poll and the query rate cap. It never changes what it
+    follows: it reports every task state it sees through ``on_task``, and each
+    poll round's failure or success through ``on_poll``; its owner decides.
 
     Args:
         backend: issues the queries (the low-level task calls, or a fake).
         poll: the polling policy.
-        on_task: called with (record, task) for every task state seen.
+        on_task: called with (item, task) for every task state seen.
         spawn: starts a coroutine in the owner's task group.
         clock: monotonic seconds.
         callbacks: True when a callback route feeds the client: polling becomes a
             safety net for lost deliveries.
         share: this process's share of the account's tasks of a family (a shared
             slot pool); polls are spaced so that all processes together poll as one.
+        on_poll: told of each failed poll round (the error), and with None when a
+            round answers again after failures (the owner's stop rules decide when
+            failing polls mean Kling is gone).
+        rng: jitter source of the pause after a failed round.
+
+    A poll round that fails with a :class:`~kling_async.KlingError` (Kling or the
+    network) is tried again after a backoff; any other exception is a bug and ends
+    the loop, and with it the owner's task group (nothing is swallowed).
     """
 
     def __init__(
@@ -69,11 +115,13 @@ class Tracker:
         backend: Backend,
         poll: PollPolicy,
         *,
-        on_task: Callable[[Submission, Task], Awaitable[None]],
+        on_task: Callable[[T, Task], Awaitable[None]],
         spawn: Callable[[Callable[[], Coroutine[Any, Any, None]]], None],
         clock: Callable[[], float] = time.monotonic,
         callbacks: bool = False,
         share: Callable[[str], float] | None = None,
+        on_poll: Callable[[BaseException | None], None] | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.backend = backend
         self.poll = poll
@@ -84,9 +132,11 @@ class Tracker:
         self.limiter = AsyncLimiter(poll.queries_per_second, 1.0)
         self.share: Callable[[str], float] = share or (lambda family: 1.0)
         self.callbacks = callbacks
-        self._by_id: dict[str, Submission] = {}
-        self._confirm: dict[str, set[Submission]] = {}
-        self._tracked: dict[str, dict[Submission, tuple[Hashable, ...]]] = {}
+        self.on_poll = on_poll
+        self._rng = rng or random.Random()
+        self._by_id: dict[str, T] = {}
+        self._confirm: dict[str, set[T]] = {}
+        self._tracked: dict[str, dict[T, _Entry]] = {}
         self._running: set[str] = set()
         self._wake: dict[str, asyncio.Event] = {}
         self._last_poll: dict[str, float] = {}
@@ -100,58 +150,72 @@ class Tracker:
 
     # -- membership ---------------------------------------------------------------
 
-    def track(self, record: Submission) -> None:
-        """Start following ``record`` (it must have a ``task_id``)."""
-        family_tasks = self._tracked.setdefault(record.family, {})
-        family_tasks[record] = self._key(record)
-        if record.task_id is not None:
-            self._by_id[record.task_id] = record
-        self._wake.setdefault(record.family, asyncio.Event()).set()
-        if record.family not in self._running:
-            self._running.add(record.family)
-            self.spawn(lambda: self._run(record.family))
+    def track(
+        self,
+        item: T,
+        *,
+        payload: Mapping[str, Any] | None = None,
+        created_at: float | None = None,
+        last_seen: float | None = None,
+    ) -> None:
+        """Start following ``item`` (it must have a ``task_id``).
 
-    def untrack(self, record: Submission) -> None:
-        """Stop following ``record``."""
-        self._tracked.get(record.family, {}).pop(record, None)
-        self._confirm.get(record.family, set()).discard(record)
-        if record.task_id is not None and self._by_id.get(record.task_id) is record:
-            del self._by_id[record.task_id]
+        ``payload`` is the body it was created with (its duration is learned under
+        what the family's API design reads there); ``created_at`` when it started
+        (tracker clock; default now), ``last_seen`` when its state was last known
+        (default ``created_at``).
+        """
+        fam = family_of(item.family)
+        started = self.clock() if created_at is None else created_at
+        entry = _Entry(
+            fam.strategy.duration_key(fam.name, payload),
+            started,
+            started if last_seen is None else last_seen,
+        )
+        self._tracked.setdefault(item.family, {})[item] = entry
+        if item.task_id is not None:
+            self._by_id[item.task_id] = item
+        self._wake.setdefault(item.family, asyncio.Event()).set()
+        if item.family not in self._running:
+            self._running.add(item.family)
+            family = item.family
+            self.spawn(lambda: self._run(family))
 
-    def records(self) -> list[Submission]:
-        """Every record followed now, all families."""
-        return [record for tasks in self._tracked.values() for record in tasks]
+    def untrack(self, item: T) -> None:
+        """Stop following ``item``."""
+        self._tracked.get(item.family, {}).pop(item, None)
+        self._confirm.get(item.family, set()).discard(item)
+        if item.task_id is not None and self._by_id.get(item.task_id) is item:
+            del self._by_id[item.task_id]
 
-    def by_task_id(self, task_id: str) -> Submission | None:
-        """The tracked record of ``task_id``, if any."""
+    def items(self) -> list[T]:
+        """Everything followed now, all families."""
+        return [item for tasks in self._tracked.values() for item in tasks]
+
+    def by_task_id(self, task_id: str) -> T | None:
+        """The followed item of ``task_id``, if any."""
         return self._by_id.get(task_id)
 
-    def confirm(self, record: Submission) -> None:
-        """Query ``record`` soon (an unsigned callback said it ended); batched per family."""
-        if self.is_tracked(record):
-            self._confirm.setdefault(record.family, set()).add(record)
-            self.nudge(record.family)
+    def confirm(self, item: T) -> None:
+        """Query ``item`` soon (an unsigned callback said it ended); batched per family."""
+        if self.is_tracked(item):
+            self._confirm.setdefault(item.family, set()).add(item)
+            self.nudge(item.family)
 
-    def is_tracked(self, record: Submission) -> bool:
-        """True while ``record`` is followed."""
-        return record in self._tracked.get(record.family, {})
+    def is_tracked(self, item: T) -> bool:
+        """True while ``item`` is followed."""
+        return item in self._tracked.get(item.family, {})
 
-    @staticmethod
-    def _key(record: Submission) -> tuple[Hashable, ...]:
-        if record.duration_key is None:
-            payload = record.request.payload() if record.request is not None else None
-            fam = family_of(record.family)
-            record.duration_key = fam.strategy.duration_key(fam.name, payload)
-        return record.duration_key
-
-    def observe_end(self, record: Submission, task: Task) -> None:
+    def observe_end(self, item: T, task: Task) -> None:
         """Learn the duration of a finished task from Kling's timestamps."""
-        key = self._key(record)
+        entry = self._tracked.get(item.family, {}).get(item)
+        if entry is None:
+            return
         if task.created_at is not None and task.updated_at is not None:
             seconds = (task.updated_at - task.created_at) / 1000
         else:
-            seconds = self.clock() - record.created_at
-        self.estimator.observe(key, seconds)
+            seconds = self.clock() - entry.created_at
+        self.estimator.observe(entry.key, seconds)
 
     def nudge(self, family: str) -> None:
         """Make ``family``'s loop re-plan at once (e.g. after a callback hint)."""
@@ -183,14 +247,14 @@ class Tracker:
         """Expected number of ``family``'s tracked tasks finished between last seen and ``t``."""
         total = 0.0
         poll = self.poll
-        for record, key in self._tracked.get(family, {}).items():
-            seen = record.last_seen
-            base = self.estimator.cdf(key, seen - record.created_at)
+        for entry in self._tracked.get(family, {}).values():
+            key, seen = entry.key, entry.last_seen
+            base = self.estimator.cdf(key, seen - entry.created_at)
             if base >= _OVERDUE_CDF:
                 step = max(poll.min_interval, poll.overdue_fraction * self.estimator.typical(key))
                 total += min(1.0, (t - seen) / step)
             else:
-                done = self.estimator.cdf(key, t - record.created_at)
+                done = self.estimator.cdf(key, t - entry.created_at)
                 total += (done - base) / (1.0 - base)
         return total
 
@@ -209,7 +273,7 @@ class Tracker:
             return low  # unsigned terminal callbacks wait for this (batched) query
         if self.callbacks:
             return self._safety_net_time(family, low, max_gap)
-        oldest_seen = min(h.last_seen for h in tasks)
+        oldest_seen = min(entry.last_seen for entry in tasks.values())
         high = max(low, oldest_seen + max_gap)
         # With a shared pool, each process tracks only its share of the account's tasks:
         # scale the threshold so that together they poll as one process would.
@@ -235,14 +299,15 @@ class Tracker:
         the longest learned duration plus a grace period may have lost its callback.
         """
         tasks = self._tracked[family]
-        due = min(h.last_seen for h in tasks) + max_gap
-        for record, key in tasks.items():
+        due = min(entry.last_seen for entry in tasks.values()) + max_gap
+        for entry in tasks.values():
+            key = entry.key
             step = max(
                 self.poll.min_interval, self.poll.overdue_fraction * self.estimator.typical(key)
             )
-            late = record.created_at + self.estimator.high(key) + step
-            if record.last_seen >= late:
-                late = record.last_seen + step
+            late = entry.created_at + self.estimator.high(key) + step
+            if entry.last_seen >= late:
+                late = entry.last_seen + step
             due = min(due, late)
         return max(low, due)
 
@@ -262,18 +327,18 @@ class Tracker:
                 self._last_poll[family] = now
                 try:
                     await self._poll(family, now)
-                    failures = 0
-                    self._failing_since = None
-                except Exception as error:  # never let a family's loop die: tasks would be lost
+                except KlingError as error:  # Kling or the network: ask again later
                     failures += 1
                     self.failed_polls += 1
                     if self._failing_since is None:
                         self._failing_since = now
                     self._last_error = f"{type(error).__name__}: {error}"
-                    if not isinstance(error, KlingError):
-                        logger.exception("unexpected error while polling %s", family)
-                    delay = min(
-                        self.poll.max_interval, self.poll.min_interval * 2 ** min(failures, 20)
+                    delay = backoff_delay(
+                        failures - 1,
+                        initial=self.poll.min_interval,
+                        cap=self.poll.max_interval,
+                        floor=self.poll.min_interval,
+                        rng=self._rng,
                     )
                     self._not_before[family] = self.clock() + delay
                     logger.warning(
@@ -282,12 +347,20 @@ class Tracker:
                         type(error).__name__,
                         delay,
                     )
+                    if self.on_poll is not None:
+                        self.on_poll(error)
+                    continue
+                failures = 0
+                if self._failing_since is not None:
+                    self._failing_since = None
+                    if self.on_poll is not None:
+                        self.on_poll(None)
         finally:
             self._running.discard(family)
 
     async def _poll(self, family: str, started: float) -> None:
         tasks = self._tracked.get(family, {})
-        records = [h for h in tasks if h.task_id is not None]
+        records = [item for item in tasks if item.task_id is not None]
         if not records:
             return
         fam = family_of(family)
@@ -302,13 +375,12 @@ class Tracker:
             raise
         for record in records:
             task = seen.get(record.task_id or "")
-            if task is not None and self.is_tracked(record):
-                record.last_seen = started
+            entry = tasks.get(record)
+            if task is not None and entry is not None and self.is_tracked(record):
+                entry.last_seen = started
                 await self.on_task(record, task)
 
-    async def _query(
-        self, family: str, list_supported: bool, records: list[Submission]
-    ) -> dict[str, Task]:
+    async def _query(self, family: str, list_supported: bool, records: list[T]) -> dict[str, Task]:
         """One round of queries for ``records``: a list when worth it, then singles."""
         seen: dict[str, Task] = {}
         if len(records) >= self.poll.list_threshold and list_supported:
@@ -337,7 +409,7 @@ class Tracker:
             has_api_key=self.backend.has_api_key, tasks=count, enabled=self.poll.tasks_query
         )
 
-    async def _read_tasks(self, family: str, records: list[Submission]) -> dict[str, Task]:
+    async def _read_tasks(self, family: str, records: list[T]) -> dict[str, Task]:
         """``GET /tasks`` for ``records``, 20 ids a request; absent ones stay unseen."""
         by_id = {r.task_id: r for r in records if r.task_id}
         found: dict[str, Task] = {}
@@ -371,7 +443,7 @@ class Tracker:
             )
         return found
 
-    async def _read_list(self, family: str, wanted: dict[str, Submission]) -> dict[str, Task]:
+    async def _read_list(self, family: str, wanted: dict[str, T]) -> dict[str, Task]:
         # Tasks in flight are among the family's newest, so a page a few times the
         # number tracked usually holds them all; later pages are read if not. Only
         # the tracked items are parsed.

@@ -2,7 +2,8 @@
 
 * :func:`classify` decides what to do with one failure of one request.
 * :func:`backoff_delay` is exponential backoff with full jitter:
-  ``uniform(0, min(cap, initial * 2 ** attempt))``.
+  ``uniform(floor, min(cap, initial * 2 ** attempt))`` — the one formula every retry
+  loop of the package uses (requests, paused packs, failed polls, lookups).
 * :func:`parse_retry_after` reads a ``Retry-After`` header (seconds or HTTP date).
 * :func:`retry_delay` combines them, capping ``Retry-After``.
 
@@ -83,17 +84,25 @@ def classify(error: KlingError, *, idempotent: bool) -> Decision:
 
 
 def backoff_delay(
-    attempt: int, *, initial: float, cap: float, rng: random.Random | None = None
+    attempt: int,
+    *,
+    initial: float,
+    cap: float,
+    floor: float = 0.0,
+    rng: random.Random | None = None,
 ) -> float:
-    """Exponential backoff with full jitter for the ``attempt``-th retry (0-based).
+    """Exponential backoff with full jitter for the ``attempt``-th retry (0-based):
+    the one backoff formula of the package.
 
-    Returns a value drawn uniformly from ``[0, min(cap, initial * 2 ** attempt)]``.
+    Returns a value drawn uniformly from ``[floor, max(floor, min(cap, initial * 2 **
+    attempt))]``: full jitter above ``floor`` (0 for request retries; a pack paused
+    after 1303 never waits less than ``initial``, as Kling asks).
     """
     if attempt < 0:
         raise UsageError("attempt must be >= 0")
-    ceiling = min(cap, initial * (2.0 ** min(attempt, 62)))
+    ceiling = max(floor, min(cap, initial * (2.0 ** min(attempt, 62))))
     draw = (rng or random).random()
-    return ceiling * draw
+    return floor + draw * (ceiling - floor)
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
