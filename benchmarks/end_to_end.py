@@ -46,6 +46,7 @@ from _quick import quick_mode
 from aiohttp import web
 
 from kling_async import (
+    CallbackRoute,
     ImageGeneration,
     KlingClient,
     KlingRequest,
@@ -205,7 +206,9 @@ async def run_ours(
             port = _free_port()
             app = web.Application()
             kwargs.update(
-                callback_url=f"http://127.0.0.1:{port}/kling/callbacks", webhook_secrets=[secret]
+                callback_route=CallbackRoute(
+                    f"http://127.0.0.1:{port}/kling/callbacks", webhook_secrets=[secret]
+                )
             )
             setup_kling(app, **kwargs)
             runner = web.AppRunner(app, access_log=None)

@@ -29,6 +29,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from kling_async import (
+    CallbackRoute,
     KlingError,
     PollPolicy,
     TaskFailedError,
@@ -124,8 +125,9 @@ async def main() -> None:
         app = create_app(
             base_url=sim.base_url,
             api_key=sim.api_key,  # runs both designs (an AK/SK pair runs /v1 only)
-            callback_url=f"http://127.0.0.1:{port}/kling/callbacks",
-            webhook_secrets=[secret],
+            callback_route=CallbackRoute(
+                f"http://127.0.0.1:{port}/kling/callbacks", webhook_secrets=[secret]
+            ),
             capacity={"video": 5, "image": 9, "try_on": 1},
             poll=PollPolicy.scaled(scale),
         )

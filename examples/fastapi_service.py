@@ -37,6 +37,7 @@ from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, ValidationError
 
 from kling_async import (
+    CallbackRoute,
     KlingError,
     PollPolicy,
     TaskFailedError,
@@ -132,8 +133,9 @@ async def main() -> None:
         app = create_app(
             base_url=sim.base_url,
             api_key=sim.api_key,  # runs both designs (an AK/SK pair runs /v1 only)
-            callback_url=f"http://127.0.0.1:{port}/kling/callbacks",
-            webhook_secrets=[secret],
+            callback_route=CallbackRoute(
+                f"http://127.0.0.1:{port}/kling/callbacks", webhook_secrets=[secret]
+            ),
             capacity={"video": 5, "image": 9, "try_on": 1},
             poll=PollPolicy.scaled(scale),
         )

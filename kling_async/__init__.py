@@ -20,6 +20,7 @@ from kling_async._config import (
     DEFAULT,
     REGIONS,
     BackoffPolicy,
+    CallbackRoute,
     LearnPolicy,
     Limits,
     PollPolicy,
@@ -28,7 +29,7 @@ from kling_async._config import (
 )
 from kling_async._handle import HandleState, TaskHandle
 from kling_async._logging import enable_logging, logging_from_env
-from kling_async.costs import Budget, CostEstimate, Estimate, PriceTable
+from kling_async.costs import Budget, CostEstimate, CostPolicy, Estimate, PriceTable
 from kling_async.endpoints import FAMILIES, ConcurrencyScope, Design, Family, Pack
 from kling_async.errors import (
     AccountError,
@@ -163,6 +164,7 @@ __all__ = [
     "BillingRecord",
     "Budget",
     "BudgetExceededError",
+    "CallbackRoute",
     "CameraConfig",
     "CameraControl",
     "CapacityError",
@@ -170,6 +172,7 @@ __all__ = [
     "ConcurrencyLimitError",
     "ConcurrencyScope",
     "CostEstimate",
+    "CostPolicy",
     "CreateOutcomeUnknownError",
     "CustomVoice",
     "Design",

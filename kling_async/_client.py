@@ -9,9 +9,8 @@ backend), the synchronous calls (``_sync_calls``), the scheduler behind
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
@@ -24,6 +23,7 @@ from kling_async._config import (
     ACCOUNT_COSTS_PER_SECOND,
     REGIONS,
     BackoffPolicy,
+    CallbackRoute,
     LearnPolicy,
     Limits,
     PollPolicy,
@@ -33,11 +33,10 @@ from kling_async._config import (
 from kling_async._conveniences import as_completed
 from kling_async._family_methods import FamilyMethods
 from kling_async._handle import TaskHandle
-from kling_async.costs import Budget, BudgetGuard, CostEstimate, Estimate, PriceTable
+from kling_async.costs import BudgetGuard, CostEstimate, CostPolicy, Estimate, PriceTable
 from kling_async.endpoints import ConcurrencyScope, Family, family
 from kling_async.errors import KlingError, UsageError
 from kling_async.models import KlingRequest, Task
-from kling_async.scheduling._creator import BeforeCreate
 from kling_async.scheduling._events import SchedulerEvents
 from kling_async.scheduling._scheduler import Scheduler
 from kling_async.scheduling._slots import SlotPool
@@ -89,32 +88,18 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
         learn: how a capacity left out of ``capacity`` is learned (:class:`LearnPolicy`).
         max_backfill_wait: seconds a blocked image request lets smaller ones behind
             it pass (default: 2 typical image durations, scaled by the poll time scale).
-        callback_url: public URL of your callback route (see
-            ``kling_async.integrations``). Every create then carries
-            ``callback_url + "/" + token`` (an unguessable per-client token), and
-            :attr:`callbacks` verifies and applies the deliveries.
-        callback_token: pin the path token (default: random per client) so tasks
-            created before a restart still reach the route.
-        webhook_secrets: Standard Webhooks secret(s) (``whsec_...``; two during a
-            rotation). With secrets, unsigned or badly signed deliveries get 401.
-        trust_unsigned_callbacks: let an unsigned terminal callback resolve at once
-            instead of being confirmed by a query first.
+        callback_route: where Kling's callbacks reach this client
+            (:class:`~kling_async.CallbackRoute`: the public URL of your route, its
+            token, webhook secrets; or just the URL). Every create then carries the
+            URL and an unguessable token, and :attr:`callbacks` verifies and applies
+            the deliveries; polling goes on as a safety net.
+        costs: the price table and the budget (:class:`~kling_async.CostPolicy`).
+            With a budget, no task is created whose estimate would take spent plus
+            committed units over it; see :attr:`budget`.
         events: what the scheduler tells you as it happens
-            (:class:`~kling_async.SchedulerEvents`: a task created or settled, a pack
-            stopped, Kling unreachable and back), given once here.
-        before_create: ``async def hook(pending: PendingCreate)`` awaited before every
-            create call the scheduler sends (the batch runner journals "creating"
-            there); if it raises, nothing is sent and the submission fails with it.
-        prices: the price table estimates come from: a
-            :class:`~kling_async.costs.PriceTable`, a JSON file of your own entries, or
-            those entries as data (added to the built-in table, winning where they
-            match). Default: the built-in table.
-        budget: never create a task whose estimate would take spent plus committed
-            units over this (:class:`~kling_async.costs.Budget`, ``"video=50,image=200"``
-            or a total such as ``"100"``). A request the table cannot price is then
-            refused at submit (:class:`~kling_async.UnpricedRequestError`); one that
-            would go over ends with :class:`~kling_async.BudgetExceededError`,
-            uncreated. See :attr:`budget` for what is spent and committed.
+            (:class:`~kling_async.SchedulerEvents`: ``before_create`` before each
+            create call leaves, a task created or settled, a pack stopped, Kling
+            unreachable and back), given once here.
 
     Lifecycle: usable at once (the session opens on first use); ``async with``
     also checks a shared slot pool up front. After :meth:`aclose` every call raises
@@ -150,23 +135,14 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
         backoff: BackoffPolicy | None = None,
         learn: LearnPolicy | None = None,
         max_backfill_wait: float | None = None,
-        callback_url: str | None = None,
-        callback_token: str | None = None,
-        webhook_secrets: Sequence[str] | str | None = None,
-        trust_unsigned_callbacks: bool = False,
-        before_create: BeforeCreate | None = None,
+        callback_route: CallbackRoute | str | None = None,
+        costs: CostPolicy | None = None,
         events: SchedulerEvents | None = None,
-        prices: PriceTable
-        | str
-        | os.PathLike[str]
-        | Mapping[str, Any]
-        | Sequence[Mapping[str, Any]]
-        | None = None,
-        budget: Budget | BudgetGuard | str | None = None,
     ) -> None:
-        self.prices: PriceTable = PriceTable.of(prices)
+        costs = costs or CostPolicy()
+        self.prices: PriceTable = costs.table()
         """The price table :meth:`estimate` and the budget use."""
-        self.budget: BudgetGuard | None = BudgetGuard.of(budget, self.prices)
+        self.budget: BudgetGuard | None = costs.guard(self.prices)
         """The budget guard (spent, committed, left: ``budget.snapshot()``), or None."""
         self._credentials = Credentials.resolve(
             access_key=access_key, secret_key=secret_key, api_key=api_key
@@ -191,8 +167,7 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
         )
         self._costs_limiter = AsyncLimiter(1, 1 / ACCOUNT_COSTS_PER_SECOND)
         self._closed = False
-        if callback_url is None and (webhook_secrets or callback_token):
-            raise UsageError("webhook_secrets and callback_token need callback_url")
+        route = CallbackRoute.of(callback_route)
         self._tasks = TaskCalls(self._transport, family)
         self._tasks_query = self._tasks.tasks
         self._scheduler = Scheduler(
@@ -204,21 +179,20 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
             backoff=backoff,
             learn=learn,
             max_backfill_wait=max_backfill_wait,
-            callbacks=callback_url is not None,
-            events=_merge_events(events, before_create),
+            callbacks=route is not None,
+            events=events,
             budget=self.budget,
         )
         self._cancel = self._scheduler.cancel  # one bound method shared by every handle
         self.callbacks: CallbackReceiver | None = None
-        """The callback receiver when ``callback_url`` was given, else None."""
-        if callback_url is not None:
-            secrets = [webhook_secrets] if isinstance(webhook_secrets, str) else webhook_secrets
+        """The callback receiver when a ``callback_route`` was given, else None."""
+        if route is not None:
             self.callbacks = CallbackReceiver(
                 self._scheduler.on_callback,
-                public_url=callback_url,
-                token=callback_token,
-                webhook_secrets=tuple(secrets or ()),
-                trust_unsigned=trust_unsigned_callbacks,
+                public_url=route.url,
+                token=route.token,
+                webhook_secrets=route.secrets,
+                trust_unsigned=route.trust_unsigned,
             )
 
     # -- lifecycle --------------------------------------------------------------
@@ -489,19 +463,3 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
     ) -> list[Mapping[str, Any]]:
         """One page of a family's task list as raw JSON objects (parse what you need)."""
         return await self._tasks.list_page_raw(family_name, page=page, page_size=page_size)
-
-
-def _merge_events(
-    events: SchedulerEvents | None, before_create: BeforeCreate | None
-) -> SchedulerEvents:
-    """``events`` with ``before_create`` (the shortcut argument) filled in.
-
-    Raises:
-        UsageError: both give a ``before_create`` hook.
-    """
-    events = events or SchedulerEvents()
-    if before_create is None:
-        return events
-    if events.before_create is not None:
-        raise UsageError("before_create given twice (as an argument and in events)")
-    return dataclasses.replace(events, before_create=before_create)

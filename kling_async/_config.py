@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Final
 
 from kling_async.errors import UsageError
@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT",
     "ENV_POLL_SCALE",
     "REGIONS",
+    "CallbackRoute",
     "Limits",
     "RetryPolicy",
     "Timeouts",
@@ -266,3 +267,50 @@ class LearnPolicy:
     def __post_init__(self) -> None:
         if self.initial < 1 or self.grow_after < 1 or self.probe_after < 1:
             raise UsageError("LearnPolicy counts must be >= 1")
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRoute:
+    """Where Kling's callbacks reach a client, and how they are trusted.
+
+    Give it as ``KlingClient(callback_route=CallbackRoute(url, ...))`` (or just the URL).
+    Every create then carries ``url + "/" + token`` (an unguessable per-client token)
+    and ``client.callbacks`` verifies and applies the deliveries; polling goes on as a
+    safety net. The token and the secrets never appear in ``repr``.
+
+    Attributes:
+        url: public URL of your callback route (``kling_async.integrations`` mounts it).
+        token: pin the path token (default: random per client) so tasks created before
+            a restart still reach the route.
+        webhook_secrets: Standard Webhooks secret(s) (``whsec_...``; two during a
+            rotation). With secrets, unsigned or badly signed deliveries get 401.
+        trust_unsigned: let an unsigned terminal callback resolve at once instead of
+            being confirmed by a query first.
+
+    Example:
+        >>> CallbackRoute("https://svc.example.com/kling/callbacks", token="t" * 24)
+        CallbackRoute(url='https://svc.example.com/kling/callbacks', trust_unsigned=False)
+    """
+
+    url: str
+    token: str | None = field(default=None, repr=False)
+    webhook_secrets: Sequence[str] | str = field(default=(), repr=False)
+    trust_unsigned: bool = False
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The webhook secrets as a tuple (one given as a string counts as one)."""
+        if isinstance(self.webhook_secrets, str):
+            return (self.webhook_secrets,)
+        return tuple(self.webhook_secrets)
+
+    @classmethod
+    def of(cls, value: CallbackRoute | str | None) -> CallbackRoute | None:
+        """The route for a ``callback_route=`` setting (a route, its URL, or None)."""
+        if value is None or isinstance(value, CallbackRoute):
+            return value
+        if isinstance(value, str):
+            return cls(value)
+        raise UsageError(
+            f"callback_route must be a CallbackRoute or a URL, got {type(value).__name__}"
+        )

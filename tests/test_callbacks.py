@@ -15,7 +15,14 @@ import pytest
 from aiohttp import web
 from standardwebhooks.webhooks import Webhook
 
-from kling_async import HandleState, KlingClient, PollPolicy, RetryPolicy, TextToVideo
+from kling_async import (
+    CallbackRoute,
+    HandleState,
+    KlingClient,
+    PollPolicy,
+    RetryPolicy,
+    TextToVideo,
+)
 from kling_async._callbacks import CallbackReceiver
 from kling_async.integrations.aiohttp import KLING, setup_kling
 from kling_async.simulator import Faults, Simulator
@@ -35,7 +42,11 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def service(
-    sim: Simulator, *, secrets: list[str] | None = None, **client_kwargs: Any
+    sim: Simulator,
+    *,
+    secrets: list[str] | None = None,
+    trust_unsigned: bool = False,
+    **client_kwargs: Any,
 ) -> AsyncIterator[tuple[KlingClient, str]]:
     """A real aiohttp app owning a client whose callback route the simulator calls."""
     port = free_port()
@@ -47,8 +58,11 @@ async def service(
         base_url=sim.base_url,
         access_key=sim.access_key,
         secret_key=sim.secret_key,
-        callback_url=route,
-        webhook_secrets=secrets if secrets is not None else [SECRET],
+        callback_route=CallbackRoute(
+            route,
+            webhook_secrets=secrets if secrets is not None else [SECRET],
+            trust_unsigned=trust_unsigned,
+        ),
         capacity={"video": 5, "image": 9, "try_on": 1},
         retry=RetryPolicy(initial_delay=0.005, max_delay=0.05),
         **client_kwargs,
@@ -200,10 +214,10 @@ async def test_unsigned_terminal_callbacks_are_confirmed_by_one_batched_query() 
 
 
 async def test_trusting_unsigned_callbacks_skips_confirmation() -> None:
-    """trust_unsigned_callbacks=True resolves on the callback alone."""
+    """CallbackRoute(trust_unsigned=True) resolves on the callback alone."""
     async with (
         Simulator(time_scale=SCALE) as sim,
-        service(sim, secrets=[], trust_unsigned_callbacks=True) as (client, _route),
+        service(sim, secrets=[], trust_unsigned=True) as (client, _route),
     ):
         handles = [client.submit(TextToVideo(prompt=f"t{i}")) for i in range(4)]
         await asyncio.wait_for(asyncio.gather(*handles), 10)
@@ -223,21 +237,27 @@ async def test_secret_rotation_accepts_old_and_new() -> None:
 
 
 def test_receiver_configuration_errors() -> None:
-    """Secrets without a route, three secrets, or a short token are refused."""
+    """Three secrets, a short token, a secret that is not whsec_, a route that is not a
+    route are refused; the token and secrets appear in no repr."""
     kw: dict[str, Any] = {"access_key": "a" * 32, "secret_key": "s" * 32}
-    with pytest.raises(ValueError, match="callback_url"):
-        KlingClient(webhook_secrets=[SECRET], **kw)
+    with pytest.raises(ValueError, match="CallbackRoute or a URL"):
+        KlingClient(callback_route=[SECRET], **kw)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="two"):
-        KlingClient(callback_url="https://x/cb", webhook_secrets=[SECRET] * 3, **kw)
+        KlingClient(
+            callback_route=CallbackRoute("https://x/cb", webhook_secrets=[SECRET] * 3), **kw
+        )
     with pytest.raises(ValueError, match="16"):
-        KlingClient(callback_url="https://x/cb", callback_token="short", **kw)
+        KlingClient(callback_route=CallbackRoute("https://x/cb", token="short"), **kw)
     with pytest.raises(ValueError, match="whsec"):
-        KlingClient(callback_url="https://x/cb", webhook_secrets=["not-base64!"], **kw)
-    client = KlingClient(
-        callback_url="https://x/cb", callback_token="t" * 20, webhook_secrets=SECRET, **kw
-    )
+        KlingClient(
+            callback_route=CallbackRoute("https://x/cb", webhook_secrets=["not-base64!"]), **kw
+        )
+    route = CallbackRoute("https://x/cb", token="t" * 20, webhook_secrets=SECRET)
+    client = KlingClient(callback_route=route, **kw)
     assert client.callback_url == "https://x/cb/" + "t" * 20
-    assert "t" * 20 not in repr(client.callbacks) and SECRET not in repr(client.callbacks)
+    assert KlingClient(callback_route="https://x/cb", **kw).callbacks is not None
+    for shown in (repr(client.callbacks), repr(route), repr(client)):
+        assert "t" * 20 not in shown and SECRET not in shown
 
 
 @pytest.mark.parametrize(

@@ -256,15 +256,15 @@ def test_simulate_prints_everything_a_client_needs() -> None:
 
 SCRIPT = """
 import asyncio
-from kling_async import KlingClient, TextToVideo
+from kling_async import CallbackRoute, KlingClient, TextToVideo
 from kling_async.simulator import Simulator
 
 async def main():
     async with Simulator(time_scale=0.001, access_key={ak!r}, secret_key={sk!r},
                          webhook_secret="whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY") as sim:
         async with KlingClient(base_url=sim.base_url, access_key={ak!r}, secret_key={sk!r},
-                               callback_url="http://127.0.0.1:9/cb",
-                               callback_token="tok-0123456789abcdef0123456789") as client:
+                               callback_route=CallbackRoute("http://127.0.0.1:9/cb",
+                                   token="tok-0123456789abcdef0123456789")) as client:
             await client.create(TextToVideo(prompt="fox"))
             bad = KlingClient(base_url=sim.base_url, access_key={ak!r}, secret_key="x" * 40)
             try:

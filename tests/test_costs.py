@@ -11,6 +11,7 @@ import pytest
 
 from kling_async import (
     BudgetExceededError,
+    CostPolicy,
     ImageGeneration,
     KlingClient,
     TextToVideo,
@@ -195,7 +196,7 @@ def test_client_estimates_without_sending_anything() -> None:
 
 async def test_the_guard_never_creates_over_the_budget() -> None:
     async with Simulator(time_scale=0.002, live_shapes=False) as sim:
-        async with KlingClient(**sim_kwargs(sim), budget="video=3") as client:
+        async with KlingClient(**sim_kwargs(sim), costs=CostPolicy(budget="video=3")) as client:
             handles = [client.submit(TextToVideo(prompt=f"p{i}")) for i in range(5)]
             outcomes = []
             for handle in handles:
@@ -217,7 +218,7 @@ async def test_failed_tasks_cost_nothing_and_free_their_budget() -> None:
     budget = Budget(packs={"video": 1})
     async with (
         Simulator(time_scale=0.002, live_shapes=False, faults=faults) as sim,
-        KlingClient(**sim_kwargs(sim), budget=budget) as client,
+        KlingClient(**sim_kwargs(sim), costs=CostPolicy(budget=budget)) as client,
     ):
         with pytest.raises(Exception, match="failed"):
             await client.run(TextToVideo(prompt="forbidden fox"))
@@ -228,7 +229,9 @@ async def test_failed_tasks_cost_nothing_and_free_their_budget() -> None:
 
 async def test_refusals_before_the_network() -> None:
     async with Simulator(time_scale=0.002) as sim:
-        async with KlingClient(**sim_kwargs(sim), budget="video=5,try_on=1") as client:
+        async with KlingClient(
+            **sim_kwargs(sim), costs=CostPolicy(budget="video=5,try_on=1")
+        ) as client:
             with pytest.raises(UnpricedRequestError, match="virtual_try_on"):
                 client.submit(
                     VirtualTryOn(

@@ -7,6 +7,8 @@ import inspect
 import kling_async
 
 EXPECTED = {
+    "CallbackRoute",
+    "CostPolicy",
     "SchedulerEvents",
     "ExternalIdInUseError",
     "InternalError",

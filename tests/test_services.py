@@ -15,7 +15,14 @@ import aiohttp
 import uvicorn
 from aiohttp import web
 
-from kling_async import PollPolicy, RetryPolicy, Task, TaskHandle, TextToVideo
+from kling_async import (
+    CallbackRoute,
+    PollPolicy,
+    RetryPolicy,
+    Task,
+    TaskHandle,
+    TextToVideo,
+)
 from kling_async.scheduling._scheduler import Scheduler
 from kling_async.simulator import Simulator
 
@@ -43,8 +50,9 @@ def client_kwargs(sim: Simulator, port: int) -> dict[str, Any]:
     return {
         "base_url": sim.base_url,
         "api_key": sim.api_key,  # both designs: /videos (/v1) and /videos/turbo (2026)
-        "callback_url": f"http://127.0.0.1:{port}/kling/callbacks",
-        "webhook_secrets": [SECRET],
+        "callback_route": CallbackRoute(
+            f"http://127.0.0.1:{port}/kling/callbacks", webhook_secrets=[SECRET]
+        ),
         "capacity": {"video": 5, "image": 9, "try_on": 1},
         "poll": PollPolicy.scaled(SCALE),
         "retry": RetryPolicy(initial_delay=0.005, max_delay=0.05),

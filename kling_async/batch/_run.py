@@ -35,7 +35,14 @@ from kling_async.batch._journal import Journal
 from kling_async.batch._page import write_page
 from kling_async.batch._report import build_report
 from kling_async.batch._runner import BatchRunner
-from kling_async.costs import Budget, BudgetGuard, PriceTable, remaining_by_pack, shortfalls
+from kling_async.costs import (
+    Budget,
+    BudgetGuard,
+    CostPolicy,
+    PriceTable,
+    remaining_by_pack,
+    shortfalls,
+)
 from kling_async.endpoints import family as family_of
 from kling_async.errors import KlingError
 from kling_async.wire._auth import Credentials
@@ -147,7 +154,9 @@ async def _execute(
     runner = BatchRunner(
         journal,
         downloads,
-        lambda events: KlingClient(**client_kwargs, events=events, prices=prices, budget=guard),
+        lambda events: KlingClient(
+            **client_kwargs, events=events, costs=CostPolicy(prices=prices, budget=guard)
+        ),
     )
     try:
         async with runner.client as client:

@@ -9,6 +9,7 @@ reason. Video-pack and image-pack units are kept apart everywhere.
 from kling_async.costs._account import pack_of_name, remaining_by_pack, shortfalls
 from kling_async.costs._budget import Budget, BudgetGuard, actual_units
 from kling_async.costs._estimate import CostEstimate
+from kling_async.costs._policy import CostPolicy
 from kling_async.costs._table import PACKS, PER, Estimate, PriceEntry, PriceTable, attributes
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Budget",
     "BudgetGuard",
     "CostEstimate",
+    "CostPolicy",
     "Estimate",
     "PriceEntry",
     "PriceTable",

@@ -3,11 +3,13 @@
 Example::
 
     from aiohttp import web
+    from kling_async import CallbackRoute
     from kling_async.integrations.aiohttp import KLING, setup_kling
 
     app = web.Application()
-    setup_kling(app, callback_url="https://svc.example.com/kling/callbacks",
-                webhook_secrets=["whsec_..."], capacity={"video": 5})
+    setup_kling(app, callback_route=CallbackRoute(
+        "https://svc.example.com/kling/callbacks", webhook_secrets=["whsec_..."]),
+        capacity={"video": 5})
 
     async def generate(request: web.Request) -> web.Response:
         task = await request.app[KLING].text_to_video(prompt="a fox")
@@ -89,8 +91,9 @@ def setup_kling(
 ) -> web.AppKey[KlingClient]:
     """Own a client for ``app``'s lifetime and mount the callback route at ``path``.
 
-    ``client_kwargs`` go to :class:`~kling_async.KlingClient` (``callback_url`` must be
-    the public URL of ``path``). Returns the key to reach the client.
+    ``client_kwargs`` go to :class:`~kling_async.KlingClient` (the URL of its
+    ``callback_route`` must be the public URL of ``path``). Returns the key to reach
+    the client.
     """
     app.cleanup_ctx.append(kling_context(key, **client_kwargs))
     app.router.add_post(path.rstrip("/") + "/{token}", callback_handler(key))

@@ -3,11 +3,13 @@
 Example::
 
     from fastapi import FastAPI
+    from kling_async import CallbackRoute, TextToVideo
     from kling_async.integrations.fastapi import Kling, callback_router, kling_lifespan
 
     app = FastAPI(lifespan=kling_lifespan(
-        callback_url="https://svc.example.com/kling/callbacks",
-        webhook_secrets=["whsec_..."], capacity={"video": 5}))
+        callback_route=CallbackRoute(
+            "https://svc.example.com/kling/callbacks", webhook_secrets=["whsec_..."]),
+        capacity={"video": 5}))
     app.include_router(callback_router())
 
     @app.post("/videos")
