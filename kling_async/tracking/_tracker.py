@@ -2,14 +2,11 @@
 
 Per family, the loop sleeps until the expected number of tasks that finished
 since they were last seen reaches ``PollPolicy.expected_completions`` (from the
-learned duration distributions), within ``[min_interval, max_interval]``. One poll
-reads the list endpoint (newest first, 500 a page) when at least
-``list_threshold`` tasks are tracked, so one request serves all of them. What the
-pages did not reach is asked through ``GET /tasks`` in groups of 20 ids (2026-design
-families always: it is their only lookup; ``/v1`` ones when an API key is configured,
-``PollPolicy.tasks_query``, and more than one task is left), else one single query
-per task. Every query passes an ``aiolimiter`` cap. The loop ends when the family
-has nothing in flight.
+learned duration distributions), within ``[min_interval, max_interval]``, then runs
+one round of queries (``_queries.Queries``: the family's list, ``GET /tasks`` or
+single queries) and reports every task state seen. The loop ends when the family has
+nothing in flight. It follows anything :class:`Tracked` (a family, a task id, an
+external id) and keeps its own notes on each; it never imports the scheduler.
 """
 
 from __future__ import annotations
@@ -19,55 +16,25 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Mapping
-from typing import Any, Generic, Protocol, TypeVar
-
-from aiolimiter import AsyncLimiter
-from pydantic import ValidationError
+from typing import Any, Generic
 
 from kling_async._clock import wait_event
 from kling_async._config import PollPolicy
 from kling_async.endpoints import family as family_of
-from kling_async.errors import KlingError, TaskMismatchError, TaskNotFoundError
+from kling_async.errors import KlingError
 from kling_async.models import Task
 from kling_async.tracking._backend import Backend
 from kling_async.tracking._estimator import DurationEstimator
+from kling_async.tracking._queries import Queries, T, Tracked
 from kling_async.tracking._stats import TrackerStats
-from kling_async.wire._lookup import check_identity, named_external_id
 from kling_async.wire._retry import backoff_delay
-from kling_async.wire._tasks_query import chunks
 
 __all__ = ["Tracked", "Tracker"]
 
 logger = logging.getLogger("kling_async.tracker")
 
-PAGE_SIZE = 500
-MIN_PAGE_SIZE = 50
 _OVERDUE_CDF = 0.999
 _SEARCH_STEPS = 24
-
-
-class Tracked(Protocol):
-    """What the tracker reads of what it follows (it never writes it)."""
-
-    def __hash__(self) -> int: ...
-
-    @property
-    def family(self) -> str:
-        """The task's family."""
-        ...
-
-    @property
-    def task_id(self) -> str | None:
-        """Kling's id of the task."""
-        ...
-
-    @property
-    def external_task_id(self) -> str:
-        """The id the create carried."""
-        ...
-
-
-T = TypeVar("T", bound=Tracked)
 
 
 class _Entry:
@@ -129,7 +96,7 @@ class Tracker(Generic[T]):
         self.spawn = spawn
         self.clock = clock
         self.estimator = DurationEstimator(time_scale=poll.time_scale)
-        self.limiter = AsyncLimiter(poll.queries_per_second, 1.0)
+        self._queries: Queries[T] = Queries(backend, poll)
         self.share: Callable[[str], float] = share or (lambda family: 1.0)
         self.callbacks = callbacks
         self.on_poll = on_poll
@@ -141,9 +108,6 @@ class Tracker(Generic[T]):
         self._wake: dict[str, asyncio.Event] = {}
         self._last_poll: dict[str, float] = {}
         self._not_before: dict[str, float] = {}
-        self.list_requests = 0
-        self.single_requests = 0
-        self.tasks_requests = 0
         self.failed_polls = 0
         self._failing_since: float | None = None
         self._last_error = ""
@@ -232,9 +196,9 @@ class Tracker(Generic[T]):
         """Requests made and tasks followed per family."""
         return TrackerStats(
             tracked={f: len(t) for f, t in self._tracked.items() if t},
-            list_requests=self.list_requests,
-            single_requests=self.single_requests,
-            tasks_requests=self.tasks_requests,
+            list_requests=self._queries.list_requests,
+            single_requests=self._queries.single_requests,
+            tasks_requests=self._queries.tasks_requests,
             failed_polls=self.failed_polls,
             callbacks=self.callbacks,
             failing_for=0.0 if self._failing_since is None else self.clock() - self._failing_since,
@@ -368,7 +332,7 @@ class Tracker(Generic[T]):
         # answers may predate their callbacks. A failed round keeps them.
         confirming = self._confirm.pop(family, None)
         try:
-            seen = await self._query(family, fam.list_supported, records)
+            seen = await self._queries.round(fam, records, self.is_tracked)
         except BaseException:
             if confirming:
                 self._confirm.setdefault(family, set()).update(confirming)
@@ -379,98 +343,3 @@ class Tracker(Generic[T]):
             if task is not None and entry is not None and self.is_tracked(record):
                 entry.last_seen = started
                 await self.on_task(record, task)
-
-    async def _query(self, family: str, list_supported: bool, records: list[T]) -> dict[str, Task]:
-        """One round of queries for ``records``: a list when worth it, then singles."""
-        seen: dict[str, Task] = {}
-        if len(records) >= self.poll.list_threshold and list_supported:
-            seen = await self._read_list(family, {h.task_id: h for h in records if h.task_id})
-        rest = [r for r in records if r.task_id not in seen and self.is_tracked(r)]
-        if rest and self._by_tasks_query(family, len(rest)):
-            seen.update(await self._read_tasks(family, rest))
-            return seen
-        for record in records:
-            if record.task_id in seen or not self.is_tracked(record):
-                continue
-            async with self.limiter:
-                self.single_requests += 1
-                try:
-                    seen[record.task_id or ""] = await self.backend.get_task(
-                        family, task_id=record.task_id, external_task_id=record.external_task_id
-                    )
-                except TaskNotFoundError:
-                    logger.warning("task %s of %s not found on query", record.task_id, family)
-                except TaskMismatchError as error:
-                    logger.warning("%s", error)
-        return seen
-
-    def _by_tasks_query(self, family: str, count: int) -> bool:
-        return family_of(family).strategy.polls_by_tasks_query(
-            has_api_key=self.backend.has_api_key, tasks=count, enabled=self.poll.tasks_query
-        )
-
-    async def _read_tasks(self, family: str, records: list[T]) -> dict[str, Task]:
-        """``GET /tasks`` for ``records``, 20 ids a request; absent ones stay unseen."""
-        by_id = {r.task_id: r for r in records if r.task_id}
-        found: dict[str, Task] = {}
-        for group in chunks(list(by_id)):
-            async with self.limiter:
-                self.tasks_requests += 1
-                tasks = await self.backend.query_tasks(task_ids=group)
-            for task in tasks:
-                record = by_id.get(task.task_id)
-                if record is None:
-                    continue
-                try:
-                    check_identity(
-                        task.task_id,
-                        task.external_task_id,
-                        task_id=record.task_id,
-                        external_task_id=record.external_task_id,
-                        where=f"{family} /tasks",
-                    )
-                except TaskMismatchError as error:
-                    logger.warning("%s", error)
-                    continue
-                found[task.task_id] = task
-        missing = [task_id for task_id in by_id if task_id not in found]
-        if missing:
-            logger.warning(
-                "%d task(s) of %s absent from GET /tasks: %s",
-                len(missing),
-                family,
-                ", ".join(missing[:5]),
-            )
-        return found
-
-    async def _read_list(self, family: str, wanted: dict[str, T]) -> dict[str, Task]:
-        # Tasks in flight are among the family's newest, so a page a few times the
-        # number tracked usually holds them all; later pages are read if not. Only
-        # the tracked items are parsed.
-        size = min(PAGE_SIZE, max(MIN_PAGE_SIZE, 4 * len(wanted)))
-        found: dict[str, Task] = {}
-        for page in range(1, self.poll.max_list_pages + 1):
-            async with self.limiter:
-                self.list_requests += 1
-                raw = await self.backend.list_page_raw(family, page=page, page_size=size)
-            for item in raw:
-                task_id = str(item.get("task_id"))
-                record = wanted.get(task_id)
-                if record is None:
-                    continue
-                try:
-                    check_identity(
-                        task_id,
-                        named_external_id(item),
-                        task_id=task_id,
-                        external_task_id=record.external_task_id,
-                        where=f"{family} list",
-                    )
-                    found[task_id] = Task.model_validate(item)
-                except TaskMismatchError as error:
-                    logger.warning("%s", error)
-                except ValidationError:
-                    logger.warning("unreadable list item for task %s", task_id)
-            if len(found) == len(wanted) or len(raw) < size:
-                break
-        return found
