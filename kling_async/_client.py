@@ -296,7 +296,7 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
             APIKeyRequiredError: a 2026-design request and only an AK/SK pair is
                 configured (nothing is queued or sent).
         """
-        self._require_key_for(family(request.family))
+        self._check_credentials(family(request.family))
         ext = merge_external_id(request.external_task_id, external_task_id)
         deadline = (
             start_deadline.timestamp() if isinstance(start_deadline, datetime) else (start_deadline)
@@ -310,7 +310,7 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
         )
         return TaskHandle(record, self._cancel)
 
-    def _require_key_for(self, fam: Family) -> None:
+    def _check_credentials(self, fam: Family) -> None:
         fam.strategy.require_credentials(self._credentials, f"{fam.name} ({fam.path})")
 
     def estimate(self, request: KlingRequest) -> Estimate:
@@ -360,7 +360,7 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
         """
         if task_id is None and external_task_id is None:
             raise UsageError("give task_id=, external_task_id= or both")
-        self._require_key_for(family(family_name))
+        self._check_credentials(family(family_name))
         record = await self._scheduler.attach(
             family(family_name).name,
             task_id=task_id,
