@@ -39,6 +39,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from kling_async._config import CallbackRoute
 from kling_async.errors import MissingExtraError, UsageError
 from kling_async.models import Task
 
@@ -100,16 +101,12 @@ class CallbackReceiver:
         trust_unsigned: bool = False,
         max_body_bytes: int = DEFAULT_MAX_BODY,
     ) -> None:
-        if not public_url.startswith(("http://", "https://")):
-            raise UsageError("callback_url must be an http(s) URL")
-        if token is not None and (len(token) < 16 or "/" in token):
-            raise UsageError("callback token must be at least 16 characters, without '/'")
-        if len(webhook_secrets) > 2:
-            raise UsageError("give at most two webhook secrets (old and new during rotation)")
+        _check(public_url, token, webhook_secrets)
         self._on_callback = on_callback
         self.public_url = public_url.rstrip("/")
         self._token = token or secrets.token_urlsafe(32)
         self._verifiers = [_verifier(secret) for secret in webhook_secrets]
+
         self.trust_unsigned = trust_unsigned
         self.max_body_bytes = max_body_bytes
         self._seen: OrderedDict[str, None] = OrderedDict()
@@ -117,6 +114,14 @@ class CallbackReceiver:
         self.rejected = 0
         self.duplicates = 0
         self.unknown = 0
+
+    @staticmethod
+    def check(route: CallbackRoute) -> None:
+        """Raise :class:`~kling_async.UsageError` when ``route`` could not serve (the
+        URL, the token, the number and form of the webhook secrets); nothing is built."""
+        _check(route.url, route.token, route.secrets)
+        for secret in route.secrets:
+            _verifier(secret)
 
     @property
     def url(self) -> str:
@@ -200,3 +205,12 @@ def _verifier(secret: str) -> Any:
         return Webhook(secret)
     except Exception:
         raise UsageError("a webhook secret is not a valid whsec_... value") from None
+
+
+def _check(public_url: str, token: str | None, webhook_secrets: Sequence[str]) -> None:
+    if not public_url.startswith(("http://", "https://")):
+        raise UsageError("the callback route's URL must be an http(s) URL")
+    if token is not None and (len(token) < 16 or "/" in token):
+        raise UsageError("callback token must be at least 16 characters, without '/'")
+    if len(webhook_secrets) > 2:
+        raise UsageError("give at most two webhook secrets (old and new during rotation)")

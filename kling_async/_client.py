@@ -9,11 +9,13 @@ backend), the synchronous calls (``_sync_calls``), the scheduler behind
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 
 import aiohttp
 from aiolimiter import AsyncLimiter
@@ -38,6 +40,7 @@ from kling_async.endpoints import ConcurrencyScope, Family, family
 from kling_async.errors import KlingError, UsageError
 from kling_async.models import KlingRequest, Task
 from kling_async.scheduling._events import SchedulerEvents
+from kling_async.scheduling._packs import parse_capacity
 from kling_async.scheduling._scheduler import Scheduler
 from kling_async.scheduling._slots import SlotPool
 from kling_async.scheduling._stats import SchedulerStats
@@ -139,26 +142,25 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
         costs: CostPolicy | None = None,
         events: SchedulerEvents | None = None,
     ) -> None:
-        costs = costs or CostPolicy()
-        self.prices: PriceTable = costs.table()
-        """The price table :meth:`estimate` and the budget use."""
-        self.budget: BudgetGuard | None = costs.guard(self.prices)
-        """The budget guard (spent, committed, left: ``budget.snapshot()``), or None."""
-        self._credentials = Credentials.resolve(
-            access_key=access_key, secret_key=secret_key, api_key=api_key
+        settings = _Settings.resolve(
+            access_key=access_key,
+            secret_key=secret_key,
+            api_key=api_key,
+            region=region,
+            base_url=base_url,
+            capacity=capacity,
+            concurrency_scope=concurrency_scope,
+            poll=poll,
+            callback_route=callback_route,
+            costs=costs,
         )
-        if base_url is None:
-            base_url = os.environ.get(ENV_BASE_URL) or None
-        if base_url is None:
-            if region not in REGIONS:
-                raise UsageError(
-                    f"unknown region {region!r}; expected one of: {', '.join(REGIONS)}"
-                )
-            base_url = REGIONS[region]
-        if not base_url.startswith(("http://", "https://")):
-            raise UsageError(f"base_url must start with http:// or https://, got {base_url!r}")
+        self.prices: PriceTable = settings.prices
+        """The price table :meth:`estimate` and the budget use."""
+        self.budget: BudgetGuard | None = settings.budget
+        """The budget guard (spent, committed, left: ``budget.snapshot()``), or None."""
+        self._credentials = settings.credentials
         self._transport = Transport(
-            base_url,
+            settings.base_url,
             self._credentials,
             timeouts=timeouts,
             retry=retry,
@@ -167,15 +169,15 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
         )
         self._costs_limiter = AsyncLimiter(1, 1 / ACCOUNT_COSTS_PER_SECOND)
         self._closed = False
-        route = CallbackRoute.of(callback_route)
+        route = settings.route
         self._tasks = TaskCalls(self._transport, family)
         self._tasks_query = self._tasks.tasks
         self._scheduler = Scheduler(
             self._tasks,
             capacity=capacity,
-            scope=concurrency_scope,
+            scope=settings.scope,
             pool=slots,
-            poll=poll if poll is not None else PollPolicy.from_env(),
+            poll=settings.poll,
             backoff=backoff,
             learn=learn,
             max_backfill_wait=max_backfill_wait,
@@ -463,3 +465,96 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
     ) -> list[Mapping[str, Any]]:
         """One page of a family's task list as raw JSON objects (parse what you need)."""
         return await self._tasks.list_page_raw(family_name, page=page, page_size=page_size)
+
+
+def resolve_base_url(region: str = "singapore", base_url: str | None = None) -> str:
+    """The API base URL a client with these settings talks to: ``base_url``, else
+    ``KLING_BASE_URL``, else the region's host.
+
+    Raises:
+        UsageError: an unknown region, or a base URL that is not http(s).
+    """
+    if base_url is None:
+        base_url = os.environ.get(ENV_BASE_URL) or None
+    if base_url is None:
+        if region not in REGIONS:
+            raise UsageError(f"unknown region {region!r}; expected one of: {', '.join(REGIONS)}")
+        base_url = REGIONS[region]
+    if not base_url.startswith(("http://", "https://")):
+        raise UsageError(f"base_url must start with http:// or https://, got {base_url!r}")
+    return base_url
+
+
+class _Settings(NamedTuple):
+    """A client's settings, resolved and checked without building anything."""
+
+    credentials: Credentials
+    base_url: str
+    scope: ConcurrencyScope
+    poll: PollPolicy
+    route: CallbackRoute | None
+    prices: PriceTable
+    budget: BudgetGuard | None
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        api_key: str | None = None,
+        region: str = "singapore",
+        base_url: str | None = None,
+        capacity: Mapping[str, int] | None = None,
+        concurrency_scope: ConcurrencyScope | str = ConcurrencyScope.PACK,
+        poll: PollPolicy | None = None,
+        callback_route: CallbackRoute | str | None = None,
+        costs: CostPolicy | None = None,
+        **_others: Any,
+    ) -> _Settings:
+        try:
+            scope = ConcurrencyScope(concurrency_scope)
+        except ValueError:
+            raise UsageError(
+                f"concurrency_scope must be one of: {', '.join(s.value for s in ConcurrencyScope)}"
+                f"; got {concurrency_scope!r}"
+            ) from None
+        parse_capacity(capacity or {}, scope)
+        route = CallbackRoute.of(callback_route)
+        if route is not None:
+            CallbackReceiver.check(route)
+        costs = costs or CostPolicy()
+        prices = costs.table()
+        return cls(
+            credentials=Credentials.resolve(
+                access_key=access_key, secret_key=secret_key, api_key=api_key
+            ),
+            base_url=resolve_base_url(region, base_url),
+            scope=scope,
+            poll=poll if poll is not None else PollPolicy.from_env(),
+            route=route,
+            prices=prices,
+            budget=costs.guard(prices),
+        )
+
+
+_SETTINGS = frozenset(inspect.signature(KlingClient.__init__).parameters) - {"self"}
+
+
+def check_settings(client_kwargs: Mapping[str, Any]) -> None:
+    """Check what ``KlingClient(**client_kwargs)`` would check, building nothing: the
+    names, the credentials, the region or base URL, capacities and their scope,
+    ``KLING_POLL_SCALE``, the callback route, the prices and budget. A batch calls this
+    before it writes its journal.
+
+    Raises:
+        UsageError: an unknown setting (with the closest known name) or a bad value;
+            ``MissingCredentialsError`` when there are no credentials.
+    """
+    unknown = sorted(set(client_kwargs) - _SETTINGS)
+    if unknown:
+        name = unknown[0]
+        close = difflib.get_close_matches(name, sorted(_SETTINGS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise UsageError(f"unknown KlingClient setting {name!r}{hint}")
+    _Settings.resolve(**client_kwargs)

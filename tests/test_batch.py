@@ -138,6 +138,33 @@ async def test_bad_job_file_sends_no_request_and_creates_no_journal(tmp_path: Pa
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"capacity": {"audio": 3}}, "unknown pack 'audio'"),
+        ({"capcity": {"video": 3}}, "did you mean 'capacity'"),
+        ({"region": "mars", "base_url": None}, "unknown region"),
+        ({"concurrency_scope": "per_moon"}, "concurrency_scope"),
+        ({"callback_route": "ftp://x/cb"}, "http"),
+        ({"access_key": None, "secret_key": None}, "no Kling credentials"),
+    ],
+)
+async def test_bad_client_settings_create_no_journal(
+    tmp_path: Path, setting: dict[str, Any], message: str
+) -> None:
+    """Every client setting is checked before the journal exists (no client is built for
+    it): a bad one is one clear error, no folder, no request."""
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text(json.dumps({"id": "a", "family": "text2video", "params": {"prompt": "x"}}))
+    async with Simulator(time_scale=SCALE) as sim:
+        kwargs = {**client_kwargs(sim), **setting}
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        with pytest.raises(ValueError, match=message):
+            await run_batch(jobs, tmp_path / "out", **kwargs)
+    assert sim.stats.total_requests == 0
+    assert not (tmp_path / "out").exists()
+
+
 def test_csv_job_files(tmp_path: Path) -> None:
     """CSV rows become jobs of one family; typed cells are converted by the models."""
     path = tmp_path / "jobs.csv"

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from kling_async._client import KlingClient
+from kling_async._client import check_settings as check_client_settings
 from kling_async.batch._costs import (
     DEFAULT_TOLERANCE,
     BudgetRefusedError,
@@ -172,15 +173,18 @@ async def _execute(
             logger.warning("could not write report.json / report.html: %s", exc)
 
 
-def check_credentials(client_kwargs: dict[str, Any], families: Collection[str]) -> None:
-    """Refuse a batch whose jobs' API designs cannot use the configured credentials
-    (2026-design jobs and no API key), before any journal work or request: Kling
-    would answer every such create 401/1002. No client is built.
+def check_settings(client_kwargs: dict[str, Any], families: Collection[str]) -> None:
+    """Refuse a batch whose client could not work, before any journal work or request:
+    every client setting (names, credentials, region or base URL, capacities, callback
+    route, prices), and credentials the jobs' API designs cannot use (2026-design jobs
+    and no API key: Kling would answer every such create 401/1002). No client is built.
 
     Raises:
         MissingCredentialsError: no credentials at all.
         APIKeyRequiredError: names the families and how to give a key.
+        UsageError: a setting that is unknown or wrong.
     """
+    check_client_settings(client_kwargs)
     credentials = Credentials.resolve(
         access_key=client_kwargs.get("access_key"),
         secret_key=client_kwargs.get("secret_key"),
@@ -241,7 +245,7 @@ async def run_batch(
         JournalWriteError: the journal could not be written (disk full...).
     """
     jobs = await asyncio.to_thread(load_jobs, jobs_file, family=family)
-    check_credentials(client_kwargs, {job.family for job in jobs})
+    check_settings(client_kwargs, {job.family for job in jobs})
     costs = costs or CostOptions()
     if costs.budget is not None:  # refuse before the journal exists: nothing to clean up
         prices = PriceTable.default() if costs.prices is None else PriceTable.of(costs.prices)
@@ -293,7 +297,7 @@ async def resume_batch(
     journal = await asyncio.to_thread(Journal.open, out, create=False)
     try:
         rows = await asyncio.to_thread(journal.rows)
-        check_credentials(client_kwargs, {row.family for row in rows})
+        check_settings(client_kwargs, {row.family for row in rows})
         if retry_failed:
             again = await asyncio.to_thread(journal.requeue_failed)
             logger.info("%d failed job(s) queued again with new ids", len(again))

@@ -344,8 +344,7 @@ async def _connection(args: argparse.Namespace) -> AsyncIterator[dict[str, Any]]
             print(f"simulating Kling at {sim.base_url} (durations x{scale})", file=sys.stderr)
             yield kwargs
     else:
-        KlingClient(**kwargs)  # fail fast on missing credentials, before any journal work
-        yield kwargs
+        yield kwargs  # run_batch / resume_batch check the settings before any journal work
 
 
 async def _batch_run(args: argparse.Namespace) -> int:
