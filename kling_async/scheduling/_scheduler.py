@@ -417,6 +417,8 @@ class Scheduler:
             result = await self._creator.create(record)
         finally:
             self._registry.end_create(record)
+        if self._closed:  # the close came first and decided the record (detached, its ids
+            return  # as known then); what the create answered changes nothing now
         if isinstance(result, Task):
             self._answered()
             await self._created(record, result)
@@ -546,6 +548,8 @@ class Scheduler:
 
     async def _settle(self, record: Submission, task: Task) -> None:
         """Every task state seen (polls, callbacks, create answers) lands here."""
+        if self._closed:  # the close decided every record; nothing is followed any more
+            return
         record.note_task(task)
         if task.is_terminal:
             if self._budget is not None:
