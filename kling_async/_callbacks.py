@@ -76,7 +76,7 @@ class CallbackResult:
 class CallbackReceiver:
     """Verifies callback deliveries and feeds them to a client's scheduler.
 
-    Created by :class:`~kling_async.KlingClient` when ``callback_url`` is given;
+    Created by :class:`~kling_async.KlingClient` when a ``callback_route`` is given;
     reach it as ``client.callbacks``.
 
     Args:

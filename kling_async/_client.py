@@ -541,11 +541,13 @@ class _Settings(NamedTuple):
 _SETTINGS = frozenset(inspect.signature(KlingClient.__init__).parameters) - {"self"}
 
 
-def check_settings(client_kwargs: Mapping[str, Any]) -> None:
+def check_settings(client_kwargs: Mapping[str, Any]) -> Credentials:
     """Check what ``KlingClient(**client_kwargs)`` would check, building nothing: the
     names, the credentials, the region or base URL, capacities and their scope,
     ``KLING_POLL_SCALE``, the callback route, the prices and budget. A batch calls this
     before it writes its journal.
+
+    Returns the credentials the client would use.
 
     Raises:
         UsageError: an unknown setting (with the closest known name) or a bad value;
@@ -557,4 +559,4 @@ def check_settings(client_kwargs: Mapping[str, Any]) -> None:
         close = difflib.get_close_matches(name, sorted(_SETTINGS), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise UsageError(f"unknown KlingClient setting {name!r}{hint}")
-    _Settings.resolve(**client_kwargs)
+    return _Settings.resolve(**client_kwargs).credentials

@@ -46,7 +46,6 @@ from kling_async.costs import (
 )
 from kling_async.endpoints import family as family_of
 from kling_async.errors import KlingError
-from kling_async.wire._auth import Credentials
 from kling_async.wire._designs import APIDesign
 
 __all__ = ["CostOptions", "download_hosts", "resume_batch", "run_batch"]
@@ -184,12 +183,7 @@ def check_settings(client_kwargs: dict[str, Any], families: Collection[str]) -> 
         APIKeyRequiredError: names the families and how to give a key.
         UsageError: a setting that is unknown or wrong.
     """
-    check_client_settings(client_kwargs)
-    credentials = Credentials.resolve(
-        access_key=client_kwargs.get("access_key"),
-        secret_key=client_kwargs.get("secret_key"),
-        api_key=client_kwargs.get("api_key"),
-    )
+    credentials = check_client_settings(client_kwargs)
     by_design: dict[APIDesign, list[str]] = {}
     for name in sorted(set(families)):
         fam = family_of(name)

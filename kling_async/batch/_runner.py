@@ -272,8 +272,9 @@ class BatchRunner:
             await self._over_budget(row, error)
             return
         except KlingError as error:
-            if scope_of(error) is not StopScope.NONE:
-                await self._stopped(row, error)
+            scope = scope_of(error)
+            if scope is not StopScope.NONE:
+                await self._stopped(row, error, scope)
                 return
             await self._end(row, succeeded=False, task=None, reason=str(error))
             return
@@ -308,13 +309,13 @@ class BatchRunner:
             self.stops["budget"] = error
             logger.warning("budget reached: %s; such jobs stay pending", error)
 
-    async def _stopped(self, row: Row, error: KlingError) -> None:
-        """``row`` could not be created because of ``error``: it stays pending."""
+    async def _stopped(self, row: Row, error: KlingError, scope: StopScope) -> None:
+        """``row`` could not be created because of ``error`` (which stops ``scope``): it
+        stays pending."""
         if not isinstance(error, CreateOutcomeUnknownError):  # definitely not created
             await self.journal.mark_queued(row.job_id)
             if self._state[row.job_id] is _S.CREATING:
                 self._move(row.job_id, _S.QUEUED)
-        scope = scope_of(error)
         where = "*" if scope is StopScope.ALL else (row.pack or "*")
         if where not in self.stops:
             self.stops[where] = error

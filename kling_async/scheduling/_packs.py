@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import enum
 import random
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 
 from kling_async._config import BackoffPolicy, LearnPolicy
 from kling_async.endpoints import ConcurrencyScope, Pack, SlotKey
@@ -131,10 +131,6 @@ class PackSlots:
             self._on_new_key(key)
         return core
 
-    def keys(self) -> Iterator[SlotKey]:
-        """Every key with a core, in creation order."""
-        return iter(list(self._cores))
-
     def wake(self, key: SlotKey) -> None:
         """Make ``key``'s dispatcher look again."""
         self._wake[key].set()
@@ -191,9 +187,8 @@ class PackSlots:
 
     def next_wakeup(self, key: SlotKey, now: float) -> float | None:
         """When ``key``'s dispatcher must look again without being woken (the end of
-        a pause, a deadline; a shared pool is retried every ``retry``)."""
-        core = self._cores[key]
-        return core.next_wakeup(now)
+        a pause, a deadline), or None."""
+        return self._cores[key].next_wakeup(now)
 
     def has_queued(self, key: SlotKey) -> bool:
         """True when ``key`` has records waiting."""
@@ -361,10 +356,6 @@ class PackSlots:
         total = info.in_use if info is not None else 0
         mine = sum(core.in_use for key, core in self._cores.items() if key.pack is fam.pack)
         return 1.0 if not total or mine >= total else mine / total
-
-    def capacity_of(self, key: SlotKey) -> int:
-        """The capacity in force for ``key``."""
-        return self.core(key).capacity
 
     def stats(self, now: float) -> dict[str, PackStats]:
         """Per key: capacity, slots in use, queue, creates, refusals, pause left."""

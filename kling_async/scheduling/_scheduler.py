@@ -223,16 +223,6 @@ class Scheduler:
         self._end_all(None)
         await self._supervisor.stop()
 
-    @property
-    def closed(self) -> bool:
-        """True after :meth:`aclose`."""
-        return self._closed
-
-    @property
-    def failure(self) -> BaseException | None:
-        """What ended the background work, if it died."""
-        return self._supervisor.failure
-
     def _on_failure(self, error: BaseException) -> None:
         self._end_all(SchedulerFailedError(error))
 
@@ -336,10 +326,6 @@ class Scheduler:
         while self.active and not self._closed:
             self._changed.clear()
             await self._changed.wait()
-
-    async def creates_settled(self) -> None:
-        """Wait until no create call is under way (e.g. before closing on purpose)."""
-        await self._registry.creates_settled()
 
     # -- queue -> slots ---------------------------------------------------------------------
 
@@ -485,8 +471,7 @@ class Scheduler:
         where = self._stops.stop(error, key)
         if where is None:
             return
-        pack = None if where == "*" else key.pack if key is not None else None
-        failed = self._fail_queued(pack, error)
+        failed = self._fail_queued(None if where == "*" else Pack(where), error)
         logger.error(
             "creates stopped for %s: %s (%s); %d queued submission(s) failed with it",
             "every pack" if where == "*" else f"the {where} pack",

@@ -70,8 +70,6 @@ class Supervisor:
         self._pending: list[Job] = []
         self._steps: asyncio.Queue[Job] = asyncio.Queue()
         self._free_workers = 0
-        self.workers = 0
-        """Create workers started so far (the most creates ever in flight at once)."""
         self._stop = asyncio.Event()
 
     def start(self) -> None:
@@ -98,7 +96,6 @@ class Supervisor:
         if self._free_workers > 0:
             self._free_workers -= 1
         else:
-            self.workers += 1
             self.spawn(self._worker)
 
     async def _worker(self) -> None:

@@ -14,9 +14,9 @@ What a strategy owns:
   kind of id (2026: an absent task is not found) (:meth:`APIDesign.lookup`);
 * **credentials**: whether only a console API key is accepted
   (:meth:`APIDesign.require_credentials`);
-* **answer shape**: the ``/v1`` task object or the 2026 task record. :class:`Task` reads
-  either (callbacks and ``GET /tasks`` answers carry both whatever the family), so a
-  strategy only names its shape (:attr:`APIDesign.answers_as`);
+* **answer shape**: not here: :class:`Task` reads either shape, the ``/v1`` task object
+  or the 2026 task record, since callbacks and ``GET /tasks`` answers carry both
+  whatever the family;
 * **polling**: whether in-flight tasks are asked through ``GET /tasks`` (2026: always,
   it is the only lookup; ``/v1``: only with an API key, for what the family's list did
   not cover) (:meth:`APIDesign.polls_by_tasks_query`);
@@ -83,8 +83,6 @@ class APIDesign(abc.ABC):
     """The design this strategy speaks."""
     needs_api_key: ClassVar[bool]
     """True when Kling accepts only a console API key (an AK/SK JWT gets 401/1002)."""
-    answers_as: ClassVar[str]
-    """The shape of its answers: ``"task object"`` or ``"task record"``."""
     model_field: ClassVar[str]
     """The request field that names the model (``model_name`` / ``model``)."""
 
@@ -155,7 +153,6 @@ class V1Design(APIDesign):
 
     kind = Design.V1
     needs_api_key = False
-    answers_as = "task object"
     model_field = "model_name"
 
     def create_path(self, endpoint: Endpoint, request: KlingRequest) -> str:
@@ -222,7 +219,6 @@ class Design2026(APIDesign):
 
     kind = Design.D2026
     needs_api_key = True
-    answers_as = "task record"
     model_field = "model"
 
     def create_path(self, endpoint: Endpoint, request: KlingRequest) -> str:
