@@ -31,11 +31,12 @@ from typing import Any
 
 from _quick import quick_mode
 
-from kling_async import KlingRequest, Task, TaskHandle, TextToVideo
+from kling_async import Task, TaskHandle, TextToVideo
 from kling_async._config import PollPolicy
 from kling_async.endpoints import Family
 from kling_async.models import TaskInfo
 from kling_async.scheduling._scheduler import Scheduler
+from kling_async.wire._task_calls import CreateCall
 
 
 class InstantBackend:
@@ -52,13 +53,8 @@ class InstantBackend:
         self._finished = Task.model_validate({"task_id": "0", "task_status": "succeed"})
         self._submitted = Task.model_validate({"task_id": "0", "task_status": "submitted"})
 
-    async def create(
-        self,
-        request: KlingRequest,
-        *,
-        external_task_id: str | None = None,
-        callback_url: str | None = None,
-    ) -> Task:
+    async def send(self, call: CreateCall) -> Task:
+        external_task_id = call.external_task_id
         self.creates += 1
         task_id = str(self.creates)
         now = int(time.time() * 1000)

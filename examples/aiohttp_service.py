@@ -22,6 +22,7 @@ import asyncio
 import base64
 import contextlib
 import os
+import signal
 from collections import OrderedDict
 from typing import Any
 
@@ -39,6 +40,7 @@ from kling_async import (
     TextToVideo2026,
     VideoSettings,
 )
+from kling_async.integrations import refusal_status
 from kling_async.integrations.aiohttp import KLING, setup_kling
 from kling_async.simulator import Simulator
 
@@ -77,7 +79,10 @@ def _submit(request: web.Request, build: Any) -> web.Response:
         return web.json_response(
             {"detail": exc.errors(include_url=False, include_context=False)}, status=422
         )
-    handle = request.app[KLING].submit(video)
+    try:
+        handle = request.app[KLING].submit(video)
+    except KlingError as exc:  # refused by the create gate: nothing was queued or sent
+        return web.json_response({"detail": str(exc)}, status=refusal_status(exc))
     handles = request.app[HANDLES]
     handles[handle.external_task_id] = handle
     while len(handles) > KEEP:
@@ -117,7 +122,7 @@ def create_app(**client_kwargs: Any) -> web.Application:
 
 
 async def main() -> None:
-    """Start the simulator and the service; serve until Ctrl-C."""
+    """Start the simulator and the service; serve until Ctrl-C or SIGTERM."""
     port = int(os.environ.get("PORT", "8001"))
     secret = "whsec_" + base64.b64encode(os.urandom(24)).decode()
     scale = 0.02
@@ -139,9 +144,15 @@ async def main() -> None:
             f"  curl -s -X POST localhost:{port}/videos -H 'content-type: application/json' "
             '-d \'{"prompt": "a red fox"}\''
         )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):  # Ctrl-C: asyncio cancels main()
+            loop.add_signal_handler(sig, stop.set)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
+            # Closes the client: tasks still running at Kling are detached and one
+            # warning lists their ids (follow them later with client.attach).
             await runner.cleanup()
 
 

@@ -47,6 +47,7 @@ from kling_async import (
     TextToVideo2026,
     VideoSettings,
 )
+from kling_async.integrations import refusal_status
 from kling_async.integrations.fastapi import Kling, callback_router, kling_lifespan
 from kling_async.simulator import Simulator
 
@@ -81,7 +82,10 @@ def create_app(**client_kwargs: Any) -> FastAPI:
             raise HTTPException(
                 422, detail=exc.errors(include_url=False, include_context=False)
             ) from None
-        handle = kling.submit(request)
+        try:
+            handle = kling.submit(request)
+        except KlingError as exc:  # refused by the create gate: nothing queued or sent
+            raise HTTPException(refusal_status(exc), detail=str(exc)) from None
         handles[handle.external_task_id] = handle
         while len(handles) > KEEP:
             handles.popitem(last=False)
@@ -125,7 +129,7 @@ def _random_webhook_secret() -> str:
 
 
 async def main() -> None:
-    """Start the simulator and the service; serve until Ctrl-C."""
+    """Start the simulator and the service; serve until Ctrl-C or SIGTERM."""
     port = int(os.environ.get("PORT", "8000"))
     secret = _random_webhook_secret()
     scale = 0.02  # a 320 s video takes about 6 s
@@ -150,6 +154,8 @@ async def main() -> None:
             '-d \'{"prompt": "a red fox", "resolution": "1080p"}\''
         )
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info"))
+        # uvicorn stops on Ctrl-C and SIGTERM; the lifespan then closes the client: tasks
+        # still running at Kling are detached and one warning lists their ids.
         await server.serve()
 
 

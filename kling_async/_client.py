@@ -37,9 +37,10 @@ from kling_async._family_methods import FamilyMethods
 from kling_async._handle import TaskHandle
 from kling_async.costs import BudgetGuard, CostEstimate, CostPolicy, Estimate, PriceTable
 from kling_async.endpoints import ConcurrencyScope, Family, family
-from kling_async.errors import KlingError, UsageError
+from kling_async.errors import ClientClosedError, KlingError, UsageError
 from kling_async.models import KlingRequest, Task
 from kling_async.scheduling._events import SchedulerEvents
+from kling_async.scheduling._gate import CreateGate
 from kling_async.scheduling._packs import parse_capacity
 from kling_async.scheduling._scheduler import Scheduler
 from kling_async.scheduling._slots import SlotPool
@@ -47,7 +48,7 @@ from kling_async.scheduling._stats import SchedulerStats
 from kling_async.wire._auth import Credentials
 from kling_async.wire._billing_calls import BillingEndpoints
 from kling_async.wire._sync_calls import SyncEndpoints
-from kling_async.wire._task_calls import TaskCalls, merge_external_id, new_external_task_id
+from kling_async.wire._task_calls import CreateCall, TaskCalls, new_external_task_id
 from kling_async.wire._tasks_query import TasksQueryCalls
 from kling_async.wire._transport import Transport
 
@@ -172,6 +173,9 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
         route = settings.route
         self._tasks = TaskCalls(self._transport, family)
         self._tasks_query = self._tasks.tasks
+        self._gate = CreateGate(
+            budget=self.budget, prices=self.prices, require_credentials=self._check_credentials
+        )
         self._scheduler = Scheduler(
             self._tasks,
             capacity=capacity,
@@ -183,7 +187,7 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
             max_backfill_wait=max_backfill_wait,
             callbacks=route is not None,
             events=events,
-            budget=self.budget,
+            gate=self._gate,
         )
         self._cancel = self._scheduler.cancel  # one bound method shared by every handle
         self.callbacks: CallbackReceiver | None = None
@@ -291,21 +295,25 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
             callback_url: sent as given for this task instead of the client's route
                 (no token is added; its deliveries do not reach ``client.callbacks``).
 
+        It passes the create gate first (see :mod:`kling_async.scheduling._gate`):
+        every refusal below is raised here, before anything is queued or sent.
+
         Raises:
             CapacityError: the request needs more slots than its pack can ever hold.
             ValueError: the family answers inline (use its method), or conflicting ids.
             ClientClosedError: the client is closed (nothing is queued or sent).
             APIKeyRequiredError: a 2026-design request and only an AK/SK pair is
                 configured (nothing is queued or sent).
+            UnpricedRequestError: a budget is set and the request cannot be priced
+                (or sends ``extra_body`` fields the price table does not read).
+            BudgetExceededError: it could never fit the budget.
         """
-        self._check_credentials(family(request.family))
-        ext = merge_external_id(request.external_task_id, external_task_id)
         deadline = (
             start_deadline.timestamp() if isinstance(start_deadline, datetime) else (start_deadline)
         )
         record = self._scheduler.submit(
             request,
-            external_task_id=ext,
+            external_task_id=external_task_id,
             priority=priority,
             start_deadline=deadline,
             callback_url=callback_url if callback_url is not None else self.callback_url,
@@ -318,8 +326,10 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
     def estimate(self, request: KlingRequest) -> Estimate:
         """What ``request`` is expected to cost: units, pack and what the figure
         rests on (``units`` None when the price table cannot price it; ``basis``
-        says why). Nothing is sent."""
-        return self.prices.estimate(request.family, request.pricing_params())
+        says why). It is read from the body that would be sent (``extra_body``
+        included; fields the price table does not read are named in ``unpriced``).
+        Nothing is sent."""
+        return self.prices.estimate_request(request)
 
     def estimate_all(self, requests: Iterable[KlingRequest]) -> CostEstimate:
         """The estimates of many requests: per family and pack, totals per pack
@@ -397,8 +407,12 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
     ) -> Task:
         """Send one create call for ``request`` and return the new task.
 
-        No scheduling happens here: over the concurrency limit this raises
-        :class:`~kling_async.errors.ConcurrencyLimitError`.
+        No scheduling happens here (no queue, no slots): over the concurrency limit
+        this raises :class:`~kling_async.errors.ConcurrencyLimitError`. It passes the
+        same create gate as :meth:`submit` and honours the budget: the estimate (from
+        the body sent) is committed before the call leaves, given back when Kling
+        provably created nothing, and becomes spent when this client sees the task
+        end (:meth:`get_task`, :meth:`attach`); over the budget nothing is sent.
 
         Args:
             request: a validated request model (``TextToVideo(...)`` ...).
@@ -407,14 +421,26 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
             callback_url: where Kling should POST status changes.
 
         Raises:
-            CreateOutcomeUnknownError: the task may exist; query its external id.
+            CreateOutcomeUnknownError: the task may exist; query its external id (its
+                estimate stays committed).
             APIError subclasses: Kling refused the create (nothing was created).
             TransportError: the request never reached Kling (retries ran out).
             ClientClosedError: the client is closed (nothing was sent).
+            BudgetExceededError, UnpricedRequestError: the budget refuses it
+                (nothing was sent).
+            APIKeyRequiredError: a 2026-design request without an API key.
         """
-        return await self._tasks.create(
-            request, external_task_id=external_task_id, callback_url=callback_url
+        call = self._gate.admit(
+            request,
+            external_task_id=external_task_id,
+            callback_url=callback_url,
+            check=self._check_open,
         )
+        return await self._gate.create_now(call, self._tasks.send)
+
+    def _check_open(self, call: CreateCall | None = None) -> None:
+        if self._closed:
+            raise ClientClosedError("the client is closed; make a new KlingClient")
 
     async def get_task(
         self,
@@ -431,9 +457,12 @@ class KlingClient(SyncEndpoints, BillingEndpoints, TasksQueryCalls, FamilyMethod
             TaskMismatchError: the answer names another task.
             ValueError: no id given, or the family has no query endpoint.
         """
-        return await self._tasks.get_task(
+        task = await self._tasks.get_task(
             family_name, task_id=task_id, external_task_id=external_task_id
         )
+        if task.external_task_id is not None:
+            self._gate.settle(task.external_task_id, task)  # a create()'s units, once ended
+        return task
 
     def list_tasks(
         self,

@@ -211,6 +211,11 @@ class Family:
     priced_like: str | None = None
 
     @property
+    def pack_name(self) -> str | None:
+        """The pack's name (``"video"``, ``"image"``, ``"try_on"``), None for none."""
+        return self.pack.value if self.pack is not None else None
+
+    @property
     def strategy(self) -> APIDesign:
         """How this family's API design creates, looks up, polls and names models."""
         return strategy(self.design)

@@ -4,6 +4,7 @@ and the simulator's deductions."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,9 @@ from kling_async import (
     KlingClient,
     TextToVideo,
     UnpricedRequestError,
+    UsageError,
 )
+from kling_async.cli import main
 from kling_async.costs import Budget, BudgetGuard, PriceTable, pack_of_name, shortfalls
 from kling_async.models import VideoEffects, VirtualTryOn
 from kling_async.simulator import Faults, Simulator
@@ -252,8 +255,93 @@ def test_a_guard_counts_what_a_resume_already_spent() -> None:
     guard.add_spent("video", 3)
     guard.hold("ext-running", "video", 1)
     request = TextToVideo(prompt="x")
-    guard.plan("a", request)
+    guard.plan("a", guard.estimate(request))
     assert guard.reserve("a", "a") is None
-    guard.plan("b", request)
+    guard.plan("b", guard.estimate(request))
     over = guard.reserve("b", "job b")
     assert isinstance(over, BudgetExceededError) and "5 of the 5" in str(over)
+
+
+BAD_PRICES = {
+    "NaN units": (
+        '[{"families": ["text2video"], "per": "second", "units": NaN, "pack": "video"}]',
+        "entry 1: units must be a finite number >= 0, got nan",
+    ),
+    "infinite units": (
+        '[{"families": ["text2video"], "per": "second", "units": 1e999, "pack": "video"}]',
+        "entry 1: units must be a finite number >= 0, got inf",
+    ),
+    "-Infinity": (
+        '[{"families": ["text2video"], "per": "task", "units": -Infinity, "pack": "video"}]',
+        "units must be a finite number",
+    ),
+    "negative units": (
+        '[{"families": ["text2video"], "per": "task", "units": -1, "pack": "video"}]',
+        "entry 1: units must be a finite number >= 0",
+    ),
+    "text units": (
+        '[{"families": ["text2video"], "per": "task", "units": "2", "pack": "video"}]',
+        "entry 1: units must be a finite number",
+    ),
+    "one object": (
+        '{"families": ["text2video"], "per": "task", "units": 2, "pack": "video"}',
+        "one entry on its own; put it in a list",
+    ),
+    "another object": ('{"prices": []}', "expected a list of price entries or an object"),
+    "a number": ("3", "expected a list of price entries, got int"),
+    "empty": ("", "empty; expected a JSON list of price entries"),
+    "blank": ("  \n", "empty"),
+    "deep": ("[" * 100_000 + "]" * 100_000, "nested too deep"),
+    "deep inside an entry": (
+        '[{"families": ["text2video"], "per": "task", "units": 1, "pack": "video", "when": '
+        + '{"mode": '
+        + "[" * 500
+        + "]" * 500
+        + "}}]",
+        "when's values must be text",
+    ),
+    "not JSON": ("[{", "not JSON"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_PRICES)
+def test_a_bad_prices_file_is_one_line_naming_the_file(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text, expected = BAD_PRICES[case]
+    prices = tmp_path / "prices.json"
+    prices.write_text(text)
+    with pytest.raises(UsageError) as info:
+        PriceTable.load(prices)
+    assert str(prices) in str(info.value) and expected in str(info.value)
+    assert "\n" not in str(info.value)
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text('{"id": "a", "family": "text2video", "params": {"prompt": "x"}}\n')
+    assert main(["batch", "estimate", str(jobs), "--prices", str(prices)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(prices) in err and expected in err
+    assert "Traceback" not in err
+
+
+def test_a_prices_directory_or_undecodable_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text('{"id": "a", "family": "text2video", "params": {"prompt": "x"}}\n')
+    binary = tmp_path / "prices.bin"
+    binary.write_bytes(b"\xff\xfe\x00[garbage\x80")
+    cases = {tmp_path: "is a directory", binary: "not UTF-8 text", tmp_path / "nope": "No such"}
+    for path, expected in cases.items():
+        assert main(["batch", "estimate", str(jobs), "--prices", str(path)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1, err
+        assert str(path) in err and expected in err
+
+
+def test_prices_given_as_data_are_checked_the_same_way() -> None:
+    entry = {"families": ["text2video"], "per": "task", "pack": "video"}
+    for units in (math.nan, math.inf, -math.inf, -0.5):
+        with pytest.raises(UsageError, match="prices entry 1: units must be a finite number"):
+            PriceTable.of([{**entry, "units": units}])
+    with pytest.raises(UsageError, match="one entry on its own"):
+        PriceTable.of({**entry, "units": 1})

@@ -9,6 +9,7 @@ import pytest
 
 from kling_async import (
     CreateOutcomeUnknownError,
+    ExternalIdInUseError,
     InvalidRequestError,
     KlingError,
     Task,
@@ -23,6 +24,7 @@ from kling_async.endpoints import Family
 from kling_async.models import KlingRequest
 from kling_async.scheduling._scheduler import Scheduler
 from kling_async.scheduling._stats import SchedulerStats
+from kling_async.wire._task_calls import CreateCall
 
 
 class Scripted:
@@ -39,18 +41,12 @@ class Scripted:
             {"task_id": "t1", "task_status": status, "task_info": {"external_task_id": ext}}
         )
 
-    async def create(
-        self,
-        request: KlingRequest,
-        *,
-        external_task_id: str | None = None,
-        callback_url: str | None = None,
-    ) -> Task:
-        self.calls.append(("create", external_task_id))
+    async def send(self, call: CreateCall) -> Task:
+        self.calls.append(("create", call.external_task_id))
         step = self.creates.pop(0)
         if isinstance(step, BaseException):
             raise step
-        return self._task(external_task_id, step)
+        return self._task(call.external_task_id, step)
 
     async def get_task(
         self,
@@ -181,13 +177,15 @@ async def test_a_server_that_never_keeps_its_tasks_fails_the_handle_after_a_boun
 
 
 async def test_duplicate_id_that_cannot_be_found_fails_and_is_never_created_again() -> None:
-    """'already exists' but no lookup finds it: the handle fails with Kling's refusal."""
+    """'already exists' but no lookup finds it (a task of another family holds the id):
+    the handle fails with ExternalIdInUseError quoting Kling's refusal."""
     dup = InvalidRequestError("External_task_id job already exists", http_status=400, code=1201)
     backend = Scripted(creates=[dup], queries=[_not_found(), _not_found()])
     s = scheduler(backend)
     handle = s.submit(TextToVideo(prompt="p"), external_task_id="job")
-    with pytest.raises(InvalidRequestError, match="already exists"):
+    with pytest.raises(ExternalIdInUseError, match="already exists") as info:
         await handle
+    assert "nothing created, nothing adopted" in str(info.value)
     await s.aclose()
     assert [c[0] for c in backend.calls] == ["create", "query", "query"]
 

@@ -15,6 +15,7 @@ import pytest
 
 from kling_async import (
     BackoffPolicy,
+    ExternalIdInUseError,
     InvalidRequestError,
     KlingClient,
     PollPolicy,
@@ -121,10 +122,10 @@ async def test_duplicate_external_id_refusal_adopts_the_existing_task() -> None:
 async def test_duplicate_of_another_family_fails_clearly_and_creates_nothing() -> None:
     """The id namespace is account-wide: an id taken by a video task refuses an image
     create; the lookup on the image path finds nothing, so the handle fails (never
-    re-created, never stuck) with Kling's message."""
+    re-created, never stuck) with ExternalIdInUseError quoting Kling's message."""
     async with make_sim() as sim, make_client(sim) as client:
         sim.inject_task(T2V, {"prompt": "p", "external_task_id": "shared-id"})
-        with pytest.raises(InvalidRequestError, match="already exists"):
+        with pytest.raises(ExternalIdInUseError, match="already exists"):
             await asyncio.wait_for(
                 client.image_generation(prompt="p", external_task_id="shared-id"), 30
             )

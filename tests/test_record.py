@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from kling_async import HandleState, Pack, Task, TaskHandle, TextToVideo
-from kling_async.endpoints import SlotKey
+from kling_async.endpoints import SlotKey, family
 from kling_async.scheduling._record import (
     TRANSITIONS,
     IllegalTransition,
@@ -18,6 +18,7 @@ from kling_async.scheduling._record import (
     resolve,
     transition,
 )
+from kling_async.wire._task_calls import prepare_create
 
 FINISHED = Task.model_validate({"task_id": "t1", "task_status": "succeed"})
 FAILED = Task.model_validate({"task_id": "t1", "task_status": "failed"})
@@ -29,7 +30,9 @@ RUNNING = Task.model_validate({"task_id": "t1", "task_status": "processing"})
 def _record(state: HandleState = HandleState.QUEUED) -> Submission:
     return Submission(
         family="text2video",
-        request=TextToVideo(prompt="p"),
+        call=prepare_create(
+            family("text2video"), TextToVideo(prompt="p"), external_task_id="e1", callback_url=None
+        ),
         external_task_id="e1",
         key=SlotKey(Pack.VIDEO),
         cost=1,

@@ -138,15 +138,13 @@ class SlowCreate:
         self.release = asyncio.Event()
         self.queries = 0
 
-    async def create(
-        self, request: Any, *, external_task_id: str | None = None, callback_url: str | None = None
-    ) -> Task:
+    async def send(self, call: Any) -> Task:
         await self.release.wait()
         return Task.model_validate(
             {
                 "task_id": "t9",
                 "task_status": "submitted",
-                "task_info": {"external_task_id": external_task_id},
+                "task_info": {"external_task_id": call.external_task_id},
             }
         )
 

@@ -46,7 +46,7 @@ class FakeBackend:
     def finish(self, task_id: str) -> None:
         self.tasks[task_id]["task_status"] = "succeed"
 
-    async def create(self, *a: Any, **k: Any) -> Task:  # pragma: no cover - unused
+    async def send(self, *a: Any, **k: Any) -> Task:  # pragma: no cover - unused
         raise NotImplementedError
 
     async def get_task(

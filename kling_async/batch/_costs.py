@@ -117,13 +117,14 @@ class CostPlan:
         """
         unpriced = [
             f"{label}: {est.basis}"
-            for label, est in self.queued.missing
-            if budget.limits_pack(est.pack)
+            for label, est in self.queued.items
+            if (est.units is None or est.unpriced) and budget.limits_pack(est.pack)
         ]
         if unpriced:
             raise BudgetRefusedError(
-                f"a budget is set but {len(unpriced)} job(s) have no estimate "
-                "(add prices with --prices FILE)",
+                f"a budget is set but {len(unpriced)} job(s) have no estimate or send "
+                "extra_body fields the price table does not read (add prices with "
+                "--prices FILE; set the field itself)",
                 self.queued,
                 unpriced[:20],
                 unpriced=True,

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kling_async._text import read_units
 from kling_async.costs._table import PACKS, Estimate, PriceTable
 from kling_async.errors import BudgetExceededError, UnpricedRequestError, UsageError
 
@@ -126,16 +127,14 @@ class Budget:
 
 
 def actual_units(task: Task | Mapping[str, Any] | None) -> float | None:
-    """Units deducted for ``task`` (``final_unit_deduction``), None when not reported."""
+    """Units deducted for ``task`` (``final_unit_deduction``), None when not reported
+    or not a number (Kling answers strings: ``"N/A"``, ``"NaN"``, ``""`` are unknown)."""
     if task is None:
         return None
     value = (
         task.get("final_unit_deduction") if isinstance(task, Mapping) else task.final_unit_deduction
     )
-    try:
-        return None if value in (None, "") else float(value)
-    except (TypeError, ValueError):
-        return None
+    return read_units(value)
 
 
 class BudgetGuard:
@@ -181,29 +180,38 @@ class BudgetGuard:
         return out
 
     def estimate(self, request: KlingRequest) -> Estimate:
-        """The estimate of ``request`` from this guard's price table."""
-        return self.prices.estimate(request.family, request.pricing_params())
+        """The estimate of ``request`` from this guard's price table (from its wire
+        body, ``extra_body`` included)."""
+        return self.prices.estimate_request(request)
 
-    def plan(self, external_task_id: str, request: KlingRequest) -> Estimate:
-        """Note ``request``'s estimate before it is queued.
+    def plan(self, external_task_id: str, est: Estimate) -> Estimate:
+        """Note a request's estimate (made by the create gate from its wire body)
+        before it is created.
 
         Raises:
-            UnpricedRequestError: the price table cannot estimate it and its pack
-                counts against the budget.
+            UnpricedRequestError: its pack counts against the budget and the price
+                table cannot estimate it, or it sends fields the table does not read
+                (``est.unpriced``) that may change the price.
             BudgetExceededError: it could not fit even if nothing else were committed.
         """
-        est = self.estimate(request)
         if not self.budget.limits_pack(est.pack):
             return est  # a pack this budget does not limit: nothing to guard
         if est.units is None or est.pack is None:
             raise UnpricedRequestError(
-                f"a budget is set but {request.family} cannot be estimated ({est.basis}); "
+                f"a budget is set but {est.family} cannot be estimated ({est.basis}); "
                 "add a price for it (prices= / --prices) or leave the budget out"
+            )
+        if est.unpriced:
+            raise UnpricedRequestError(
+                f"a budget is set but {est.family} sends extra_body "
+                f"{', '.join(est.unpriced)}, which may change the price and which the "
+                "price table does not read; set the field itself when the model has it, "
+                "or leave the budget out"
             )
         over = self.budget.over(self.spent, est.pack, est.units)
         if over is not None:
             raise BudgetExceededError(
-                request.family,
+                est.family,
                 pack=over[0],
                 units=est.units,
                 used=over[1],

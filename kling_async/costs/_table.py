@@ -18,18 +18,22 @@ Video-pack and image-pack units are different currencies and are never added.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from kling_async.endpoints import FAMILIES, REQUEST_MODELS
 from kling_async.errors import UsageError
+
+if TYPE_CHECKING:
+    from kling_async.models import KlingRequest
 
 __all__ = ["PACKS", "PER", "Estimate", "PriceEntry", "PriceTable", "attributes"]
 
@@ -41,6 +45,10 @@ PACKS = ("video", "image", "try_on")
 
 ATTRIBUTES = ("mode", "sound", "voice", "video_input", "image_input", "resolution")
 """Request attributes an entry's ``when`` may name."""
+
+_MAX_PRICES_BYTES = 8 * 1024 * 1024
+"""A prices file larger than this is refused (a price table is a few kilobytes)."""
+
 
 _MAX_SERIES = 9
 """``series_amount: "auto"`` produces up to 9 images: the upper bound is counted."""
@@ -93,8 +101,10 @@ class Estimate:
         units: the estimate; None when the table cannot price it (see ``basis``).
         basis: what the figure rests on, or why there is none.
         source: the price's source (and date).
-        uncertain: the price comes from a source marked uncertain, or the
-            quantity is an upper bound.
+        uncertain: the price comes from a source marked uncertain, the
+            quantity is an upper bound, or ``unpriced`` names fields.
+        unpriced: fields sent (``extra_body``) that the price table does not read
+            and that may change the price; a limited budget refuses such a request.
     """
 
     family: str
@@ -103,6 +113,7 @@ class Estimate:
     basis: str
     source: str = ""
     uncertain: bool = False
+    unpriced: tuple[str, ...] = ()
 
     @property
     def known(self) -> bool:
@@ -198,15 +209,37 @@ class PriceTable:
         the built-in ``prices.json``, or a bare list of entries).
 
         Raises:
-            ValueError: the file is not valid JSON or an entry is malformed (the
+            UsageError: one line naming the file and what is wrong: missing, a
+                directory, unreadable, not UTF-8, empty, not JSON, nested too deep, a
+                single entry not in a list, or an entry that is malformed (the
                 message names the entry and the field).
         """
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            raw = path.read_bytes()
+        except IsADirectoryError:
+            raise UsageError(f"prices file {path}: is a directory, not a JSON file") from None
+        except OSError as exc:
+            raise UsageError(f"prices file {path}: {exc.strerror or exc}") from None
+        if len(raw) > _MAX_PRICES_BYTES:
+            raise UsageError(f"prices file {path}: larger than {_MAX_PRICES_BYTES} bytes")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise UsageError(
+                f"prices file {path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 JSON"
+            ) from None
+        if not text.strip():
+            raise UsageError(f"prices file {path}: empty; expected a JSON list of price entries")
+        try:
+            data = json.loads(text)  # NaN / Infinity load; the entry naming them is refused
         except json.JSONDecodeError as exc:
-            raise UsageError(f"{path}: not JSON ({exc.msg}, line {exc.lineno})") from None
-        return cls.default().extended(data, where=str(path))
+            raise UsageError(
+                f"prices file {path}: not JSON ({exc.msg}, line {exc.lineno})"
+            ) from None
+        except RecursionError:
+            raise UsageError(f"prices file {path}: nested too deep to be a price table") from None
+        return cls.default().extended(data, where=f"prices file {path}")
 
     def extended(
         self, data: Mapping[str, Any] | Sequence[Mapping[str, Any]], *, where: str = "prices"
@@ -222,14 +255,30 @@ class PriceTable:
             ValueError: an entry is malformed; the message names it and the field.
         """
         if isinstance(data, Mapping):
+            if "entries" not in data:
+                if {"families", "family", "units"} & set(data):
+                    raise UsageError(f"{where}: one entry on its own; put it in a list: [{{...}}]")
+                raise UsageError(
+                    f"{where}: expected a list of price entries or an object with "
+                    f'"entries"; got an object with {", ".join(sorted(map(str, data)))}'
+                )
+            unknown = sorted(set(map(str, data)) - {"entries", "default_models", "sources"})
+            if unknown:
+                raise UsageError(f"{where}: unknown key(s) {', '.join(unknown)}")
             raw = data.get("entries", [])
             models = data.get("default_models", {})
-        else:
+        elif isinstance(data, Sequence) and not isinstance(data, str | bytes):
             raw, models = data, {}
+        else:
+            raise UsageError(
+                f"{where}: expected a list of price entries, got {type(data).__name__}"
+            )
         if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
             raise UsageError(f"{where}: entries must be a list")
-        if not isinstance(models, Mapping):
-            raise UsageError(f"{where}: default_models must be an object")
+        if not isinstance(models, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in models.items()
+        ):
+            raise UsageError(f"{where}: default_models must map family names to model names")
         added = [
             _entry(item, f"{where} entry {i + 1}", None, user=True) for i, item in enumerate(raw)
         ]
@@ -269,11 +318,37 @@ class PriceTable:
         """
         if family not in FAMILIES:
             return Estimate(family, None, None, f"{family!r} is not a task family")
-        if FAMILIES[family].priced_like is not None and "model_name" not in params:
-            flat = _pricing_params(family, params)
-            if isinstance(flat, str):
-                return Estimate(family, "video", None, f"no estimate: {flat}")
-            params = flat
+        as_fields = FAMILIES[family].priced_like is not None and "model_name" not in params
+        if as_fields or "extra_body" in params:
+            request = _request(family, params)
+            if isinstance(request, str):
+                pack = FAMILIES[family].pack
+                return Estimate(
+                    family, pack.value if pack else None, None, f"no estimate: {request}"
+                )
+            return self.estimate_request(request)
+        return self._estimate(family, params)
+
+    def estimate_request(
+        self, request: KlingRequest, body: Mapping[str, Any] | None = None
+    ) -> Estimate:
+        """Estimate ``request`` from what is sent: ``body`` (the wire body the create
+        gate built; default the request's own), ``extra_body`` included. Fields of
+        ``extra_body`` the model does not declare make the estimate uncertain and are
+        named in ``unpriced``."""
+        est = self._estimate(request.family, request.pricing_params(body))
+        unpriced = request.unpriced_fields()
+        if not unpriced:
+            return est
+        return replace(
+            est,
+            uncertain=True,
+            unpriced=unpriced,
+            basis=f"{est.basis}; extra_body {', '.join(unpriced)} may change the price "
+            "and the price table does not read it",
+        )
+
+    def _estimate(self, family: str, params: Mapping[str, Any]) -> Estimate:
         attrs = attributes(family, params)
         model = params.get("model_name")
         model_text = str(model) if model else ""
@@ -365,13 +440,17 @@ class PriceTable:
         return None, f"no price for {family} with these options"
 
 
-def _pricing_params(family: str, params: Mapping[str, Any]) -> dict[str, Any] | str:
-    """A 2026 request's fields (as in a job file) as what the table reads, or why not."""
+def _request(family: str, params: Mapping[str, Any]) -> KlingRequest | str:
+    """A request's fields (as in a job file) as its model, or why not."""
+    model = REQUEST_MODELS.get(family)
+    if model is None:
+        return f"{family} has no request model"
     try:
-        request = REQUEST_MODELS[family].model_validate(dict(params))
+        return model.model_validate(dict(params))
     except ValidationError as exc:
         return f"the request is not valid ({exc.errors()[0]['msg']})"
-    return request.pricing_params()
+    except ValueError as exc:
+        return f"the request is not valid ({exc})"
 
 
 def _entry(item: Any, where: str, sources: Mapping[str, Any] | None, *, user: bool) -> PriceEntry:
@@ -404,8 +483,13 @@ def _entry(item: Any, where: str, sources: Mapping[str, Any] | None, *, user: bo
     if per not in PER:
         raise UsageError(f"{where}: per must be one of {', '.join(PER)}, got {per!r}")
     units = item.get("units")
-    if isinstance(units, bool) or not isinstance(units, int | float) or units < 0:
-        raise UsageError(f"{where}: units must be a number >= 0, got {units!r}")
+    if (
+        isinstance(units, bool)
+        or not isinstance(units, int | float)
+        or not math.isfinite(units)
+        or units < 0
+    ):
+        raise UsageError(f"{where}: units must be a finite number >= 0, got {units!r}")
     pack = item.get("pack")
     if pack == "try-on":
         pack = "try_on"
@@ -414,6 +498,11 @@ def _entry(item: Any, where: str, sources: Mapping[str, Any] | None, *, user: bo
     when = item.get("when", {})
     if not isinstance(when, Mapping) or any(k not in ATTRIBUTES for k in when):
         raise UsageError(f"{where}: when may name only {', '.join(ATTRIBUTES)}")
+    if any(not isinstance(v, str | int | float) for v in when.values()):
+        raise UsageError(f'{where}: when\'s values must be text, such as "pro"')
+    for name in ("source", "date", "note", "model"):
+        if name in item and not isinstance(item[name], str | int | float | type(None)):
+            raise UsageError(f"{where}: {name} must be text")
     source_key = str(item.get("source", "")) or where
     source: Any = (sources or {}).get(source_key)
     if isinstance(source, Mapping):

@@ -12,3 +12,27 @@ Both follow the same recipe:
 
 See ``docs/services.md`` for exposing the route and configuring the secret.
 """
+
+from __future__ import annotations
+
+from kling_async.errors import BudgetExceededError, KlingError, MissingCredentialsError, UsageError
+
+__all__ = ["refusal_status"]
+
+
+def refusal_status(error: KlingError) -> int:
+    """The HTTP status a service answers when ``client.submit`` refused a request
+    before sending anything (the create gate): over the budget 402, a missing API key
+    or a closed client 503, a bad request (including an unpriced one under a budget)
+    422.
+
+    Example:
+        >>> from kling_async import BudgetExceededError
+        >>> refusal_status(BudgetExceededError("x", pack="video", units=9, used=0, limit=5))
+        402
+    """
+    if isinstance(error, BudgetExceededError):
+        return 402
+    if isinstance(error, MissingCredentialsError) or not isinstance(error, UsageError):
+        return 503
+    return 422

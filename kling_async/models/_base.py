@@ -377,9 +377,18 @@ class KlingRequest(KlingModel):
             body["callback_url"] = callback_url
         return body
 
-    def pricing_params(self) -> dict[str, Any]:
-        """What the price table reads from this request (the payload on ``/v1``)."""
-        return self.payload()
+    def pricing_params(self, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """What the price table reads: on ``/v1`` the wire body itself (``body``,
+        default :meth:`payload`; ``extra_body`` included)."""
+        return self.payload() if body is None else dict(body)
+
+    def unpriced_fields(self) -> tuple[str, ...]:
+        """``extra_body`` fields the model does not declare: the price table cannot
+        know what they do to the price (an estimate with them is uncertain)."""
+        if not self.extra_body:
+            return ()
+        known = declared_names(type(self))
+        return tuple(sorted(k for k in self.extra_body if k not in known))
 
 
 class KlingSyncRequest(KlingModel):
@@ -395,6 +404,16 @@ class KlingSyncRequest(KlingModel):
     def payload(self) -> dict[str, Any]:
         """The JSON body to send (``extra_body`` merged on top)."""
         return _payload(self)
+
+
+def declared_names(model: type[BaseModel]) -> frozenset[str]:
+    """The body keys a model declares (field names and their aliases)."""
+    names = set()
+    for name, info in model.model_fields.items():
+        if name != "extra_body":
+            names.add(info.alias or name)
+            names.add(name)
+    return frozenset(names)
 
 
 def _payload(model: KlingRequest | KlingSyncRequest) -> dict[str, Any]:

@@ -6,6 +6,7 @@ in ``_design2026``."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, StringConstraints
@@ -23,11 +24,15 @@ from kling_async.models._contents2026 import (
     MotionVideo,
     TextPrompt,
     VideoSettings,
-    VoiceInput,
 )
 from kling_async.models._rules2026 import LEGACY_NAMES, Model2026, any_model
 
 __all__ = ["Request2026", "WithContents"]
+
+_PRICE_NEUTRAL_OPTIONS = frozenset({"watermark_info", "external_task_id", "callback_url"})
+"""``options`` the price does not depend on (a watermarked copy is free)."""
+_NOT_IN_BODY = frozenset({"model", "watermark", "extra_body"})
+"""Model fields that are not body keys (``model`` travels in the path)."""
 
 _SHOT = re.compile(r"\s*shot\s+(\d+)\s*,\s*(\d+)\s*,\s*([^;]*);?", re.IGNORECASE)
 
@@ -115,27 +120,51 @@ class Request2026(KlingRequest):
         body["options"] = options
         return body
 
-    def pricing_params(self) -> dict[str, Any]:
-        """What the price table reads, in its ``/v1`` words: ``model_name`` (the path
-        model), ``mode`` (720p = std, 1080p = pro, 4k), ``sound``, ``duration``, inputs."""
-        s = self.settings
-        resolution = s.resolution or "720p"
+    def pricing_params(self, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """What the price table reads, in its ``/v1`` words, from the wire body
+        (``body``, default :meth:`payload`: ``extra_body`` included): ``model_name``
+        (the path model), ``mode`` (720p = std, 1080p = pro, 4k), ``sound``,
+        ``duration``, inputs."""
+        body = self.payload() if body is None else body
+        raw = body.get("settings")
+        s: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+        resolution = str(s.get("resolution") or "720p")
         rules = self.model_rules()
-        audio = s.audio or ("native" if not rules.audio else "off")
+        audio = s.get("audio") or ("native" if not rules.audio else "off")
         params: dict[str, Any] = {
             "model_name": self.model,
             "mode": {"720p": "std", "1080p": "pro"}.get(resolution, resolution),
             "resolution": resolution,
             "sound": "on" if audio == "native" else "off",
         }
-        if s.duration is not None:
-            params["duration"] = str(s.duration)
-        items = self._items()
-        if any(isinstance(c, FeatureVideo | BaseVideo) for c in items):
+        if s.get("duration") is not None:
+            params["duration"] = str(s["duration"])
+        contents = body.get("contents")
+        kinds = {
+            str(item.get("type"))
+            for item in (contents if isinstance(contents, list) else [])
+            if isinstance(item, Mapping)
+        }
+        if kinds & {"feature_video", "base_video"}:
             params["video_list"] = ["yes"]
-        if any(isinstance(c, VoiceInput) for c in items):
+        if "voice" in kinds:
             params["voice_list"] = ["yes"]
         return params
+
+    def unpriced_fields(self) -> tuple[str, ...]:
+        """``extra_body`` fields the model does not declare (``settings.x`` for one
+        inside ``settings``): the price table cannot know what they do to the price."""
+        if not self.extra_body:
+            return ()
+        out: list[str] = []
+        for key, value in self.extra_body.items():
+            if key == "settings" and isinstance(value, Mapping):
+                out += [f"settings.{k}" for k in value if k not in VideoSettings.model_fields]
+            elif key == "options" and isinstance(value, Mapping):
+                out += [f"options.{k}" for k in value if k not in _PRICE_NEUTRAL_OPTIONS]
+            elif key not in type(self).model_fields or key in _NOT_IN_BODY:
+                out.append(key)
+        return tuple(sorted(out))
 
     # -- shared checks ----------------------------------------------------------------
 

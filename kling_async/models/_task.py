@@ -324,6 +324,14 @@ def _billing_totals(billing: Any) -> tuple[str | None, dict[str, Any] | None]:
     return units_text, cash
 
 
+_PACKS_OF_OUTPUT = {
+    "video": frozenset({"video"}),
+    "audio": frozenset({"video"}),
+    "image": frozenset({"image", "try_on"}),
+}
+"""Which packs can produce an output of each kind."""
+
+
 def from_record(data: Mapping[str, Any]) -> dict[str, Any]:
     """A 2026 task record (``id``, ``status``, ``outputs``, ``billing``) as the
     ``/v1`` task object fields, its own fields kept beside them."""
@@ -432,6 +440,21 @@ class Task(_Tolerant):
     def updated(self) -> datetime | None:
         """``updated_at`` as an aware UTC datetime."""
         return _ms(self.updated_at)
+
+    def packs_shown(self) -> frozenset[str] | None:
+        """The packs this answer shows the task belongs to, or None when it shows
+        nothing: its outputs' kinds (images: ``image`` or ``try_on``; videos and
+        audio: ``video``) and its billing items' ``package_type``. Kling's task
+        objects name no family; this is the part of "what the task is" they carry."""
+        shown: set[str] | None = None
+        evidence = [_PACKS_OF_OUTPUT[kind] for _url, kind in self.result_files()]
+        for item in _list_of_objects((self.model_extra or {}).get("billing")):
+            package = str(item.get("package_type") or "").strip().lower().replace("-", "_")
+            if package:
+                evidence.append(frozenset({package}))
+        for packs in evidence:
+            shown = set(packs) if shown is None else shown & packs
+        return None if shown is None else frozenset(shown)
 
     def result_urls(self, *, watermarked: bool = False) -> list[str]:
         """Every downloadable result URL (videos, images, series images, audios)."""

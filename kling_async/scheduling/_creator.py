@@ -7,7 +7,8 @@ business: it returns what happened as a small result and the scheduler acts on i
 Data flow of :meth:`Creator.create` (the slots are already taken)::
 
     before_create(PendingCreate)        (a batch journals "creating")
-    backend.create(request, external_task_id)
+    backend.send(record.call)           (the CreateCall the gate built: same body
+                                         and id on every attempt)
       created                    -> the Task
       1303 / 1302 / never sent   -> Refused(Refusal.CONCURRENCY | RATE | UNREACHABLE)
       outcome unknown            -> look the external id up (verified; "not found"
@@ -15,9 +16,11 @@ Data flow of :meth:`Creator.create` (the slots are already taken)::
                                     missing -> create again, same id, at most
                                     MAX_RECREATES times in a row, then CreateFailed
       "external_task_id already exists" (400/1201)
-                                 -> look it up and adopt it (the Task), else
-                                    CreateFailed (never created again)
-      a lookup answering another task, any other error -> CreateFailed(error)
+                                 -> look it up and adopt it (the Task) when it is
+                                    this family's; not found -> CreateFailed(
+                                    ExternalIdInUseError) (never created again)
+      a lookup answering another task (another id, another family's outputs or
+      billing, two tasks naming the id), any other error -> CreateFailed(error)
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from kling_async.errors import (
     APIError,
     ConcurrencyLimitError,
     CreateOutcomeUnknownError,
+    ExternalIdInUseError,
     KlingError,
     RateLimitError,
     ResponseError,
@@ -146,25 +150,20 @@ class Creator:
 
     async def create(self, record: Submission) -> CreateResult:
         """Run the create step of ``record`` (see the module docstring)."""
-        assert record.request is not None
+        call = record.call
+        assert call is not None
         recreated = 0
         while True:
             attempt = record.begin_attempt()
             if self._before_create is not None:
                 try:
                     await self._before_create(
-                        PendingCreate(
-                            record.family, record.external_task_id, record.request, attempt
-                        )
+                        PendingCreate(record.family, record.external_task_id, call.request, attempt)
                     )
                 except Exception as error:  # the hook's refusal: nothing is sent
                     return CreateFailed(error)
             try:
-                task = await self._backend.create(
-                    record.request,
-                    external_task_id=record.external_task_id,
-                    callback_url=record.callback_url,
-                )
+                task = await self._backend.send(call)
             except ConcurrencyLimitError as error:
                 return Refused(Refusal.CONCURRENCY, error.retry_after)
             except RateLimitError as error:
@@ -193,12 +192,16 @@ class Creator:
                 except KlingError as lookup_error:
                     return CreateFailed(lookup_error)
                 if found is None:
-                    logger.warning(
-                        "Kling says external_task_id %r already exists but a lookup does "
-                        "not find it; not creating it again",
-                        record.external_task_id,
+                    held = ExternalIdInUseError(
+                        f"external_task_id {record.external_task_id!r} is held by a task "
+                        f"that {record.family}'s lookup does not find (a task of another "
+                        "family or design: Kling's external ids are one namespace); "
+                        "nothing created, nothing adopted: use another external_task_id "
+                        f"(Kling: {error.message})",
+                        external_task_id=record.external_task_id,
                     )
-                    return CreateFailed(error)
+                    logger.warning("%s", held)
+                    return CreateFailed(held)
                 return found
             except KlingError as error:  # refused before sending (credentials, usage)
                 return CreateFailed(error)

@@ -215,7 +215,7 @@ class Follower:
         """A record for a task that already exists at Kling."""
         return self._registry.new(
             family=family,
-            request=None,
+            call=None,
             external_task_id=ext,
             key=key,
             cost=cost,

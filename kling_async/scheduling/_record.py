@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from kling_async.endpoints import SlotKey
 from kling_async.errors import InternalError, TaskFailedError, TaskPendingError
 from kling_async.models import KlingRequest, Task, TaskStatus
+from kling_async.wire._task_calls import CreateCall
 
 __all__ = [
     "TRANSITIONS",
@@ -101,13 +102,15 @@ class IllegalTransition(InternalError):
 class Submission:
     """One submission, queued or in flight (see the module docstring).
 
-    What it was made with never changes: ``family``, ``request``,
-    ``external_task_id``, ``key`` (the :class:`~kling_async.endpoints.SlotKey` its
-    slots count under), ``cost``, ``priority``, ``seq`` (FIFO order), ``deadline``,
-    ``callback_url``. What happens to it changes only through its own methods and
-    :func:`transition` (the one writer of ``state``): :meth:`note_task`,
-    :meth:`begin_attempt`, :meth:`hold_slots` / :meth:`free_slots`, :meth:`listen`.
-    The rest of the package reads the read-only properties.
+    What it was made with never changes: ``family``, ``call`` (the
+    :class:`~kling_async.wire._task_calls.CreateCall` the create gate built: request,
+    path, wire body; ``request`` reads it), ``external_task_id``, ``key`` (the
+    :class:`~kling_async.endpoints.SlotKey` its slots count under), ``cost``,
+    ``priority``, ``seq`` (FIFO order), ``deadline``, ``callback_url``. What happens
+    to it changes only through its own methods and :func:`transition` (the one
+    writer of ``state``): :meth:`note_task`, :meth:`begin_attempt`,
+    :meth:`hold_slots` / :meth:`free_slots`, :meth:`listen`. The rest of the package
+    reads the read-only properties.
     """
 
     __slots__ = (
@@ -119,6 +122,7 @@ class Submission:
         "_task",
         "_task_id",
         "_waiter",
+        "call",
         "callback_url",
         "cost",
         "deadline",
@@ -126,7 +130,6 @@ class Submission:
         "family",
         "key",
         "priority",
-        "request",
         "seq",
     )
 
@@ -134,7 +137,7 @@ class Submission:
         self,
         *,
         family: str,
-        request: KlingRequest | None,
+        call: CreateCall | None,
         external_task_id: str,
         key: SlotKey | None,
         cost: int,
@@ -150,7 +153,7 @@ class Submission:
         if state is not HandleState.QUEUED and task is None:
             raise IllegalTransition(f"a submission starting {state.value} needs its task")
         self.family = family
-        self.request = request
+        self.call = call
         self.external_task_id = external_task_id
         self.key = key
         self.cost = cost
@@ -168,6 +171,11 @@ class Submission:
         self._waiter: asyncio.Future[Task] | None = None
 
     # -- what it shows ------------------------------------------------------------------
+
+    @property
+    def request(self) -> KlingRequest | None:
+        """The request it was submitted with (None for an attached task)."""
+        return self.call.request if self.call is not None else None
 
     @property
     def state(self) -> HandleState:

@@ -15,8 +15,9 @@ import logging
 
 from kling_async.endpoints import SlotKey
 from kling_async.errors import SchedulerFailedError, TaskCancelledError, TaskDetachedError
-from kling_async.models import KlingRequest, Task
+from kling_async.models import Task
 from kling_async.scheduling._record import HandleState, Submission, transition
+from kling_async.wire._task_calls import CreateCall
 
 __all__ = ["Registry"]
 
@@ -41,7 +42,7 @@ class Registry:
         self,
         *,
         family: str,
-        request: KlingRequest | None,
+        call: CreateCall | None,
         external_task_id: str,
         key: SlotKey | None,
         cost: int,
@@ -55,7 +56,7 @@ class Registry:
         Kling says it is, with its ``task``)."""
         return Submission(
             family=family,
-            request=request,
+            call=call,
             external_task_id=external_task_id,
             key=key,
             cost=cost,

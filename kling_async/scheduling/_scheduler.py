@@ -62,6 +62,7 @@ from kling_async.errors import (
     SlotPoolUnavailableError,
     TaskCancelledError,
     TaskExpiredError,
+    TaskMismatchError,
     TransportError,
     UsageError,
 )
@@ -69,6 +70,7 @@ from kling_async.models import KlingRequest, Task, TaskStatus
 from kling_async.scheduling._creator import Creator, Refusal, Refused
 from kling_async.scheduling._events import SchedulerEvents
 from kling_async.scheduling._follower import Follower
+from kling_async.scheduling._gate import CreateGate
 from kling_async.scheduling._packs import Acquire, PackSlots
 from kling_async.scheduling._record import HandleState, Submission, resolve, transition
 from kling_async.scheduling._registry import Registry
@@ -78,6 +80,8 @@ from kling_async.scheduling._stops import Stops, Unreachable
 from kling_async.scheduling._supervisor import Supervisor
 from kling_async.tracking._backend import Backend
 from kling_async.tracking._tracker import Tracker
+from kling_async.wire._lookup import check_kind
+from kling_async.wire._task_calls import CreateCall
 
 __all__ = ["Scheduler"]
 
@@ -106,6 +110,9 @@ class Scheduler:
         budget: keeps spent + committed units within a budget
             (:class:`~kling_async.costs.BudgetGuard`): a submission whose create would
             exceed it ends with :class:`~kling_async.BudgetExceededError`, uncreated.
+        gate: the create gate every submission passes (:class:`CreateGate`; the
+            client's, shared with its low-level ``create``); default: one with
+            ``budget``.
         clock: where every part reads time; rng: jitter source.
     """
 
@@ -123,13 +130,15 @@ class Scheduler:
         callbacks: bool = False,
         events: SchedulerEvents | None = None,
         budget: BudgetGuard | None = None,
+        gate: CreateGate | None = None,
         clock: Clock = SYSTEM_CLOCK,
         rng: random.Random | None = None,
     ) -> None:
         self.poll = poll or PollPolicy()
         self._clock = clock
         self._now = clock.monotonic
-        self._budget = budget
+        self._gate = gate if gate is not None else CreateGate(budget=budget)
+        self._budget = self._gate.budget
         self._events = events or _NO_EVENTS
         backoff = backoff or BackoffPolicy()
         rng = rng or random.Random()
@@ -240,46 +249,38 @@ class Scheduler:
         self,
         request: KlingRequest,
         *,
-        external_task_id: str,
+        external_task_id: str | None = None,
         priority: int = 0,
         start_deadline: float | None = None,
         callback_url: str | None = None,
     ) -> Submission:
-        """Queue ``request``; returns its record (see :meth:`kling_async.KlingClient.submit`)."""
-        self._check_open()
-        fam = family_of(request.family)
+        """Queue ``request``; returns its record (see :meth:`kling_async.KlingClient.submit`).
+
+        It passes the create gate first (validation with this scheduler's own checks,
+        the wire body, the estimate from it, the budget, the API key): a refusal
+        raises here and nothing is queued, committed or sent."""
+        call = self._gate.admit(
+            request,
+            external_task_id=external_task_id,
+            callback_url=callback_url,
+            check=self._check_submit,
+        )
+        fam = family_of(call.family)
         key = self._slots.key_for(fam.name, fam.slot_model(request))
-        if key is None:
-            raise UsageError(f"{fam.name} answers inline; call the client's method directly")
-        cost = fam.slot_cost(request)
-        limit = self._slots.check_fits(key, cost)
-        if limit is not None:
-            raise CapacityError(
-                f"{fam.name} needs {cost} {key} slots but the {key} capacity is "
-                f"{limit}; lower n or raise capacity[{str(key)!r}]"
-            )
-        live = self._registry.get(external_task_id)
-        if live is not None:
-            raise ExternalIdInUseError(
-                f"external_task_id {external_task_id!r} is already used by {live!r}; "
-                "each submission needs its own id",
-                external_task_id=external_task_id,
-            )
-        if self._budget is not None:
-            self._budget.plan(external_task_id, request)  # unpriced / can never fit: raise
+        assert key is not None  # _check_submit refused an inline family
         deadline = None
         if start_deadline is not None:
             deadline = self._now() + (start_deadline - self._clock.wall())
         self._supervisor.start()
         record = self._registry.new(
             family=fam.name,
-            request=request,
-            external_task_id=external_task_id,
+            call=call,
+            external_task_id=call.external_task_id,
             key=key,
-            cost=cost,
+            cost=fam.slot_cost(request),
             priority=priority,
             deadline=deadline,
-            callback_url=callback_url,
+            callback_url=call.callback_url,
         )
         stop = self._stops.of(key)
         if stop is not None:
@@ -288,6 +289,29 @@ class Scheduler:
         self._registry.hold(record)
         self._slots.queue(record)
         return record
+
+    def _check_submit(self, call: CreateCall) -> None:
+        """The gate's validation step for a queued submission: open, a family with
+        slots, a cost its pack can ever hold, an external id not already live here."""
+        self._check_open()
+        fam = family_of(call.family)
+        key = self._slots.key_for(fam.name, fam.slot_model(call.request))
+        if key is None:
+            raise UsageError(f"{fam.name} answers inline; call the client's method directly")
+        cost = fam.slot_cost(call.request)
+        limit = self._slots.check_fits(key, cost)
+        if limit is not None:
+            raise CapacityError(
+                f"{fam.name} needs {cost} {key} slots but the {key} capacity is "
+                f"{limit}; lower n or raise capacity[{str(key)!r}]"
+            )
+        live = self._registry.get(call.external_task_id)
+        if live is not None:
+            raise ExternalIdInUseError(
+                f"external_task_id {call.external_task_id!r} is already used by {live!r}; "
+                "each submission needs its own id",
+                external_task_id=call.external_task_id,
+            )
 
     @property
     def stopped(self) -> dict[str, KlingError]:
@@ -360,9 +384,8 @@ class Scheduler:
             if stop is not None:  # submitted before the stop was known
                 self._end(record, _S.FAILED, stop)
                 continue
-            if self._budget is not None:
-                what = f"{record.family} (external_task_id {record.external_task_id})"
-                over = self._budget.reserve(record.external_task_id, what)
+            if record.call is not None:
+                over = self._gate.reserve(record.call)
                 if over is not None:
                     logger.warning("%s", over)
                     self._end(record, _S.FAILED, over)
@@ -500,9 +523,7 @@ class Scheduler:
         if task.is_terminal:
             await self._settle(record, task)
             return
-        self._tracker.track(
-            record, payload=record.request.payload() if record.request is not None else None
-        )
+        self._tracker.track(record, payload=record.call.body if record.call is not None else None)
         early = self._registry.take_early(record.external_task_id)
         if early is not None:  # a terminal callback beat this create answer
             await self._follower.apply(record, *early)
@@ -552,7 +573,15 @@ class Scheduler:
                 task.task_status.value,
                 f" ({task.task_status_msg})" if task.task_status_msg else "",
             )
-            resolve(record, task)
+            try:
+                fam = family_of(record.family)
+                check_kind(task, family=fam.name, pack=fam.pack_name, where=f"{record!r}")
+            except TaskMismatchError as mismatch:  # its outputs show another family's task
+                logger.warning("%s", mismatch)
+                if not record.final:
+                    transition(record, _S.FAILED, task=task, error=mismatch)
+            else:
+                resolve(record, task)
             self._changed.set()
             if self._events.settled is not None:
                 self._events.settled(record.external_task_id, task)

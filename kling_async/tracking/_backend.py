@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from kling_async.endpoints import Family
-from kling_async.models import KlingRequest, Task
+from kling_async.models import Task
+from kling_async.wire._task_calls import CreateCall
 
 __all__ = ["Backend"]
 
@@ -31,14 +32,9 @@ class Backend(Protocol):
         """One ``GET /tasks`` by task ids; unknown ids are absent from the answer."""
         ...
 
-    async def create(
-        self,
-        request: KlingRequest,
-        *,
-        external_task_id: str | None = None,
-        callback_url: str | None = None,
-    ) -> Task:
-        """One create call (see :meth:`kling_async.KlingClient.create`)."""
+    async def send(self, call: CreateCall) -> Task:
+        """One create call, exactly as the create gate built it (see
+        :meth:`kling_async.wire._task_calls.TaskCalls.send`)."""
         ...
 
     async def get_task(

@@ -39,7 +39,7 @@ from kling_async.errors import KlingError, TaskMismatchError, TaskNotFoundError,
 from kling_async.models import Design, KlingRequest, Task
 from kling_async.models._rules2026 import LEGACY_NAMES
 from kling_async.wire._auth import Credentials
-from kling_async.wire._lookup import find_in_list, is_not_found
+from kling_async.wire._lookup import find_in_list, is_not_found, one_named
 from kling_async.wire._sync_calls import parse_data
 from kling_async.wire._tasks_query import TasksQuery
 from kling_async.wire._transport import Transport
@@ -73,6 +73,11 @@ class Endpoint(Protocol):
     @property
     def queryable(self) -> bool:
         """Whether its tasks can be looked up after creation."""
+        ...
+
+    @property
+    def pack_name(self) -> str | None:
+        """The pack its tasks are billed to (what a task's answer can show)."""
         ...
 
 
@@ -252,6 +257,8 @@ class Design2026(APIDesign):
                 code=0,
                 request_id=None,
             )
+        if task_id is None:
+            found = one_named(found, external_task_id=external_task_id, where="GET /tasks")
         return found[0]
 
     def polls_by_tasks_query(self, *, has_api_key: bool, tasks: int, enabled: bool) -> bool:

@@ -12,6 +12,13 @@ lookup of :mod:`kling_async.wire._task_calls`, the tracker's list pages):
   the answer and equal. With both asked, an answer that names no external id is
   accepted on its task id (answers may omit ``task_info``), one that names another
   is refused.
+* :func:`check_kind` refuses a task that is not of the family asked for, as far as
+  the answer shows it (Kling's task objects name no family: the packs its outputs
+  and billing items show must include the family's pack). Kling's external ids are
+  one namespace across families and designs, so an id may be held by another
+  family's task: that task is named and never adopted.
+* Two answers naming one external id are a conflict (:func:`one_named`), never a
+  choice.
 """
 
 from __future__ import annotations
@@ -21,15 +28,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from kling_async.errors import APIError, KlingError, ResponseError, TaskMismatchError
-from kling_async.models._task import record_external_id
+from kling_async.models._task import Task, record_external_id
 
 __all__ = [
     "check_identity",
+    "check_kind",
     "find_in_list",
     "is_duplicate_external_id",
     "is_not_found",
     "named_external_id",
     "named_task_id",
+    "one_named",
 ]
 
 _NOT_FOUND = re.compile(r"\s*task not found", re.IGNORECASE)
@@ -104,10 +113,47 @@ def check_identity(
     )
 
 
+def check_kind(task: Task, *, family: str, pack: str | None, where: str) -> None:
+    """Raise :class:`TaskMismatchError` when ``task`` shows it is not a task of
+    ``family`` (its outputs or billing name packs without ``pack``)."""
+    if pack is None:
+        return
+    shown = task.packs_shown()
+    if shown is None or pack in shown:
+        return
+    ext = task.external_task_id
+    held = f" (external_task_id {ext!r})" if ext else ""
+    raise TaskMismatchError(
+        f"{where}: task {task.task_id!r}{held} is a {'/'.join(sorted(shown)) or 'other'} "
+        f"task, not a {family} task ({pack} pack); not adopted, nothing created. Kling's "
+        "external ids are shared by every family: use another external_task_id",
+        asked=ext or task.task_id,
+        got_task_id=task.task_id,
+    )
+
+
+def one_named(found: list[Task], *, external_task_id: str | None, where: str) -> list[Task]:
+    """``found`` unless two or more different tasks name ``external_task_id``: that
+    is a conflict (Kling keeps one task per external id), never a choice."""
+    if external_task_id is None:
+        return found
+    named = {t.task_id: t for t in found if t.external_task_id == external_task_id}
+    if len(named) > 1:
+        raise TaskMismatchError(
+            f"{where}: {len(named)} tasks name external_task_id {external_task_id!r} "
+            f"({', '.join(sorted(named))}); a conflict, none is adopted",
+            asked=external_task_id,
+            got_task_id=None,
+        )
+    return found
+
+
 def find_in_list(
     items: list[Any], *, task_id: str | None, external_task_id: str | None
 ) -> Mapping[str, Any] | None:
-    """The one object of a list answer that is the task asked for, if any."""
+    """The one object of a list answer that is the task asked for, if any (two
+    different tasks matching are a conflict: :class:`TaskMismatchError`)."""
+    matches: dict[str, Mapping[str, Any]] = {}
     for item in items:
         if not isinstance(item, Mapping):
             continue
@@ -124,5 +170,13 @@ def find_in_list(
             )
         except TaskMismatchError:
             continue
-        return item
-    return None
+        matches.setdefault(got_id, item)
+    if len(matches) > 1:
+        asked = task_id if task_id is not None else external_task_id
+        raise TaskMismatchError(
+            f"list: {len(matches)} tasks match {asked!r} ({', '.join(sorted(matches))}); "
+            "a conflict, none is adopted",
+            asked=asked or "",
+            got_task_id=None,
+        )
+    return next(iter(matches.values()), None)

@@ -8,12 +8,20 @@ scheduler talks to; the client exposes the same calls.
 Every create carries an ``external_task_id`` (generated when not given). A create
 whose outcome is unknown raises :class:`~kling_async.errors.CreateOutcomeUnknownError`
 naming that id, never a blind re-POST (design invariant 3).
+
+A create is sent only as a :class:`CreateCall`: the exact path and wire body
+(``extra_body`` merged), built once by :func:`prepare_create`. The create gate
+(:mod:`kling_async.scheduling._gate`) builds it, prices it and checks it; the same
+call object is what :meth:`TaskCalls.send` POSTs, on the first attempt and on every
+re-create, so what is priced is what is sent.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from kling_async.errors import (
@@ -24,13 +32,19 @@ from kling_async.errors import (
 )
 from kling_async.models import KlingRequest, Task
 from kling_async.wire._designs import Endpoint, strategy
-from kling_async.wire._lookup import check_identity
+from kling_async.wire._lookup import check_identity, check_kind
 from kling_async.wire._retry import Decision, classify
 from kling_async.wire._sync_calls import parse_data
 from kling_async.wire._tasks_query import TasksQuery
 from kling_async.wire._transport import Transport
 
-__all__ = ["TaskCalls", "merge_external_id", "new_external_task_id"]
+__all__ = [
+    "CreateCall",
+    "TaskCalls",
+    "merge_external_id",
+    "new_external_task_id",
+    "prepare_create",
+]
 
 MAX_PAGE_SIZE = 500
 MAX_PAGE_NUM = 1000
@@ -39,6 +53,55 @@ MAX_PAGE_NUM = 1000
 def new_external_task_id() -> str:
     """A fresh, unique ``external_task_id`` (``ka-`` + 32 hex digits)."""
     return f"ka-{uuid.uuid4().hex}"
+
+
+@dataclass(frozen=True, slots=True)
+class CreateCall:
+    """One create, built once: what is POSTed where, for which request and id.
+
+    Attributes:
+        family: the task family's name.
+        request: the request it was built from.
+        external_task_id: the id it carries (the same on every attempt).
+        callback_url: the callback URL it carries, if any.
+        path: where it is POSTed (the 2026 design puts the model in the path).
+        body: the exact JSON body (``extra_body`` merged; read-only).
+        api_key_only: the family's design accepts only an API key.
+    """
+
+    family: str
+    request: KlingRequest
+    external_task_id: str
+    callback_url: str | None
+    path: str
+    body: Mapping[str, Any]
+    api_key_only: bool
+
+
+def prepare_create(
+    endpoint: Endpoint,
+    request: KlingRequest,
+    *,
+    external_task_id: str | None,
+    callback_url: str | None,
+) -> CreateCall:
+    """Build the :class:`CreateCall` for ``request`` (nothing is sent).
+
+    Raises:
+        UsageError: conflicting external ids, or a path the request cannot fill.
+    """
+    design = strategy(endpoint.design)
+    ext = merge_external_id(request.external_task_id, external_task_id)
+    body = request.create_body(ext, callback_url)
+    return CreateCall(
+        family=endpoint.name,
+        request=request,
+        external_task_id=ext,
+        callback_url=callback_url,
+        path=design.create_path(endpoint, request),
+        body=MappingProxyType(body),
+        api_key_only=design.needs_api_key,
+    )
 
 
 class TaskCalls:
@@ -63,44 +126,32 @@ class TaskCalls:
         """One ``GET /tasks`` by task ids (≤ 20; unknown ones are absent)."""
         return await self.tasks.query(task_ids=task_ids)
 
-    async def create(
-        self,
-        request: KlingRequest,
-        *,
-        external_task_id: str | None = None,
-        callback_url: str | None = None,
-    ) -> Task:
-        """Send one create call for ``request`` and return the new task.
+    async def send(self, call: CreateCall) -> Task:
+        """POST one create call exactly as built and return the new task.
 
         No scheduling happens here: over the concurrency limit this raises
         :class:`~kling_async.errors.ConcurrencyLimitError`.
-
-        Args:
-            request: a validated request model (``TextToVideo(...)`` ...).
-            external_task_id: your id for the task; wins over the model's field.
-                One is generated when neither is given.
-            callback_url: where Kling should POST status changes.
 
         Raises:
             CreateOutcomeUnknownError: the task may exist; query its external id.
             APIError subclasses: Kling refused the create (nothing was created).
             TransportError: the request never reached Kling (retries ran out).
         """
-        fam = self._family(request.family)
-        design = strategy(fam.design)
-        ext = merge_external_id(request.external_task_id, external_task_id)
-        payload = request.create_body(ext, callback_url)
-        path = design.create_path(fam, request)
         try:
             envelope = await self._transport.request(
-                "POST", path, json_body=payload, idempotent=False, api_key_only=design.needs_api_key
+                "POST",
+                call.path,
+                json_body=dict(call.body),
+                idempotent=False,
+                api_key_only=call.api_key_only,
             )
-            return parse_data(Task, envelope.data, what=f"{fam.name} create")
+            return parse_data(Task, envelope.data, what=f"{call.family} create")
         except KlingError as error:
             if classify(error, idempotent=False) is Decision.UNKNOWN_OUTCOME or isinstance(
                 error, ResponseError
             ):
-                raise CreateOutcomeUnknownError(fam.name, ext, error) from error
+                ext = call.external_task_id
+                raise CreateOutcomeUnknownError(call.family, ext, error) from error
             raise
 
     async def get_task(
@@ -147,6 +198,7 @@ class TaskCalls:
             external_task_id=external_task_id,
             where=f"{fam.name} lookup",
         )
+        check_kind(task, family=fam.name, pack=fam.pack_name, where=f"{fam.name} lookup")
         return task
 
     async def list_tasks(
