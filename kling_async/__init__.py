@@ -65,6 +65,7 @@ from kling_async.errors import (
     TaskTimeoutError,
     TransportError,
     UnpricedRequestError,
+    UnsafeFileError,
     UsageError,
 )
 from kling_async.models import (
@@ -260,6 +261,7 @@ __all__ = [
     "TransportError",
     "UnknownModelWarning",
     "UnpricedRequestError",
+    "UnsafeFileError",
     "UsageError",
     "VideoEffects",
     "VideoExtend",

@@ -5,7 +5,10 @@ itself, except when the user asks: ``KLING_LOG=debug`` (or ``info``, ``warning``
 ``error``; ``1`` / ``true`` mean ``info``) in the environment, or a call to
 :func:`enable_logging`. Either attaches one stderr handler to the ``kling_async``
 logger. Log records never carry secrets: keys, tokens, webhook secrets and callback
-tokens are kept out of every message (see ``tests/test_logging.py``).
+tokens are kept out of every message (see ``tests/test_logging.py``). Text from
+outside (task ids, messages, URLs) cannot drive the terminal a log is read on: a
+filter on every package logger passes each record's message through the one log
+rule (:func:`kling_async._text.for_log`), whatever handler the application uses.
 
 Loggers:
 
@@ -17,6 +20,7 @@ Loggers:
 - ``kling_async.batch``      journal and download steps of batch jobs
 - ``kling_async.redis``      the shared slot pool: adoptions, outages
 - ``kling_async.simulator``  the simulator's own events (callbacks sent or failed)
+- ``kling_async.tasks``      task lookups and lists
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import sys
 from collections.abc import Mapping
 from typing import Final, TextIO
 
+from kling_async._text import for_log
 from kling_async.errors import UsageError
 
 __all__ = ["ENV_LOG", "LOGGER_NAMES", "enable_logging", "logging_from_env"]
@@ -42,8 +47,27 @@ LOGGER_NAMES: Final = (
     "kling_async.batch",
     "kling_async.redis",
     "kling_async.simulator",
+    "kling_async.tasks",
 )
 """Every logger the package writes to (all children of ``kling_async``)."""
+
+
+class _OneLogRule(logging.Filter):
+    """Rewrites a record's message through :func:`~kling_async._text.for_log`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        safe = for_log(message)
+        if safe != message or record.args:
+            record.msg, record.args = safe, None
+        return True
+
+
+_RULE = _OneLogRule()
+for _name in LOGGER_NAMES:
+    _logger = logging.getLogger(_name)
+    if _RULE not in _logger.filters:
+        _logger.addFilter(_RULE)
 
 _LEVELS: Final = {
     "debug": logging.DEBUG,

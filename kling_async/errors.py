@@ -40,7 +40,8 @@ answer) are kept apart from API answers (Kling answered with a non-zero ``code``
     │                               created) at Kling: it may still be billed
     ├── TaskTimeoutError            a wait ran out (tracking goes on)
     ├── TaskPendingError            ``handle.result()`` before the outcome is known
-    ├── ExternalIdInUseError        another live submission or process holds the id
+    ├── ExternalIdInUseError        another live submission, process or family holds the id
+    ├── UnsafeFileError             a file would be written through a symlink (refused)
     ├── ClientClosedError           a call on a closed client (nothing was sent)
     ├── SchedulerFailedError        the scheduler's background work died
     ├── SlotPoolUnavailableError    the shared slot pool (Redis) cannot be reached
@@ -48,7 +49,8 @@ answer) are kept apart from API answers (Kling answered with a non-zero ``code``
     └── (kling_async.batch)         JobFileError, JournalCorruptError, JournalLockedError,
                                     JournalWriteError, JournalNotFoundError,
                                     BatchExistsError, FolderNotEmptyError,
-                                    BudgetRefusedError, BatchStoppedError, DownloadError
+                                    BudgetRefusedError, BatchStoppedError, ReportWriteError,
+                                    DownloadError
                                     (DownloadRefusedError, ResultsExpiredError)
 
 Each class says whether retrying the same call can help (:attr:`KlingError.retryable`).
@@ -97,6 +99,7 @@ __all__ = [
     "TaskTimeoutError",
     "TransportError",
     "UnpricedRequestError",
+    "UnsafeFileError",
     "UsageError",
     "error_for_code",
 ]
@@ -370,9 +373,17 @@ class TaskPendingError(KlingError, asyncio.InvalidStateError):
     ``Future.result()`` raises."""
 
 
+class UnsafeFileError(KlingError, PermissionError):
+    """A file would have been written through a symbolic link (or over a file that
+    should not exist) under a folder the package writes into; nothing was written.
+    Remove the link and run again."""
+
+
 class ExternalIdInUseError(KlingError, ValueError):
     """The ``external_task_id`` is held by another live submission of this client,
-    or by another process sharing the slot pool; nothing was created for this one.
+    by another process sharing the slot pool, or at Kling by a task of another
+    family or design (one namespace across all of them); nothing was created for
+    this one and nothing was adopted.
 
     Attributes:
         external_task_id: the id in use.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +61,17 @@ def job_states(out: Path) -> dict[str, str]:
         return {row.job_id: row.state for row in journal.rows()}
     finally:
         journal.close()
+
+
+def simulate_run(jobs: Path, out: Path, cwd: Path) -> subprocess.Popen[str]:
+    """A real ``kling-async batch run --simulate`` process (stdout and stderr piped)."""
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-m", "kling_async", "batch", "run", str(jobs), "--out", str(out)),
+            *("--simulate", "--sim-time-scale", "0.01", "--no-progress"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+    )

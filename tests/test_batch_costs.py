@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from kling_async.batch import BatchStoppedError, resume_batch, run_batch
+from kling_async.batch import BatchStoppedError, ReportWriteError, resume_batch, run_batch
 from kling_async.batch._costs import BudgetRefusedError
 from kling_async.batch._run import CostOptions
 from kling_async.errors import BudgetExceededError, InsufficientBalanceError
@@ -206,8 +206,11 @@ def test_cli_estimate_budget_and_html(tmp_path: Path) -> None:
 
 
 async def test_a_report_that_cannot_be_written_is_said_not_hidden(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The run went well but the report could not be written: the run ends with a
+    ReportWriteError naming the cause and how to write it again (never a silent
+    warning); the jobs are done and journaled."""
     import kling_async.batch._run as run_module
 
     def fail(folder: Path, tolerance: float) -> None:
@@ -216,7 +219,7 @@ async def test_a_report_that_cannot_be_written_is_said_not_hidden(
     monkeypatch.setattr(run_module, "_write_reports", fail)
     jobs = write_jobs(tmp_path / "jobs.jsonl", video_jobs(1))
     async with _sim() as sim:
-        await run_batch(jobs, tmp_path / "out", **sim_kwargs(sim))
+        with pytest.raises(ReportWriteError, match="No space left on device") as info:
+            await run_batch(jobs, tmp_path / "out", **sim_kwargs(sim))
+    assert "batch report" in str(info.value) and "--html" in str(info.value)
     assert job_states(tmp_path / "out") == {"v0": "downloaded"}
-    assert "could not write report.json / report.html" in caplog.text
-    assert "No space left on device" in caplog.text

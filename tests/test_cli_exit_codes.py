@@ -86,7 +86,7 @@ def states(out: Path) -> set[str]:
 
 
 def test_exit_codes_are_documented() -> None:
-    assert set(EXIT_CODES) == {0, 1, 2, 3, 4, 5, 6, 130}
+    assert set(EXIT_CODES) == {0, 1, 2, 3, 4, 5, 6, 129, 130, 143}
 
 
 def test_wrong_key_exits_5_jobs_pending_then_resume_exits_0(

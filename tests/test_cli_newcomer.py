@@ -21,7 +21,7 @@ from kling_async import KlingClient, PollPolicy, TextToVideo
 from kling_async.batch import Journal, run_batch, write_report
 from kling_async.cli import main
 from kling_async.simulator import Simulator
-from tests._batchkit import SCALE, job_states, sim_kwargs, video_jobs, write_jobs
+from tests._batchkit import SCALE, job_states, sim_kwargs, simulate_run, video_jobs, write_jobs
 from tests.conftest import ACCESS_KEY, SECRET_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,16 +91,7 @@ def test_an_interrupted_simulate_batch_resumes_with_the_printed_command(tmp_path
     ]
     jobs = write_jobs(tmp_path / "jobs.jsonl", rows)
     out = tmp_path / "out"
-    run = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "kling_async", "batch", "run", str(jobs), "--out", str(out)),
-            *("--simulate", "--sim-time-scale", "0.01", "--no-progress"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-    )
+    run = simulate_run(jobs, out, tmp_path)
     try:
         wait_for(lambda: created_jobs(out) >= 2, "two created jobs")
         run.send_signal(signal.SIGINT)

@@ -113,10 +113,17 @@ def test_the_checker_finds_a_type_only_cycle() -> None:
 
 
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("text", ("kling_async._text",)),  # the one rule for text and numbers from outside
     ("answers", ("kling_async.models._task",)),  # the task and answer shapes: plain data
     (
         "foundation",
-        ("kling_async.errors", "kling_async._config", "kling_async._logging", "kling_async._clock"),
+        (
+            "kling_async.errors",
+            "kling_async._config",
+            "kling_async._logging",
+            "kling_async._clock",
+            "kling_async._files",
+        ),
     ),
     ("models", ("kling_async.models",)),
     ("wire", ("kling_async.wire",)),

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from kling_async._text import for_terminal as printable
 from kling_async.batch import (
     FolderNotEmptyError,
     JobFileError,
@@ -21,7 +22,6 @@ from kling_async.batch import (
     resume_batch,
     run_batch,
 )
-from kling_async.batch._report import printable
 from kling_async.simulator import Simulator
 from kling_async.simulator._files import result_file
 from tests._batchkit import SCALE, sim_kwargs

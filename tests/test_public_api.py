@@ -21,6 +21,7 @@ EXPECTED = {
     "Estimate",
     "PriceTable",
     "UnpricedRequestError",
+    "UnsafeFileError",
     "BillingPage",
     "BillingRecord",
     "enable_logging",

@@ -232,7 +232,7 @@ async def test_two_clients_through_a_redis_outage_give_every_slot_back(
                 for n, c in enumerate(clients)
                 for i, r in enumerate(mixed_requests(30, n, max_n=3))
             ]
-            while sim.stats.total_creates < 12:
+            while sim.stats.total_creates < 10:
                 await asyncio.sleep(0.01)
             await redis_server.stop()
             await asyncio.sleep(0.6)  # every lease expires (Redis server clock)
@@ -528,3 +528,32 @@ async def test_redis_restart_mid_run_loses_nothing(redis_server: RedisServer) ->
     check = pool(redis_server, account="test")
     assert [await check.in_use(p) for p in CAPACITY] == [0, 0, 0]  # no slot leaked
     await check.aclose()
+
+
+async def test_redis_losing_its_data_mid_run_never_exceeds_the_shared_capacity(
+    redis_server: RedisServer,
+) -> None:
+    """FLUSHALL while four processes run: the holders re-announce their live leases
+    before any new acquire is admitted, so the tasks running at Kling never exceed
+    the shared capacity (the simulator's own capacity is larger, so it would let an
+    over-admission through and count it)."""
+    import redis.asyncio as redis_asyncio
+
+    roomy = {"video": 12, "image": 24, "try_on": 4}
+    async with Simulator(
+        capacity=roomy, time_scale=0.004, seed=5, access_key=ACCESS_KEY, secret_key=SECRET_KEY
+    ) as sim:
+        procs = [await _worker(sim, redis_server, f"f{i}", 24) for i in range(4)]
+        deadline = asyncio.get_running_loop().time() + 60
+        while sim.stats.total_creates < 10:
+            assert asyncio.get_running_loop().time() < deadline, "no creates"
+            await asyncio.sleep(0.01)
+        wipe = redis_asyncio.from_url(redis_server.url)
+        await wipe.flushall()
+        await wipe.aclose()
+        results = await _summaries(procs)
+    assert [r["ok"] for r in results] == [24] * 4, results
+    assert all(sim.stats.max_in_use.get(p, 0) <= c for p, c in CAPACITY.items()), (
+        sim.stats.max_in_use
+    )
+    assert set(sim.stats.creates_by_external_id.values()) == {1}

@@ -21,7 +21,7 @@ from kling_async.batch._downloads import (
 from kling_async.batch._jobs import Job, JobFileError, load_jobs
 from kling_async.batch._journal import Journal, external_id
 from kling_async.batch._names import file_names
-from kling_async.batch._report import BatchReport, build_report, write_report
+from kling_async.batch._report import BatchReport, ReportWriteError, build_report, write_report
 from kling_async.batch._run import CostOptions, resume_batch, run_batch
 from kling_async.batch._runner import BatchProgress, BatchRunner, BatchStoppedError
 from kling_async.batch._schema import (
@@ -53,6 +53,7 @@ __all__ = [
     "JournalLockedError",
     "JournalNotFoundError",
     "JournalWriteError",
+    "ReportWriteError",
     "ResultsExpiredError",
     "build_report",
     "external_id",

@@ -28,11 +28,9 @@ rather than fetched.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import ipaddress
 import os
-import secrets
 import socket
 import stat
 import time
@@ -46,8 +44,9 @@ import aiohttp
 import anyio
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from kling_async._files import move_into_place, open_new, part_path, remove_quietly
 from kling_async.batch._names import file_names
-from kling_async.errors import KlingError
+from kling_async.errors import KlingError, UnsafeFileError
 from kling_async.models import Task
 from kling_async.wire._retry import backoff_delay
 
@@ -353,8 +352,8 @@ class Downloader:
     async def _store(
         self, response: aiohttp.ClientResponse, name: str, expected: int | None
     ) -> FileRecord:
-        part = self.folder / f".{name}.{secrets.token_hex(4)}.part"
-        fd = await anyio.to_thread.run_sync(_open_exclusive, part)
+        part = part_path(self.folder / name)
+        fd = await anyio.to_thread.run_sync(_open_new, part)
         digest = hashlib.sha256()
         size = 0
         try:
@@ -374,27 +373,25 @@ class Downloader:
                 raise DownloadError(f"got {size} of {expected} bytes")
             if size == 0:
                 raise DownloadError("empty file")
-            await anyio.to_thread.run_sync(_move_into_place, part, self.folder / name)
+            await anyio.to_thread.run_sync(_move, part, self.folder / name)
         finally:
-            await anyio.to_thread.run_sync(_remove, part)
+            await anyio.to_thread.run_sync(remove_quietly, part)
         self.bytes += size
         self.files += 1
         return FileRecord(name, size, digest.hexdigest())
 
 
-def _open_exclusive(path: Path) -> int:
-    """A new file, never an existing one and never through a symlink."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    return os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o644)
+def _open_new(path: Path) -> int:
+    try:
+        return open_new(path)
+    except UnsafeFileError as exc:
+        raise DownloadRefusedError(str(exc)) from None
 
 
-def _move_into_place(part: Path, target: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        if stat.S_ISLNK(target.lstat().st_mode):
-            raise DownloadRefusedError(f"{target.name}: the destination is a symlink; refusing it")
-    os.replace(part, target)
-
-
-def _remove(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
+def _move(part: Path, target: Path) -> None:
+    try:
+        move_into_place(part, target)
+    except UnsafeFileError:
+        raise DownloadRefusedError(
+            f"{target.name}: the destination is a symlink; refusing it"
+        ) from None

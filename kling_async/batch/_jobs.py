@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import json
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kling_async._text import is_control
 from kling_async.endpoints import FAMILIES, REQUEST_MODELS
 from kling_async.errors import KlingError
 from kling_async.models import KlingRequest
@@ -54,16 +54,6 @@ class JobFileError(KlingError, ValueError):
             f"{path}: {len(problems)} problem(s); nothing was submitted:\n{shown}{more}"
         )
         self.problems = problems
-
-
-_BIDI_CONTROLS = frozenset("\u200e\u200f\u061c") | frozenset(map(chr, range(0x202A, 0x202F)))
-_BIDI_CONTROLS |= frozenset(map(chr, range(0x2066, 0x206A)))
-
-
-def is_control(char: str) -> bool:
-    """C0/C1 controls, lone surrogates and bidirectional overrides (they would
-    reach terminals and file names raw); joiners inside emoji stay allowed."""
-    return unicodedata.category(char) in ("Cc", "Cs") or char in _BIDI_CONTROLS
 
 
 def _family_name(value: Any) -> str | None:

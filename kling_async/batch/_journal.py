@@ -15,7 +15,12 @@ The database lives in the output folder (``journal.sqlite``, WAL mode). Writes g
 through one worker thread in submission order, so the event loop never blocks on
 disk and a job's changes land in the order they happened. Each change is its own
 transaction: a process killed at any point leaves every row in one valid state.
-An exclusive lock file stops two runs from sharing a journal.
+An exclusive OS lock (``flock``) on ``journal.sqlite`` itself stops two runs from
+sharing a journal: there is no side file whose deletion could let a second run in.
+The lock's descriptor is opened before SQLite opens the file and closed after it
+(closing another descriptor of the file while SQLite holds its own POSIX locks
+would drop them). ``journal.sqlite`` and its ``-wal`` / ``-shm`` files are refused
+when they are symlinks.
 
 A file that is not a valid journal (garbage, truncated, 0 bytes, another schema)
 is refused with :class:`JournalCorruptError`, never taken as an empty batch; a
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import errno
 import fcntl
 import hashlib
 import json
@@ -43,6 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from kling_async._files import refuse_link, remove_quietly
 from kling_async.batch._downloads import FileRecord
 from kling_async.batch._jobs import Job
 from kling_async.batch._schema import (
@@ -58,6 +65,7 @@ from kling_async.batch._schema import (
 )
 from kling_async.batch._states import JobState
 from kling_async.endpoints import FAMILIES
+from kling_async.errors import UnsafeFileError
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -125,6 +133,28 @@ def _file_records(text: str | None) -> list[FileRecord]:
     return records
 
 
+_PROBES: dict[str, int] = {}
+"""Descriptors :meth:`Journal.in_use` probes with (kept open, see there)."""
+
+
+def _empty(db_path: Path) -> JournalCorruptError:
+    return JournalCorruptError(
+        f"{db_path} is empty (0 bytes): not a batch journal, maybe cut short by a "
+        "full disk; nothing was done (move it away to start a new batch there)"
+    )
+
+
+def _open_lock(db_path: Path) -> int:
+    """A descriptor of ``journal.sqlite`` (created when absent) to hold the run's lock."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.open(db_path, flags, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafeFileError(f"{db_path} is a symbolic link; refusing it") from None
+        raise
+
+
 class Journal:
     """The SQLite journal of one batch (open with :meth:`open`)."""
 
@@ -160,14 +190,14 @@ class Journal:
         """
         folder = Path(folder)
         db_path = folder / "journal.sqlite"
+        if not read_only:  # SQLite would write through a planted link
+            for name in ("journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm"):
+                refuse_link(folder / name)
         exists = db_path.exists()
         if not create and not exists:
             raise JournalNotFoundError(f"no batch journal in {folder} (expected {db_path})")
-        if exists and db_path.stat().st_size == 0:
-            raise JournalCorruptError(
-                f"{db_path} is empty (0 bytes): not a batch journal, maybe cut short by a "
-                "full disk; nothing was done (move it away to start a new batch there)"
-            )
+        if exists and db_path.stat().st_size == 0 and (read_only or not Journal.in_use(folder)):
+            raise _empty(db_path)
         if read_only:
             uri = db_path.resolve().as_uri() + "?mode=ro"
             connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
@@ -181,7 +211,7 @@ class Journal:
                     "journal; choose an empty --out folder (or pass --force to use it)"
                 )
         folder.mkdir(parents=True, exist_ok=True)
-        lock_fd = os.open(folder / "journal.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        lock_fd = _open_lock(db_path)
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -189,6 +219,12 @@ class Journal:
             raise JournalLockedError(
                 f"another kling-async run is using {folder}; wait for it or stop it first"
             ) from None
+        fresh = os.fstat(lock_fd).st_size == 0
+        if fresh and exists:  # empty, and no run is creating it (we hold the lock)
+            fcntl.flock(lock_fd, fcntl.LOCK_UN)
+            os.close(lock_fd)
+            raise _empty(db_path)
+        exists = not fresh  # another run may have made it between the look and the lock
         try:
             connection = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
             try:
@@ -206,6 +242,9 @@ class Journal:
                 connection.close()
                 raise
         except BaseException as exc:
+            if fresh:  # leave no empty journal behind
+                for name in ("journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm"):
+                    remove_quietly(folder / name)
             fcntl.flock(lock_fd, fcntl.LOCK_UN)
             os.close(lock_fd)
             if isinstance(exc, sqlite3.Error):
@@ -215,17 +254,29 @@ class Journal:
 
     @staticmethod
     def in_use(folder: str | Path) -> bool:
-        """Whether a run holds the journal of ``folder`` right now."""
+        """Whether a run holds the journal of ``folder`` right now (its lock on
+        ``journal.sqlite``). The probe's descriptor stays open for the process's
+        life: closing it could drop a connection's SQLite locks on the same file."""
+        path = Path(folder) / "journal.sqlite"
         try:
-            fd = os.open(Path(folder) / "journal.lock", os.O_RDONLY)
+            inode = path.stat().st_ino
         except OSError:
             return False
+        key = str(path.resolve())
+        fd = _PROBES.get(key)
+        if fd is None or os.fstat(fd).st_ino != inode:
+            if fd is not None:
+                os.close(fd)  # another inode: no SQLite lock of this file is involved
+            try:
+                fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            except OSError:
+                return False
+            _PROBES[key] = fd
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
             return True
-        finally:
-            os.close(fd)  # closing releases a lock taken here
+        fcntl.flock(fd, fcntl.LOCK_UN)
         return False
 
     def last_change(self) -> float | None:

@@ -11,12 +11,14 @@ inline JavaScript for the filters. Every text is HTML-escaped.
 
 from __future__ import annotations
 
-import html
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from kling_async._files import write_atomic
+from kling_async._text import for_html, read_units
+from kling_async.batch._report import units_shown
 from kling_async.batch._states import JobState
 
 if TYPE_CHECKING:
@@ -77,8 +79,8 @@ _JS = """
 """
 
 
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+_e = for_html
+"""The page's one escaping rule (see :mod:`kling_async._text`)."""
 
 
 def _media(name: str) -> str:
@@ -94,7 +96,8 @@ def _media(name: str) -> str:
 
 
 def _units(value: Any) -> str:
-    return "-" if value is None else f"{float(value):g}"
+    number = read_units(value)
+    return "-" if number is None else f"{number:g}"
 
 
 def _card(row: dict[str, Any]) -> str:
@@ -110,9 +113,7 @@ def _card(row: dict[str, Any]) -> str:
         parts.append(f'<div class="prompt">{_e(row["prompt"])}</div>')
     if row.get("reason"):
         parts.append(f'<div class="reason">{_e(row["reason"])}</div>')
-    units = (
-        f"units estimated {_units(row.get('estimated_units'))}, deducted {_units(row.get('units'))}"
-    )
+    units = f"units estimated {_units(row.get('estimated_units'))}, deducted {_e(units_shown(row))}"
     if row.get("difference"):
         units += f' <span class="flag">({_e(row["difference"])})</span>'
     parts.append(f'<div class="meta" title="{_e(row.get("estimate_basis") or "")}">{units}</div>')
@@ -243,9 +244,8 @@ def render_page(report: BatchReport, *, capacity: dict[str, int] | None = None) 
 
 
 def write_page(report: BatchReport, folder: Path, *, capacity: dict[str, int]) -> Path:
-    """Write ``report.html`` into ``folder`` (atomically); returns its path."""
+    """Write ``report.html`` into ``folder`` through the one safe writer (atomic, no
+    link followed); returns its path."""
     path = folder / PAGE_NAME
-    part = folder / f".{PAGE_NAME}.part"
-    part.write_text(render_page(report, capacity=capacity), encoding="utf-8")
-    part.replace(path)
+    write_atomic(path, render_page(report, capacity=capacity))
     return path

@@ -2,8 +2,10 @@
 
 Utilization is busy slot-seconds over (capacity x wall time), where capacity is the
 highest capacity in force while the batch ran (the runner journals it), never a
-figure learned at the end. Text output escapes control characters in ids and
-reasons (``printable``), so a job id cannot drive the terminal.
+figure learned at the end. Text output passes the terminal rule
+(:func:`kling_async._text.for_terminal`) line by line and cell by cell, so no id,
+reason or deduction from outside can drive the terminal or add a line; deductions
+are read leniently (``units_shown``: ``"N/A"`` shows ``unknown``, never summed).
 """
 
 from __future__ import annotations
@@ -13,12 +15,35 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kling_async._files import write_atomic
+from kling_async._text import for_terminal, read_units
 from kling_async.batch._costs import DEFAULT_TOLERANCE, journal_prices, reconcile
-from kling_async.batch._jobs import is_control
 from kling_async.batch._journal import Journal, Row
 from kling_async.batch._states import JobState
+from kling_async.errors import KlingError
 
-__all__ = ["BatchReport", "build_report", "printable", "write_report"]
+__all__ = ["BatchReport", "ReportWriteError", "build_report", "units_shown", "write_report"]
+
+
+class ReportWriteError(KlingError):
+    """``report.json`` or ``report.html`` could not be written (a full disk, a
+    symlink planted in ``--out``, permissions); the journal is consistent, and
+    ``kling-async batch report <out> --html`` writes them again once fixed.
+
+    Attributes:
+        folder: the ``--out`` folder.
+        cause: what went wrong.
+    """
+
+    def __init__(self, folder: Path, cause: BaseException) -> None:
+        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(cause)
+        where = f" ({cause.filename})" if isinstance(cause, OSError) and cause.filename else ""
+        super().__init__(
+            f"the report was not written in {folder}: {reason}{where}; the journal is "
+            f"consistent: `kling-async batch report {folder} --html` writes it once fixed"
+        )
+        self.folder = folder
+        self.cause = cause
 
 
 @dataclass
@@ -79,20 +104,16 @@ class BatchReport:
             shown = ", ".join(f"{p} {u:.0%}" for p, u in sorted(self.utilization.items()))
             lines.append(f"slot utilization: {shown}")
         for failure in self.failures[:50]:
-            lines.append(
-                f"  failed  {printable(failure['job_id'])}: {printable(failure['reason'])}"
-            )
+            lines.append(f"  failed  {failure['job_id']}: {failure['reason']}")
         for item in self.undownloaded[:50]:
-            lines.append(
-                f"  not downloaded  {printable(item['job_id'])}: {printable(item['reason'])}"
-            )
+            lines.append(f"  not downloaded  {item['job_id']}: {item['reason']}")
         if self.job_rows:
             lines.append(_job_table(self.job_rows))
         if self.stopped:
-            lines.append(f"stopped: {printable(self.stopped)}")
+            lines.append(f"stopped: {self.stopped}")
         if self.pending:
             lines.append("pending jobs remain: run `kling-async batch resume <out>` to finish them")
-        return "\n".join(lines)
+        return "\n".join(for_terminal(line) for line in "\n".join(lines).split("\n"))
 
     def _cost_lines(self) -> list[str]:
         packs = sorted(set(self.estimated) | set(self.deducted))
@@ -115,36 +136,37 @@ class BatchReport:
             lines.append(f"  {pack}: {count} succeeded job(s) with no deduction reported by Kling")
         for item in self.flagged[:50]:
             lines.append(
-                f"  differs by more than {self.tolerance:.0%}  {printable(item['job_id'])}: "
+                f"  differs by more than {self.tolerance:.0%}  {item['job_id']}: "
                 f"estimated {item['estimated']:g}, deducted {item['deducted']:g}"
             )
         return lines
 
 
-def printable(text: str) -> str:
-    """``text`` with control characters (C0, C1, bidi overrides) escaped."""
-    return "".join(_escape(c) for c in text)
-
-
-def _escape(char: str) -> str:
-    if is_control(char):
-        code = ord(char)
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-    return char
+def units_shown(row: dict[str, Any]) -> str:
+    """A job's deducted units as shown: the number, ``unknown`` when Kling answered
+    something that is not one (``"N/A"``, ``"NaN"``), ``-`` when it said nothing."""
+    number = read_units(row.get("units"))
+    if number is not None:
+        return f"{number:g}"
+    return "unknown" if row.get("units") not in (None, "") else "-"
 
 
 def _job_table(rows: list[dict[str, Any]]) -> str:
+    """Every cell passes the terminal rule here, so no value can add a line."""
     head = ("job", "state", "task_id", "external_task_id", "est.", "units", "files", "reason")
     table = [head] + [
-        (
-            printable(r["job_id"]),
-            r["state"],
-            r["task_id"] or "-",
-            r["external_task_id"],
-            "-" if r.get("estimated_units") is None else f"{r['estimated_units']:g}",
-            (r["units"] or "-") + (f" ({r['difference']})" if r.get("difference") else ""),
-            printable(", ".join(r["files"])) or "-",
-            printable(r["reason"] or ""),
+        tuple(
+            for_terminal(cell)
+            for cell in (
+                r["job_id"],
+                r["state"],
+                r["task_id"] or "-",
+                r["external_task_id"],
+                "-" if r.get("estimated_units") is None else f"{r['estimated_units']:g}",
+                units_shown(r) + (f" ({r['difference']})" if r.get("difference") else ""),
+                ", ".join(r["files"]) or "-",
+                r["reason"] or "",
+            )
         )
         for r in rows
     ]
@@ -233,7 +255,7 @@ def build_report(
         }
         for job_id in costs["flagged"]
     ]
-    report.units = sum(_float(r.units) or 0.0 for r in rows)
+    report.units = sum(read_units(r.units) or 0.0 for r in rows)  # unknown: never summed
     report.files = sum(len(r.files) for r in rows)
     ends = [r.ended_at for r in rows if r.ended_at is not None]
     if started is not None and ends:
@@ -268,6 +290,6 @@ def write_report(
     ``folder``; the returned report has no per-job entries (for printing). Batch
     runs also write the results page (``_page.write_page``) from the same report."""
     report = build_report(journal, per_job=True, tolerance=tolerance)
-    (folder / "report.json").write_text(report.to_json())
+    write_atomic(folder / "report.json", report.to_json())
     report.job_rows = []
     return report

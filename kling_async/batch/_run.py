@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 
 from kling_async._client import KlingClient
 from kling_async._client import check_settings as check_client_settings
+from kling_async._files import write_atomic
 from kling_async.batch._costs import (
     DEFAULT_TOLERANCE,
     BudgetRefusedError,
@@ -34,8 +35,8 @@ from kling_async.batch._downloads import Downloader, is_ip_literal, is_public_ho
 from kling_async.batch._jobs import load_jobs
 from kling_async.batch._journal import Journal
 from kling_async.batch._page import write_page
-from kling_async.batch._report import build_report
-from kling_async.batch._runner import BatchRunner
+from kling_async.batch._report import ReportWriteError, build_report
+from kling_async.batch._runner import BatchRunner, BatchStoppedError
 from kling_async.costs import (
     Budget,
     BudgetGuard,
@@ -158,18 +159,27 @@ async def _execute(
             **client_kwargs, events=events, costs=CostPolicy(prices=prices, budget=guard)
         ),
     )
+    outcome: BaseException | None = None
     try:
         async with runner.client as client:
             await _check_balance(client, plan, costs.balance)
             if on_start is not None:
                 on_start(runner)
             await runner.run()
+    except BaseException as exc:
+        outcome = exc
+        raise
     finally:
         await downloads.aclose()
         try:
             await asyncio.to_thread(_write_reports, journal.folder, costs.tolerance)
-        except Exception as exc:  # the run's own outcome matters more: say it, go on
-            logger.warning("could not write report.json / report.html: %s", exc)
+        except Exception as exc:
+            failed = ReportWriteError(journal.folder, exc)
+            if outcome is None:
+                raise failed from None  # the run went well: the report is the news
+            logger.warning("%s", failed)  # the run's own outcome matters more: say it too
+            if isinstance(outcome, BatchStoppedError):
+                outcome.report_error = failed
 
 
 def check_settings(client_kwargs: dict[str, Any], families: Collection[str]) -> None:
@@ -198,7 +208,7 @@ def _write_reports(folder: Path, tolerance: float) -> None:
     reader = Journal.open(folder, create=False, read_only=True)
     try:
         report = build_report(reader, per_job=True, tolerance=tolerance)
-        (folder / "report.json").write_text(report.to_json())
+        write_atomic(folder / "report.json", report.to_json())
         write_page(report, folder, capacity=reader.capacity())
     finally:
         reader.close()

@@ -83,11 +83,14 @@ class BatchStoppedError(KlingError):
     Attributes:
         causes: the errors that stopped it (one per pack, or one for all).
         pending: how many jobs remain pending.
+        report_error: set when ``report.json`` / ``report.html`` could not be
+            written either (a :class:`~kling_async.batch.ReportWriteError`).
     """
 
     def __init__(self, causes: list[KlingError], pending: int) -> None:
         self.causes = causes
         self.pending = pending
+        self.report_error: KlingError | None = None
         shown = "; ".join(f"{type(c).__name__}: {c}" for c in causes)
         super().__init__(f"the batch stopped with {pending} job(s) pending: {shown}")
 

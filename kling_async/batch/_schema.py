@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from kling_async.batch._states import JobState
 from kling_async.errors import KlingError
 
 __all__ = [
@@ -55,6 +56,9 @@ _COLUMNS = frozenset(
     {"job_id", "seq", "family", "params", "priority", "external_task_id", "state", "task_id"}
     | {"task", "reason", "units", "files", "cost", "pack", "created_at", "ended_at"}
 )
+"""The columns every schema has (schema 1 lacks ``attempt``)."""
+_KNOWN_COLUMNS = _COLUMNS | {"updated_at", "attempt"}
+"""Every column this version knows; any other was added by a newer kling_async."""
 
 
 class JournalLockedError(KlingError, RuntimeError):
@@ -105,11 +109,34 @@ def check_schema(connection: sqlite3.Connection, path: Path, *, migrate: bool) -
         connection.close()
         raise
     version = 1 if row is None else int(row[0]) if str(row[0]).isdigit() else -1
-    if version > SCHEMA_VERSION or version < 1 or not columns >= _COLUMNS:
+    unknown = sorted(columns - _KNOWN_COLUMNS)
+    if version > SCHEMA_VERSION or unknown:
+        connection.close()
+        what = (
+            f"schema {version}" if version > SCHEMA_VERSION else f"column(s) {', '.join(unknown)}"
+        )
+        raise JournalCorruptError(
+            f"{path} was written by a newer kling_async ({what}; this version reads "
+            f"schemas 1-{SCHEMA_VERSION}); upgrade kling-async to use it. Nothing was changed"
+        )
+    if version < 1 or not columns >= _COLUMNS:
         connection.close()
         raise JournalCorruptError(
-            f"{path} has journal schema {row[0] if row else '?'} with columns this version "
-            f"of kling-async does not know (it reads schemas 1-{SCHEMA_VERSION})"
+            f"{path} has journal schema {row[0] if row else '?'} without the columns this "
+            f"version of kling-async needs (it reads schemas 1-{SCHEMA_VERSION})"
+        )
+    try:
+        states = {r[0] for r in connection.execute("SELECT DISTINCT state FROM jobs")}
+    except sqlite3.DatabaseError as exc:
+        connection.close()
+        raise JournalCorruptError(f"{path} is not a valid batch journal ({exc})") from None
+    strange = sorted(str(state) for state in states - {state.value for state in JobState})
+    if strange:
+        connection.close()
+        raise JournalCorruptError(
+            f"{path} was written by a newer kling_async (job state(s) "
+            f"{', '.join(map(repr, strange))} this version does not know); upgrade "
+            "kling-async to use it. Nothing was changed"
         )
     if "attempt" not in columns and migrate:
         connection.execute("ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0")

@@ -19,6 +19,8 @@ Exit codes of ``batch run`` / ``batch resume`` (see :data:`EXIT_CODES`)::
     6    not started: the estimate exceeds --budget, jobs without an estimate under a
          budget, or (--require-balance) too few units left; nothing was created
     130  interrupted (Ctrl-C); resume to continue
+    143  terminated (SIGTERM), stopped the same orderly way; resume to continue
+    129  hung up (SIGHUP), stopped the same orderly way; resume to continue
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ import asyncio
 import contextlib
 import json
 import re
+import signal
 import sqlite3
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +52,6 @@ from kling_async.batch import (
     run_batch,
 )
 from kling_async.batch._costs import BudgetRefusedError
-from kling_async.batch._report import printable
 from kling_async.cli._costs import (
     EXIT_BUDGET,
     add_cost_flags,
@@ -60,6 +62,7 @@ from kling_async.cli._costs import (
     html_report,
     report_budget_refused,
 )
+from kling_async.cli._output import say
 from kling_async.cli._status import SIM_STATE_FILE, resume_command, status_text
 from kling_async.errors import BudgetExceededError, KlingError, UsageError
 from kling_async.wire._auth import MissingCredentialsError
@@ -80,6 +83,8 @@ EXIT_CODES = {
     EXIT_STOPPED: "stopped (unreachable, credentials, account, budget): fix, then batch resume",
     EXIT_BUDGET: "not started: over budget, unpriced jobs or too few units; nothing created",
     EXIT_INTERRUPTED: "interrupted: batch resume",
+    128 + signal.SIGHUP: "hung up (SIGHUP): batch resume",
+    128 + signal.SIGTERM: "terminated (SIGTERM): batch resume",
 }
 """Exit status of ``batch run`` / ``batch resume`` -> meaning."""
 
@@ -239,7 +244,7 @@ def run_command(args: argparse.Namespace) -> int:
             hint = f"this batch ran on the simulator: {resume_command(out)}"
         else:
             hint = "or use `batch run ... --simulate` to try it without an account"
-        print(f"kling-async: {as_flags(str(exc))}\n({hint})", file=sys.stderr)
+        say(f"kling-async: {as_flags(str(exc))}\n({hint})", err=True)
         return 2
     except (
         JobFileError,
@@ -249,10 +254,10 @@ def run_command(args: argparse.Namespace) -> int:
         FileNotFoundError,
         ValueError,
     ) as exc:
-        print(f"kling-async: {as_flags(str(exc))}", file=sys.stderr)
+        say(f"kling-async: {as_flags(str(exc))}", err=True)
         return EXIT_USAGE
     except KlingError as exc:
-        print(f"kling-async: {type(exc).__name__}: {exc}", file=sys.stderr)
+        say(f"kling-async: {type(exc).__name__}: {exc}", err=True)
         return EXIT_ERROR
     except (JournalWriteError, sqlite3.Error, OSError) as exc:
         where = (
@@ -260,7 +265,7 @@ def run_command(args: argparse.Namespace) -> int:
             if (getattr(args, "out", None))
             else ""
         )
-        print(f"kling-async: {_one_line(exc)}{where}", file=sys.stderr)
+        say(f"kling-async: {_one_line(exc)}{where}", err=True)
         return EXIT_ERROR
 
 
@@ -288,29 +293,65 @@ def _batch(args: argparse.Namespace) -> int:
     if args.batch_command == "estimate":
         return estimate_command(args)
     if args.batch_command == "report" and args.html:
-        print(f"results page: {html_report(args.out, args.tolerance)}")
+        say(f"results page: {html_report(args.out, args.tolerance)}")
         return 0
     if args.batch_command in ("status", "report"):
         journal = Journal.open(args.out, create=False, read_only=True)
         try:
             if args.batch_command == "status":
-                print(status_text(journal, args.out))
+                say(status_text(journal, args.out))
             else:
                 report = build_report(journal, per_job=args.jobs, tolerance=args.tolerance)
-                print(report.to_json() if args.json else report.to_text())
+                say(report.to_json() if args.json else report.to_text())
         finally:
             journal.close()
         return 0
     try:
         return asyncio.run(_batch_run(args))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated) as exc:
         out = args.out
-        print(
-            f"\nInterrupted. Nothing is lost: every job's state is in {out}/journal.sqlite.\n"
+        what = "Interrupted" if isinstance(exc, KeyboardInterrupt) else exc.what
+        say(
+            f"\n{what}. Nothing is lost: every job's state is in {out}/journal.sqlite.\n"
             f"Resume with:  {resume_command(out)}",
-            file=sys.stderr,
+            err=True,
         )
-        return EXIT_INTERRUPTED
+        return EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else 128 + exc.signum
+
+
+class _Terminated(KlingError):
+    """SIGTERM or SIGHUP ended a batch run (the same orderly stop as Ctrl-C)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.what = "Terminated (SIGTERM)" if signum == signal.SIGTERM else "Hung up (SIGHUP)"
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[list[int]]:
+    """SIGTERM and SIGHUP cancel the running batch the way asyncio's Ctrl-C does
+    (the main task is cancelled, so every cleanup runs: creates settle, ``.part``
+    files go, the journal closes); the signal is recorded for the exit status."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    received: list[int] = []
+
+    def on_signal(signum: int) -> None:
+        received.append(signum)
+        if main is not None:
+            main.cancel()
+
+    installed = []
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, on_signal, signum)
+            installed.append(signum)
+    try:
+        yield received
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
 
 
 @contextlib.asynccontextmanager
@@ -341,13 +382,23 @@ async def _connection(args: argparse.Namespace) -> AsyncIterator[dict[str, Any]]
             )
             kwargs.pop("access_key", None)
             kwargs.pop("secret_key", None)
-            print(f"simulating Kling at {sim.base_url} (durations x{scale})", file=sys.stderr)
+            say(f"simulating Kling at {sim.base_url} (durations x{scale})", err=True)
             yield kwargs
     else:
         yield kwargs  # run_batch / resume_batch check the settings before any journal work
 
 
 async def _batch_run(args: argparse.Namespace) -> int:
+    with _stop_on_signals() as received:
+        try:
+            return await _batch_run_once(args)
+        except asyncio.CancelledError:
+            if received:
+                raise _Terminated(received[0]) from None
+            raise
+
+
+async def _batch_run_once(args: argparse.Namespace) -> int:
     progress_task: asyncio.Task[None] | None = None
 
     def on_start(runner: BatchRunner) -> None:
@@ -396,26 +447,33 @@ async def _batch_run(args: argparse.Namespace) -> int:
         report = await asyncio.to_thread(build_report, journal, tolerance=args.tolerance)
     finally:
         journal.close()
-    print(report.to_text())
+    say(report.to_text())
     out = Path(args.out)
-    print(f"report: {out / 'report.json'}, {out / 'report.html'}   files: {out / 'files'}")
+    written = [out / "report.json", out / "report.html"]
+    report_error = stopped.report_error if stopped is not None else None
+    if report_error is None and all(path.is_file() for path in written):
+        say(f"report: {written[0]}, {written[1]}   files: {out / 'files'}")
+    else:
+        problem = report_error or f"the report was not written in {out}"
+        say(f"kling-async: {problem}", err=True)
+        if stopped is None:
+            return EXIT_ERROR
     if stopped is not None:
         budget = any(isinstance(c, BudgetExceededError) for c in stopped.causes)
         fix = "Raise the budget, then" if budget else "Fix the cause, then"
         more = " --budget ..." if budget else ""
-        print(
-            f"kling-async: stopped: {printable(str(stopped))}\n"
-            f"{fix}:  {resume_command(args.out)}{more}",
-            file=sys.stderr,
+        say(
+            f"kling-async: stopped: {stopped!s}\n{fix}:  {resume_command(args.out)}{more}",
+            err=True,
         )
         return EXIT_STOPPED
     if report.pending or report.succeeded > report.downloaded:
         return EXIT_PENDING
     if report.failed or report.expired:
-        print(
+        say(
             f"kling-async: {report.failed} job(s) failed, {report.expired} expired; "
             f"create the failed ones again with:  {resume_command(args.out)} --retry-failed",
-            file=sys.stderr,
+            err=True,
         )
         return EXIT_FAILED
     return EXIT_OK
@@ -434,10 +492,10 @@ async def _show_progress(runner: BatchRunner, *, plain: bool) -> None:
     if plain or not sys.stderr.isatty():
         while True:
             snap = runner.progress()
-            print(
+            say(
                 f"[{snap.elapsed:6.0f}s] "
                 + "  ".join(f"{k}: {snap.totals.get(k, 0)}" for k in _COLUMNS),
-                file=sys.stderr,
+                err=True,
             )
             await asyncio.sleep(5)
 
@@ -463,7 +521,7 @@ async def _task_get(args: argparse.Namespace) -> int:
     async with KlingClient(**_client_kwargs(args)) as client:
         ident = {"external_task_id" if args.external else "task_id": args.id}
         task = await client.get_task(args.family, **ident)
-    print(json.dumps(task.model_dump(mode="json", exclude_none=True), indent=2))
+    say(json.dumps(task.model_dump(mode="json", exclude_none=True), indent=2))
     return 0
 
 
@@ -471,10 +529,10 @@ async def _account(args: argparse.Namespace) -> int:
     async with KlingClient(**_client_kwargs(args)) as client:
         costs = await client.account_costs()
     for pack in costs.resource_pack_subscribe_infos:
-        print(
+        say(
             f"{pack.resource_pack_name or pack.resource_pack_id}: "
             f"{pack.remaining_quantity}/{pack.total_quantity} left ({pack.status})"
         )
     if not costs.resource_pack_subscribe_infos:
-        print("no resource packs")
+        say("no resource packs")
     return 0

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from kling_async.batch import Journal, build_report, load_jobs
 from kling_async.batch._costs import DEFAULT_TOLERANCE, BudgetRefusedError
 from kling_async.batch._page import write_page
 from kling_async.batch._run import CostOptions
+from kling_async.cli._output import say
 from kling_async.costs import Budget, CostEstimate, PriceTable
 
 __all__ = [
@@ -118,24 +118,24 @@ def estimate_command(args: argparse.Namespace) -> int:
         data = estimate.as_dict()
         if args.budget:
             data["budget"] = {"budget": args.budget, "exceeded": over}
-        print(json.dumps(data, indent=2))
+        say(json.dumps(data, indent=2))
     else:
-        print(estimate.to_text())
+        say(estimate.to_text())
         if args.budget:
-            print(f"budget {args.budget}: " + ("; ".join(over) if over else "the estimate fits"))
+            say(f"budget {args.budget}: " + ("; ".join(over) if over else "the estimate fits"))
     return EXIT_BUDGET if over else 0
 
 
 def report_budget_refused(exc: BudgetRefusedError, out: str, *, started: bool) -> int:
     """Print why the batch was not started, with its estimate; returns the exit code."""
-    print(exc.estimate.to_text())
+    say(exc.estimate.to_text())
     if exc.unpriced:
         where = "add --prices FILE with entries for them, or leave their packs out of --budget"
     elif started:
         where = f"raise it and resume:  kling-async batch resume {out} --budget ..."
     else:
         where = "raise --budget, or add --partial to run what fits"
-    print(f"kling-async: {exc}\n({where})", file=sys.stderr)
+    say(f"kling-async: {exc}\n({where})", err=True)
     return EXIT_BUDGET
 
 

@@ -11,9 +11,9 @@ import asyncio
 import contextlib
 import json
 import signal
-import sys
 from collections.abc import Sequence
 
+from kling_async.cli._output import say
 from kling_async.errors import UsageError
 
 __all__ = ["main"]
@@ -157,16 +157,16 @@ async def _simulate(args: argparse.Namespace) -> int:
             balances=_balances(args.balance),
         )
     except ValueError as exc:
-        print(f"kling-async simulate: {exc}", file=sys.stderr)
+        say(f"kling-async simulate: {exc}", err=True)
         return 2
     for pack in args.without_pack:
         sim.set_pack(pack, available=False)
     try:
         await sim.start()
     except OSError as exc:
-        print(
+        say(
             f"kling-async simulate: cannot listen on {args.host}:{args.port}: {exc}",
-            file=sys.stderr,
+            err=True,
         )
         return 1
     # Ctrl-C from the moment the banner is out stops the server cleanly.
@@ -195,22 +195,22 @@ async def _simulate(args: argparse.Namespace) -> int:
         "env": env,
     }
     if args.json:
-        print(json.dumps(info), flush=True)
+        say(json.dumps(info))
     else:
         # The simulator's own made-up credentials are printed on purpose: they are
         # what a user needs to point a client (or curl) at it.
-        print(f"Kling simulator listening on {sim.base_url}", flush=True)
-        print("Point a client at it (KlingClient() and kling-async read these):")
+        say(f"Kling simulator listening on {sim.base_url}")
+        say("Point a client at it (KlingClient() and kling-async read these):")
         for name, value in env.items():
-            print(f"  export {name}={value}")
-        print(
+            say(f"  export {name}={value}")
+        say(
             f"capacity {info['capacity']}, time scale {args.time_scale:g} (a 300 s video "
             f"takes {300 * args.time_scale:g} s); KLING_POLL_SCALE makes clients poll at "
             "that pace"
         )
         if args.webhook_secret:
-            print("callbacks are signed with the --webhook-secret given")
-        print(f"ground truth: GET {sim.base_url}/__stats   (Ctrl-C to stop)", flush=True)
+            say("callbacks are signed with the --webhook-secret given")
+        say(f"ground truth: GET {sim.base_url}/__stats   (Ctrl-C to stop)")
     try:
         await stop.wait()
     finally:

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 from kling_async.batch import Journal
-from kling_async.batch._report import printable
 from kling_async.batch._states import JobState
 
 __all__ = ["SIM_STATE_FILE", "resume_command", "status_text"]
@@ -45,7 +44,7 @@ def status_text(journal: Journal, out: str) -> str:
         lines.append(f"started: {ago(started)}")
     stopped = journal.meta("stopped")
     if stopped and not Journal.in_use(out):
-        lines.append(f"stopped: {printable(stopped)}")
+        lines.append(f"stopped: {stopped}")
     pending = sum(counts.get(s.value, 0) for s in JobState if s.is_pending)
     if pending or counts.get("succeeded"):
         lines.append(

@@ -13,8 +13,15 @@ Keys (prefix ``kling:{account}:``; several accounts can share one Redis)::
     holders             zset: holder -> last heartbeat (ms)
     adopted             counter of leases taken over from dead holders
 
+    epoch               names the pool's data; recover: set (one lease_ttl) after a loss
+
 Every change is one Lua script (atomic). Time always comes from ``TIME`` on the
-Redis server, never from the hosts. A lease is created with the slots it counts and
+Redis server, never from the hosts. If Redis loses its data (``FLUSHALL``, a restart
+without persistence), the epoch is gone: the first holder that notices (an acquire
+or a heartbeat of a holder that knew the old epoch) starts a recovery window of one
+``lease_ttl`` in which no acquire is admitted, and every live holder's heartbeat
+re-creates its leases (counting their slots again) within it; so the shared count
+never exceeds the capacity. A lease is created with the slots it counts and
 renewed by its holder's heartbeat. When a holder dies its leases expire, but Kling
 still runs those tasks, so an expired lease is **not** freed: a survivor claims it,
 queries the task recorded in it (or its external id) and releases the slots only
@@ -46,6 +53,11 @@ from kling_async.scheduling._stats import AccountStats, PoolStats
 __all__ = ["RedisSlotPool"]
 
 logger = logging.getLogger("kling_async.redis")
+
+_RECOVERING = -3
+"""The pool's data was lost: no acquire until the live holders re-announced."""
+_REANNOUNCE = -4
+"""The pool's data was lost since this holder last looked: re-announce first."""
 
 
 class RedisSlotPool(SlotPool):
@@ -114,6 +126,8 @@ class RedisSlotPool(SlotPool):
         self.is_shared = True
         self.retry_interval: float = retry_interval
         self._leases: dict[str, tuple[str, int, str, str]] = {}
+        self._epoch = ""
+        """The epoch of the pool's data this holder last saw ("" before its first call)."""
         self._pending_release: dict[str, str] = {}
         self._capacity: dict[str, int] = {}
         self.available = True
@@ -180,8 +194,8 @@ class RedisSlotPool(SlotPool):
         if key in self._pending_release:  # requeued while Redis was away: free it first
             async with self._lock:
                 await self._flush_release(key)
-        result = int(
-            await self._call(
+        for _ in range(2):
+            reply = await self._call(
                 "acquire",
                 self.prefix,
                 pack,
@@ -191,8 +205,21 @@ class RedisSlotPool(SlotPool):
                 family,
                 int(self.lease_ttl * 1000),
                 int(self.ticket_ttl * 1000),
+                self._epoch,
+                secrets.token_hex(8),
             )
-        )
+            result = int(reply[0])
+            if result != _REANNOUNCE:
+                self._epoch = str(reply[1])
+                break
+            # Redis lost its data: put this holder's live leases back first
+            logger.warning(
+                "the slot pool's data was lost; re-announcing %d lease(s)", len(self._leases)
+            )
+            async with self._lock:
+                await self._renew()
+        if result in (_RECOVERING, _REANNOUNCE):
+            return False  # every live holder re-announces within one lease_ttl
         if result == -2:
             raise ExternalIdInUseError(
                 f"external_task_id {key!r} already holds a lease in the shared slot pool "
@@ -285,12 +312,7 @@ class RedisSlotPool(SlotPool):
                 await self._flush_release(key)
             for pack, capacity in self._capacity.items():
                 await self._redis.set(self.prefix + f"cap:{pack}", capacity, nx=True)
-            args: list[Any] = [self.prefix, self.holder, int(self.lease_ttl * 1000)]
-            for key, (pack, cost, family, task_id) in self._leases.items():
-                args += [key, pack, cost, family, task_id]
-            lost = await self._call("renew", *args)
-            for key in lost or []:
-                self._leases.pop(key, None)  # released elsewhere, or another holder took it
+            await self._renew()
             found = await self._call(
                 "claim", self.prefix, self.holder, int(self.lease_ttl * 1000), 100
             )
@@ -309,6 +331,23 @@ class RedisSlotPool(SlotPool):
             )
             await adopt(claim)  # its faults come back as a forgotten lease, retried later
         self._snapshot = await self.snapshot()
+
+    async def _renew(self) -> None:
+        """Heartbeat: renew this holder's leases, re-create those Redis lost (call
+        with the lock held)."""
+        args: list[Any] = [
+            self.prefix,
+            self.holder,
+            int(self.lease_ttl * 1000),
+            self._epoch,
+            secrets.token_hex(8),
+        ]
+        for key, (pack, cost, family, task_id) in self._leases.items():
+            args += [key, pack, cost, family, task_id]
+        reply = await self._call("renew", *args)
+        self._epoch = str(reply[0])
+        for key in reply[1:]:
+            self._leases.pop(key, None)  # released elsewhere, or another holder took it
 
     async def _flush_release(self, key: str) -> None:
         """Send a release queued during an outage (call with the lock held)."""

@@ -20,23 +20,40 @@ _ACQUIRE = (
 local p, pack, holder, key = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local cost, family = tonumber(ARGV[5]), ARGV[6]
 local lease_ttl, ticket_ttl = tonumber(ARGV[7]), tonumber(ARGV[8])
+local known, token = ARGV[9], ARGV[10]
 local q, qa = p .. 'q:' .. pack, p .. 'qa:' .. pack
 local lease = p .. 'lease:' .. key
+-- The epoch names the pool's data. Missing while this holder knew one, or another
+-- one: Redis lost its data (FLUSHALL, a restart without persistence). Then no
+-- acquire is admitted until every live holder re-announced its leases (a window
+-- of one lease_ttl: a holder that does not heartbeat within it is dead anyway).
+local epoch = redis.call('GET', p .. 'epoch')
+if not epoch then
+  redis.call('SET', p .. 'epoch', token)
+  epoch = token
+  if known ~= '' then
+    redis.call('SET', p .. 'recover', 1, 'PX', lease_ttl)
+    return {-4, epoch}
+  end
+elseif known ~= '' and epoch ~= known then
+  return {-4, epoch}
+end
+if redis.call('EXISTS', p .. 'recover') == 1 then return {-3, epoch} end
 if redis.call('EXISTS', lease) == 1 then
-  if redis.call('HGET', lease, 'holder') ~= holder then return -2 end
+  if redis.call('HGET', lease, 'holder') ~= holder then return {-2, epoch} end
   -- ours already: an earlier acquire ran but its reply was lost (a connection cut
   -- after the script, Redis restarted from its append-only file); counted once
   local expires = now + lease_ttl
   redis.call('HSET', lease, 'expires', expires)
   redis.call('ZADD', p .. 'leases', expires, key)
   redis.call('ZREM', q, holder); redis.call('ZREM', qa, holder)
-  return 1
+  return {1, epoch}
 end
 for _, h in ipairs(redis.call('ZRANGEBYSCORE', qa, '-inf', now - ticket_ttl)) do
   redis.call('ZREM', q, h); redis.call('ZREM', qa, h)
 end
 local cap = tonumber(redis.call('GET', p .. 'cap:' .. pack) or '-1')
-if cap < 0 then return -1 end
+if cap < 0 then return {-1, epoch} end
 local used = tonumber(redis.call('GET', p .. 'used:' .. pack) or '0')
 local head = redis.call('ZRANGE', q, 0, 0)[1]
 if (not head or head == holder) and used + cost <= cap then
@@ -48,11 +65,11 @@ if (not head or head == holder) and used + cost <= cap then
   redis.call('ZADD', p .. 'leases', expires, key)
   redis.call('SADD', p .. 'holder:' .. holder, key)
   redis.call('ZREM', q, holder); redis.call('ZREM', qa, holder)
-  return 1
+  return {1, epoch}
 end
 redis.call('ZADD', q, 'NX', now, holder)
 redis.call('ZADD', qa, now, holder)
-return 0
+return {0, epoch}
 """
 )
 
@@ -93,17 +110,28 @@ if redis.call('EXISTS', lease) == 1 then redis.call('HSET', lease, 'task_id', AR
 return 1
 """
 
-# ARGV: prefix, holder, lease_ttl, then groups of 5: key, pack, cost, family, task_id.
-# Renews the holder's leases; a lease missing because Redis lost its data is re-created
-# and counted again, so a restarted Redis learns what is still running. A lease that
-# was released (tombstone) or taken over by another holder is reported lost instead.
+# ARGV: prefix, holder, lease_ttl, known epoch, new token, then groups of 5: key, pack,
+# cost, family, task_id. Renews the holder's leases; a lease missing because Redis lost
+# its data is re-created and counted again, so a restarted Redis learns what is still
+# running (and, the epoch gone, no acquire is admitted for one lease_ttl meanwhile). A
+# lease that was released (tombstone) or taken over by another holder is reported lost.
+# Returns {epoch, lost keys...}.
 _RENEW = (
     _NOW
     + """
 local p, holder, lease_ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local known, token = ARGV[4], ARGV[5]
 local expires = now + lease_ttl
-local lost = {}
-for i = 4, #ARGV, 5 do
+local epoch = redis.call('GET', p .. 'epoch')
+if not epoch then
+  epoch = token
+  redis.call('SET', p .. 'epoch', token)
+  if known ~= '' or #ARGV > 5 then
+    redis.call('SET', p .. 'recover', 1, 'PX', lease_ttl)
+  end
+end
+local lost = {epoch}
+for i = 6, #ARGV, 5 do
   local key, pack, cost = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
   local lease = p .. 'lease:' .. key
   local owner = redis.call('HGET', lease, 'holder')

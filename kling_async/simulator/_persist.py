@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from kling_async._files import open_append, refuse_link
 from kling_async.errors import UsageError
 from kling_async.simulator._state import SimTask
 
@@ -84,6 +85,7 @@ class StateFile:
         A last line cut short by a kill is cut off the file, so the next task
         appended starts on a line of its own.
         """
+        refuse_link(self.path)  # its tasks are appended: never through a planted link
         if not self.path.exists():
             return 0
         data = self.path.read_bytes()
@@ -116,7 +118,7 @@ class StateFile:
         """Append ``task`` (durably enough to survive the process being killed)."""
         if self._file is None:
             new = not self.path.exists() or self.path.stat().st_size == 0
-            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+            self._file = open_append(self.path)  # never through a planted link
             if new:
                 self._file.write(json.dumps(self._header) + "\n")
         row = {name: getattr(task, name) for name in _FIELDS}
