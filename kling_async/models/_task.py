@@ -447,8 +447,14 @@ class Task(_Tolerant):
         audio: ``video``) and its billing items' ``package_type``. Kling's task
         objects name no family; this is the part of "what the task is" they carry."""
         shown: set[str] | None = None
-        evidence = [_PACKS_OF_OUTPUT[kind] for _url, kind in self.result_files()]
-        for item in _list_of_objects((self.model_extra or {}).get("billing")):
+        result = self.task_result
+        evidence = []
+        if result.images or result.series_images:
+            evidence.append(_PACKS_OF_OUTPUT["image"])
+        if result.videos or result.audios:
+            evidence.append(_PACKS_OF_OUTPUT["video"])
+        extra = self.model_extra
+        for item in _list_of_objects(extra.get("billing") if extra else None):
             package = str(item.get("package_type") or "").strip().lower().replace("-", "_")
             if package:
                 evidence.append(frozenset({package}))

@@ -259,15 +259,15 @@ class Scheduler:
         It passes the create gate first (validation with this scheduler's own checks,
         the wire body, the estimate from it, the budget, the API key): a refusal
         raises here and nothing is queued, committed or sent."""
+        checked: list[tuple[SlotKey, int]] = []
         call = self._gate.admit(
             request,
             external_task_id=external_task_id,
             callback_url=callback_url,
-            check=self._check_submit,
+            check=lambda call: checked.append(self._check_submit(call)),
         )
+        key, cost = checked[0]
         fam = family_of(call.family)
-        key = self._slots.key_for(fam.name, fam.slot_model(request))
-        assert key is not None  # _check_submit refused an inline family
         deadline = None
         if start_deadline is not None:
             deadline = self._now() + (start_deadline - self._clock.wall())
@@ -277,7 +277,7 @@ class Scheduler:
             call=call,
             external_task_id=call.external_task_id,
             key=key,
-            cost=fam.slot_cost(request),
+            cost=cost,
             priority=priority,
             deadline=deadline,
             callback_url=call.callback_url,
@@ -290,9 +290,10 @@ class Scheduler:
         self._slots.queue(record)
         return record
 
-    def _check_submit(self, call: CreateCall) -> None:
+    def _check_submit(self, call: CreateCall) -> tuple[SlotKey, int]:
         """The gate's validation step for a queued submission: open, a family with
-        slots, a cost its pack can ever hold, an external id not already live here."""
+        slots, a cost its pack can ever hold, an external id not already live here.
+        Returns the slot key and the cost."""
         self._check_open()
         fam = family_of(call.family)
         key = self._slots.key_for(fam.name, fam.slot_model(call.request))
@@ -312,6 +313,7 @@ class Scheduler:
                 "each submission needs its own id",
                 external_task_id=call.external_task_id,
             )
+        return key, cost
 
     @property
     def stopped(self) -> dict[str, KlingError]:
