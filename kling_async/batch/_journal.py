@@ -196,8 +196,8 @@ class Journal:
         exists = db_path.exists()
         if not create and not exists:
             raise JournalNotFoundError(f"no batch journal in {folder} (expected {db_path})")
-        if exists and db_path.stat().st_size == 0 and (read_only or not Journal.in_use(folder)):
-            raise _empty(db_path)
+        if read_only and exists and db_path.stat().st_size == 0:
+            raise _empty(db_path)  # a run's empty journal is told apart under the lock
         if read_only:
             uri = db_path.resolve().as_uri() + "?mode=ro"
             connection = sqlite3.connect(uri, uri=True, check_same_thread=False)

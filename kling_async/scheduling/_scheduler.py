@@ -138,7 +138,6 @@ class Scheduler:
         self._clock = clock
         self._now = clock.monotonic
         self._gate = gate if gate is not None else CreateGate(budget=budget)
-        self._budget = self._gate.budget
         self._events = events or _NO_EVENTS
         backoff = backoff or BackoffPolicy()
         rng = rng or random.Random()
@@ -267,13 +266,12 @@ class Scheduler:
             check=lambda call: checked.append(self._check_submit(call)),
         )
         key, cost = checked[0]
-        fam = family_of(call.family)
         deadline = None
         if start_deadline is not None:
             deadline = self._now() + (start_deadline - self._clock.wall())
         self._supervisor.start()
         record = self._registry.new(
-            family=fam.name,
+            family=call.family,
             call=call,
             external_task_id=call.external_task_id,
             key=key,
@@ -327,8 +325,7 @@ class Scheduler:
             return False
         if self._slots.dequeue(record):
             self._registry.forget(record)
-            if self._budget is not None:
-                self._budget.release(record.external_task_id)
+            self._gate.release(record.external_task_id)
         transition(record, _S.CANCELLED, error=TaskCancelledError(f"{record!r} cancelled"))
         self._changed.set()
         return True
@@ -336,8 +333,7 @@ class Scheduler:
     def _end(self, record: Submission, state: HandleState, error: BaseException) -> None:
         """A record that never got (or gave back) its slots ends in ``state``."""
         self._registry.forget(record)
-        if self._budget is not None:
-            self._budget.release(record.external_task_id)  # nothing was created
+        self._gate.release(record.external_task_id)  # nothing was created
         if not record.final:
             transition(record, state, error=error)
         self._changed.set()
@@ -560,8 +556,7 @@ class Scheduler:
             return
         record.note_task(task)
         if task.is_terminal:
-            if self._budget is not None:
-                self._budget.settle(record.external_task_id, task)
+            self._gate.settle(record.external_task_id, task)
             self._tracker.observe_end(record, task)
             self._tracker.untrack(record)
             try:
